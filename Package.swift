@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Layers, lowest first. Each target depends only on targets above it in this list;
+/// the executables are the only places that know every layer.
+let package = Package(
+    name: "dmboot",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dmboot", targets: ["dmboot"]),
+        .executable(name: "apdu-shell", targets: ["apdu-shell"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite",
+                       providers: [.apt(["libpcsclite-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "APDU"),
+        .target(name: "CardTransport", dependencies: ["APDU", "CPCSCLite"]),
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "CardSimulator", dependencies: ["APDU", "Crypto"]),
+
+        .executableTarget(name: "dmboot", dependencies: [
+            "APDU", "CardTransport", "CardSimulator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "apdu-shell", dependencies: [
+            "APDU", "CardTransport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "APDUTests", dependencies: ["APDU"]),
+        .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "CardSimulator"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,178 @@
+import APDU
+import Foundation
+
+/// What a virtual card is: its ATR, how it speaks, and its files. Tests and
+/// users describe cards in this JSON form (documented in dmboot(1), SIMULATOR
+/// PROFILES) so that scripts can be dry-run with no hardware.
+public struct CardProfile: Codable, Equatable, Sendable {
+    public var name: String
+    /// Hex ATR the card gives on reset.
+    public var atr: String
+    /// "none": whole responses at once (T=1 style); "t0": every response with
+    /// data goes through 61xx and GET RESPONSE, as on a T=0 card.
+    public var responseChaining: ResponseChaining
+    /// How READ BINARY answers when Le asks for more than the file has left.
+    public var shortRead: ShortRead
+    /// Whether extended-length APDUs are accepted.
+    public var extendedLength: Bool
+    /// Largest response data the card returns to one command.
+    public var maxResponseLength: Int
+    public var files: FileNode
+
+    public enum ResponseChaining: String, Codable, Sendable { case none, t0 }
+    public enum ShortRead: String, Codable, Sendable {
+        /// Return what is left with 6282 (end of file reached before Ne bytes).
+        case warning
+        /// Answer 6Cxx with the number of bytes left, data only on the retry.
+        case wrongLength = "6Cxx"
+    }
+
+    public init(name: String, atr: String, responseChaining: ResponseChaining = .none,
+                shortRead: ShortRead = .warning, extendedLength: Bool = true,
+                maxResponseLength: Int = 4096, files: FileNode) {
+        self.name = name
+        self.atr = atr
+        self.responseChaining = responseChaining
+        self.shortRead = shortRead
+        self.extendedLength = extendedLength
+        self.maxResponseLength = maxResponseLength
+        self.files = files
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, files
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        atr = try container.decode(String.self, forKey: .atr)
+        responseChaining = try container.decodeIfPresent(ResponseChaining.self, forKey: .responseChaining) ?? .none
+        shortRead = try container.decodeIfPresent(ShortRead.self, forKey: .shortRead) ?? .warning
+        extendedLength = try container.decodeIfPresent(Bool.self, forKey: .extendedLength) ?? true
+        maxResponseLength = try container.decodeIfPresent(Int.self, forKey: .maxResponseLength) ?? 4096
+        files = try container.decode(FileNode.self, forKey: .files)
+    }
+
+    /// Loads a profile; `content` paths in it are read relative to the profile's folder.
+    public static func load(from url: URL) throws -> CardProfile {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ProfileError.unreadable(url.path, reason: error.localizedDescription)
+        }
+        do {
+            var profile = try JSONDecoder().decode(CardProfile.self, from: data)
+            try profile.files.resolveContentFiles(relativeTo: url.deletingLastPathComponent())
+            try profile.validate()
+            return profile
+        } catch let error as ProfileError {
+            throw error
+        } catch {
+            throw ProfileError.malformed(url.path, reason: "\(error)")
+        }
+    }
+
+    public func validate() throws {
+        do {
+            _ = try ATR(bytes: try Hex.decode(atr))
+        } catch {
+            throw ProfileError.invalid("atr: \(error)")
+        }
+        guard files.fid == "3F00" else { throw ProfileError.invalid("the root of files must be the MF, 3F00") }
+        try files.validate(path: "3F00")
+    }
+}
+
+/// A DF or an EF. A node with `children` is a DF; one with `content`,
+/// `contentFile` or `records` is an EF.
+public struct FileNode: Codable, Equatable, Sendable {
+    /// Two-byte file identifier in hex.
+    public var fid: String
+    /// DF name (AID) in hex, for SELECT by name.
+    public var aid: String?
+    public var children: [FileNode]?
+    /// Transparent EF content in hex.
+    public var content: String?
+    /// Transparent EF content from a file, relative to the profile.
+    public var contentFile: String?
+    /// Size of a transparent EF when larger than its content; the rest is `padding`.
+    public var size: Int?
+    /// Padding byte in hex after the content (FF by default, as on real cards).
+    public var padding: String?
+    /// Linear fixed EF records in hex.
+    public var records: [String]?
+    /// Short EF identifier (1-30), for READ BINARY by SFI.
+    public var sfi: Int?
+
+    public init(fid: String, aid: String? = nil, children: [FileNode]? = nil, content: String? = nil,
+                size: Int? = nil, records: [String]? = nil, sfi: Int? = nil) {
+        self.fid = fid
+        self.aid = aid
+        self.children = children
+        self.content = content
+        self.size = size
+        self.records = records
+        self.sfi = sfi
+    }
+
+    public var isDF: Bool { children != nil }
+
+    mutating func resolveContentFiles(relativeTo folder: URL) throws {
+        if let contentFile {
+            let url = contentFile.hasPrefix("/") ? URL(fileURLWithPath: contentFile)
+                : folder.appendingPathComponent(contentFile)
+            guard let data = try? Data(contentsOf: url) else {
+                throw ProfileError.unreadable(url.path, reason: "contentFile of EF \(fid) cannot be read")
+            }
+            content = Hex.encode([UInt8](data))
+            self.contentFile = nil
+        }
+        if var children {
+            for index in children.indices {
+                try children[index].resolveContentFiles(relativeTo: folder)
+            }
+            self.children = children
+        }
+    }
+
+    func validate(path: String) throws {
+        guard let id = try? Hex.decode(fid), id.count == 2 else {
+            throw ProfileError.invalid("\(path): fid \"\(fid)\" is not two hex bytes")
+        }
+        let kinds = [children != nil, content != nil || contentFile != nil || size != nil, records != nil]
+        guard kinds.filter({ $0 }).count == 1 else {
+            throw ProfileError.invalid("\(path): a file is a DF (children), a transparent EF (content/size) or a record EF (records), exactly one")
+        }
+        if let content { _ = try hex(content, field: "content", path: path) }
+        if let aid { _ = try hex(aid, field: "aid", path: path) }
+        if let records { for record in records { _ = try hex(record, field: "records", path: path) } }
+        if let size, let content, size < content.count / 2 {
+            throw ProfileError.invalid("\(path): size \(size) is smaller than the content")
+        }
+        for child in children ?? [] {
+            try child.validate(path: "\(path)/\(child.fid)")
+        }
+    }
+
+    private func hex(_ text: String, field: String, path: String) throws -> [UInt8] {
+        do { return try Hex.decode(text) } catch {
+            throw ProfileError.invalid("\(path): \(field): \(error)")
+        }
+    }
+}
+
+public enum ProfileError: Error, Equatable, CustomStringConvertible {
+    case unreadable(String, reason: String)
+    case malformed(String, reason: String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "cannot read card profile \(path): \(reason)"
+        case .malformed(let path, let reason): return "card profile \(path) is not valid JSON for a profile: \(reason)"
+        case .invalid(let reason): return "card profile is inconsistent: \(reason)"
+        }
+    }
+}

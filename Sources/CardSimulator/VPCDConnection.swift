@@ -1,0 +1,159 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Puts a `VirtualCard` behind pcscd: the vsmartcard `vpcd` driver listens on
+/// a TCP port per reader slot and the card connects to it as a client. Each
+/// message is a 2-byte big-endian length and a body; a 1-byte body from the
+/// driver is a control (00 power off, 01 power on, 02 reset, 04 get ATR),
+/// anything longer is a command APDU.
+///
+/// Closing the connection is what pcscd sees as the card leaving the reader.
+public final class VPCDConnection: @unchecked Sendable {
+    public static let defaultPort: UInt16 = 35963
+
+    private let card: VirtualCard
+    private let lock = NSLock()
+    private var socket: Int32 = -1
+
+    public init(card: VirtualCard) {
+        self.card = card
+    }
+
+    /// Connects to the driver, retrying while it is not listening yet (pcscd
+    /// starting up, or the slot still busy with the previous card).
+    public func connect(host: String = "127.0.0.1", port: UInt16 = defaultPort, retryFor seconds: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw SimulatorError.socket("socket", errno) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+                Glibc.close(fd)
+                throw SimulatorError.invalidHost(host)
+            }
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if result == 0 {
+                // The 40 ms trap: the driver writes length and body separately;
+                // without these, Nagle and delayed ACK stall every APDU.
+                var one: Int32 = 1
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                lock.withLock { socket = fd }
+                return
+            }
+            let failure = errno
+            Glibc.close(fd)
+            if Date() >= deadline {
+                throw SimulatorError.driverNotListening(host: host, port: port, errno: failure)
+            }
+            usleep(50_000)
+        }
+    }
+
+    /// Answers the driver until it or `close()` ends the connection.
+    public func serve() throws {
+        while let message = try receive() {
+            let reply: [UInt8]?
+            if message.count == 1 {
+                switch message[0] {
+                case 0x00: reply = nil
+                case 0x01, 0x02:
+                    card.powerOn()
+                    reply = nil
+                case 0x04: reply = card.atr
+                default: reply = nil
+                }
+            } else {
+                if let shouldContinue = card.shouldContinue, !shouldContinue(card.commandCount + 1) {
+                    close()
+                    return
+                }
+                reply = card.process(message)
+            }
+            if let reply { try send(reply) }
+        }
+    }
+
+    /// Pulls the card: pcscd sees it removed.
+    public func close() {
+        lock.withLock {
+            if socket >= 0 {
+                shutdown(socket, Int32(SHUT_RDWR))
+                Glibc.close(socket)
+                socket = -1
+            }
+        }
+    }
+
+    private var fd: Int32 { lock.withLock { socket } }
+
+    private func receive() throws -> [UInt8]? {
+        guard let header = try readExactly(2) else { return nil }
+        let length = Int(header[0]) << 8 | Int(header[1])
+        if length == 0 { return [] }
+        return try readExactly(length)
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let fd = self.fd
+            guard fd >= 0 else { return nil }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
+            let received = buffer.withUnsafeMutableBytes { pointer in
+                recv(fd, pointer.baseAddress! + filled, count - filled, 0)
+            }
+            if received == 0 { return nil }
+            if received < 0 {
+                if errno == EINTR { continue }
+                if self.fd < 0 { return nil }
+                throw SimulatorError.socket("recv", errno)
+            }
+            filled += received
+        }
+        return buffer
+    }
+
+    private func send(_ body: [UInt8]) throws {
+        let frame = [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+        var sent = 0
+        while sent < frame.count {
+            let fd = self.fd
+            guard fd >= 0 else { return }
+            let written = frame.withUnsafeBytes { pointer in
+                Glibc.send(fd, pointer.baseAddress! + sent, frame.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SimulatorError.socket("send", errno)
+            }
+            sent += written
+        }
+    }
+}
+
+public enum SimulatorError: Error, Equatable, CustomStringConvertible {
+    case socket(String, Int32)
+    case invalidHost(String)
+    case driverNotListening(host: String, port: UInt16, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .socket(let call, let code):
+            return "\(call) failed: \(String(cString: strerror(code)))"
+        case .invalidHost(let host):
+            return "\(host) is not an IPv4 address"
+        case .driverNotListening(let host, let port, let code):
+            return "no vpcd reader listens on \(host):\(port) (\(String(cString: strerror(code)))); is pcscd running with the vsmartcard-vpcd driver? scripts/rig-start.sh starts both"
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import APDU
+
+/// An ISO/IEC 7816-4 card in software: it takes command bytes and returns
+/// response bytes, exactly what a reader would carry. It knows nothing of
+/// sockets; `VPCDConnection` puts it behind pcscd.
+public final class VirtualCard {
+    public let profile: CardProfile
+    public let atr: [UInt8]
+    private let root: CardFile
+    /// Per logical channel: the current DF and EF.
+    private var channels: [Int: ChannelState] = [:]
+    /// Response bytes a T=0-style card holds for GET RESPONSE.
+    private var pendingResponse: [UInt8] = []
+    /// Commands processed since power-on; tests use it to pull the card at a given point.
+    public private(set) var commandCount = 0
+    /// Called before each command; returning false drops the connection (a pulled card).
+    public var shouldContinue: ((Int) -> Bool)?
+
+    struct ChannelState {
+        var currentDF: CardFile
+        var currentEF: CardFile?
+    }
+
+    public init(profile: CardProfile) throws {
+        try profile.validate()
+        self.profile = profile
+        atr = try Hex.decode(profile.atr)
+        root = try CardFile(node: profile.files, parent: nil)
+        powerOn()
+    }
+
+    /// Cold or warm reset: the MF is selected on the basic channel, others are closed.
+    public func powerOn() {
+        channels = [0: ChannelState(currentDF: root)]
+        pendingResponse = []
+    }
+
+    public func process(_ bytes: [UInt8]) -> [UInt8] {
+        commandCount += 1
+        let command: CommandAPDU
+        do {
+            command = try CommandAPDU(bytes: bytes)
+        } catch {
+            return Self.status(0x6700)
+        }
+        let isExtended = bytes.count > 5 && bytes[4] == 0x00
+        if isExtended && !profile.extendedLength { return Self.status(0x6700) }
+        if command.ins == 0xC0 && profile.responseChaining == .t0 {
+            return getResponse(command)
+        }
+        pendingResponse = []
+        let response = dispatch(command)
+        return deliver(response, expected: command.expectedLength)
+    }
+
+    private func deliver(_ response: ResponseAPDU, expected: Int?) -> [UInt8] {
+        guard profile.responseChaining == .t0, !response.data.isEmpty, response.status == .success else {
+            return response.bytes
+        }
+        pendingResponse = response.data
+        return Self.status(0x6100 | UInt16(min(pendingResponse.count, 256) & 0xFF))
+    }
+
+    private func getResponse(_ command: CommandAPDU) -> [UInt8] {
+        guard !pendingResponse.isEmpty else { return Self.status(0x6985) }
+        let wanted = command.expectedLength ?? 256
+        let chunk = Array(pendingResponse.prefix(wanted))
+        pendingResponse.removeFirst(chunk.count)
+        if pendingResponse.isEmpty { return chunk + [0x90, 0x00] }
+        return chunk + [0x61, UInt8(min(pendingResponse.count, 256) & 0xFF)]
+    }
+
+    private func dispatch(_ command: CommandAPDU) -> ResponseAPDU {
+        let channel = LogicalChannel.decode(cla: command.cla).number
+        if command.cla == 0xFF { return Self.error(0x6E00) }
+        if command.ins == 0x70 { return manageChannel(command, from: channel) }
+        guard var state = channels[channel] else { return Self.error(0x6881) }
+        defer { channels[channel] = state }
+        switch command.ins {
+        case 0xA4: return select(command, state: &state)
+        case 0xB0, 0xB1: return readBinary(command, state: &state)
+        case 0xB2: return readRecord(command, state: &state)
+        default: return Self.error(0x6D00)
+        }
+    }
+
+    // MARK: MANAGE CHANNEL
+
+    private func manageChannel(_ command: CommandAPDU, from channel: Int) -> ResponseAPDU {
+        switch command.p1 {
+        case 0x00:
+            guard let free = (1...19).first(where: { channels[$0] == nil }) else { return Self.error(0x6A81) }
+            let origin = channels[channel] ?? ChannelState(currentDF: root)
+            channels[free] = ChannelState(currentDF: origin.currentDF)
+            return ResponseAPDU(data: [UInt8(free)], status: .success)
+        case 0x80:
+            let target = Int(command.p2)
+            guard target != 0, channels[target] != nil else { return Self.error(0x6A86) }
+            channels[target] = nil
+            return ResponseAPDU(status: .success)
+        default:
+            return Self.error(0x6A86)
+        }
+    }
+
+    // MARK: SELECT
+
+    private func select(_ command: CommandAPDU, state: inout ChannelState) -> ResponseAPDU {
+        let target: CardFile?
+        switch command.p1 {
+        case 0x00:
+            guard command.data.count == 2 else {
+                if command.data.isEmpty { target = root; break }
+                return Self.error(0x6A87)
+            }
+            target = resolve(fid: UInt16(command.data[0]) << 8 | UInt16(command.data[1]), from: state.currentDF)
+        case 0x03:
+            target = state.currentDF.parent
+        case 0x04:
+            target = root.findApplication(command.data)
+        case 0x08, 0x09:
+            guard command.data.count >= 2, command.data.count % 2 == 0 else { return Self.error(0x6A87) }
+            var node: CardFile? = command.p1 == 0x08 ? root : state.currentDF
+            var ids = stride(from: 0, to: command.data.count, by: 2).map {
+                UInt16(command.data[$0]) << 8 | UInt16(command.data[$0 + 1])
+            }
+            if command.p1 == 0x08 && ids.first == 0x3F00 { ids.removeFirst() }
+            for id in ids {
+                node = node?.child(id)
+            }
+            target = node
+        default:
+            return Self.error(0x6A86)
+        }
+        guard let file = target else { return Self.error(0x6A82) }
+        if file.isDF {
+            state.currentDF = file
+            state.currentEF = nil
+        } else {
+            state.currentDF = file.parent ?? root
+            state.currentEF = file
+        }
+        switch command.p2 & 0x0C {
+        case 0x00: return ResponseAPDU(data: file.controlParameters(template: 0x6F), status: .success)
+        case 0x04: return ResponseAPDU(data: file.controlParameters(template: 0x62), status: .success)
+        case 0x0C: return ResponseAPDU(status: .success)
+        default: return Self.error(0x6A86)
+        }
+    }
+
+    /// ISO 7816-4 7.1.1: a file id names the MF, a child of the current DF,
+    /// the current DF itself, its parent, or a sibling.
+    private func resolve(fid: UInt16, from df: CardFile) -> CardFile? {
+        if fid == 0x3F00 { return root }
+        if let child = df.child(fid) { return child }
+        if df.fid == fid { return df }
+        if let parent = df.parent {
+            if parent.fid == fid { return parent }
+            if let sibling = parent.child(fid) { return sibling }
+        }
+        return nil
+    }
+
+    // MARK: READ BINARY / READ RECORD
+
+    private func readBinary(_ command: CommandAPDU, state: inout ChannelState) -> ResponseAPDU {
+        var file = state.currentEF
+        var offset: Int
+        var wrapInDO53 = false
+        if command.ins == 0xB1 {
+            // Odd INS: P1-P2 file id (0000 = current EF), offset in DO 54.
+            let fid = UInt16(command.p1) << 8 | UInt16(command.p2)
+            if fid != 0 {
+                file = resolve(fid: fid, from: state.currentDF)
+                if let found = file, !found.isDF { state.currentEF = found }
+            }
+            guard command.data.count >= 3, command.data[0] == 0x54, Int(command.data[1]) == command.data.count - 2 else {
+                return Self.error(0x6A80)
+            }
+            offset = command.data[2...].reduce(0) { $0 << 8 | Int($1) }
+            wrapInDO53 = true
+        } else if command.p1 & 0x80 != 0 {
+            let sfi = Int(command.p1 & 0x1F)
+            file = state.currentDF.child(sfi: sfi)
+            if let found = file { state.currentEF = found }
+            offset = Int(command.p2)
+        } else {
+            offset = Int(command.p1) << 8 | Int(command.p2)
+        }
+        guard let ef = file, !ef.isDF else { return Self.error(file == nil ? 0x6A82 : 0x6986) }
+        guard let content = ef.content else { return Self.error(0x6981) }
+        guard offset <= content.count else { return Self.error(0x6B00) }
+        let available = content.count - offset
+        let asked = command.expectedLength ?? 256
+        let isWildcard = asked == 256 || asked == CommandAPDU.maxExpectedLength
+        let limit = min(asked, profile.maxResponseLength)
+        let chunk = Array(content[offset..<(offset + min(available, limit))])
+        if chunk.count < asked && !isWildcard {
+            if profile.shortRead == .wrongLength && asked <= 256 {
+                return Self.error(0x6C00 | UInt16(chunk.count & 0xFF))
+            }
+            let data = wrapInDO53 ? Self.do53(chunk) : chunk
+            return ResponseAPDU(data: data, status: StatusWord(0x6282))
+        }
+        return ResponseAPDU(data: wrapInDO53 ? Self.do53(chunk) : chunk, status: .success)
+    }
+
+    private static func do53(_ bytes: [UInt8]) -> [UInt8] {
+        let length: [UInt8]
+        switch bytes.count {
+        case ..<0x80: length = [UInt8(bytes.count)]
+        case ..<0x100: length = [0x81, UInt8(bytes.count)]
+        default: length = [0x82, UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)]
+        }
+        return [0x53] + length + bytes
+    }
+
+    private func readRecord(_ command: CommandAPDU, state: inout ChannelState) -> ResponseAPDU {
+        var file = state.currentEF
+        let sfi = Int(command.p2 >> 3)
+        if sfi != 0 {
+            file = state.currentDF.child(sfi: sfi)
+            if let found = file { state.currentEF = found }
+        }
+        guard let ef = file else { return Self.error(0x6986) }
+        guard let records = ef.records else { return Self.error(0x6981) }
+        guard command.p2 & 0x07 == 0x04 else { return Self.error(0x6A86) }
+        let number = Int(command.p1)
+        guard number >= 1, number <= records.count else { return Self.error(0x6A83) }
+        let record = records[number - 1]
+        if let asked = command.expectedLength, asked != 256, asked < record.count,
+           profile.shortRead == .wrongLength {
+            return Self.error(0x6C00 | UInt16(record.count & 0xFF))
+        }
+        return ResponseAPDU(data: record, status: .success)
+    }
+
+    static func error(_ sw: UInt16) -> ResponseAPDU { ResponseAPDU(status: StatusWord(sw)) }
+    static func status(_ sw: UInt16) -> [UInt8] { [UInt8(sw >> 8), UInt8(sw & 0xFF)] }
+}

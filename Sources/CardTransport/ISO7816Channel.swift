@@ -1,0 +1,74 @@
+import APDU
+
+/// The transport rules of ISO/IEC 7816-3/-4 that belong below any
+/// application: 61xx means "fetch the rest with GET RESPONSE", 6Cxx means
+/// "ask again with Le = xx". Callers above see one complete response.
+///
+/// It also counts the APDUs that really cross the link, because the APDU
+/// budget of a provisioning is part of the product's contract.
+public final class ISO7816Channel: CardChannel {
+    private let link: CardLink
+    /// Whether commands whose lengths fit the short form are still sent extended.
+    public var forceExtendedLength = false
+    /// Called for every exchange on the wire, GET RESPONSEs included.
+    public var onExchange: ((WireExchange) -> Void)?
+    /// APDUs sent on the link since creation or the last reset.
+    public private(set) var exchangeCount = 0
+    /// GET RESPONSE rounds accepted before the card is considered broken.
+    public var maxResponseChain = 256
+
+    public init(link: CardLink) {
+        self.link = link
+    }
+
+    public func resetCount() { exchangeCount = 0 }
+
+    public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        var response = try exchange(command)
+        if response.status.sw1 == 0x6C {
+            var retry = command
+            retry.expectedLength = response.status.sw2 == 0 ? 256 : Int(response.status.sw2)
+            response = try exchange(retry)
+        }
+        var collected = response.data
+        var rounds = 0
+        while response.status.sw1 == 0x61 {
+            rounds += 1
+            guard rounds <= maxResponseChain else {
+                throw TransportError.responseChainTooLong(rounds)
+            }
+            let available = response.status.sw2 == 0 ? 256 : Int(response.status.sw2)
+            let cla = LogicalChannel.decode(cla: command.cla).encode(cla: 0x00)
+            response = try exchange(ISOCommand.getResponse(available, cla: cla))
+            collected += response.data
+        }
+        return ResponseAPDU(data: collected, status: response.status)
+    }
+
+    private func exchange(_ command: CommandAPDU) throws -> ResponseAPDU {
+        let bytes = try command.encoded(forceExtended: forceExtendedLength)
+        let answer = try link.transmit(raw: bytes)
+        exchangeCount += 1
+        onExchange?(WireExchange(command: bytes, response: answer))
+        do {
+            return try ResponseAPDU(bytes: answer)
+        } catch {
+            throw TransportError.malformedResponse(answer)
+        }
+    }
+}
+
+/// Failures of the transport rules, as opposed to those of PC/SC itself.
+public enum TransportError: Error, Equatable, CustomStringConvertible {
+    case malformedResponse([UInt8])
+    case responseChainTooLong(Int)
+
+    public var description: String {
+        switch self {
+        case .malformedResponse(let bytes):
+            return "the card answered \(bytes.count) bytes, too few for a status word"
+        case .responseChainTooLong(let rounds):
+            return "the card kept answering 61xx after \(rounds) GET RESPONSE commands; it is not behaving as ISO 7816-4 says"
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+
+struct DMBoot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dmboot",
+        abstract: "Provision OMA DM accounts from a smartcard's PKCS#15 bootstrap over a GlobalPlatform SCP03 channel.",
+        discussion: """
+        Exit status: 0 success, 2 usage; see dmboot(1), EXIT STATUS, for every code.
+        """,
+        version: "0.1.0",
+        subcommands: [ReadersCommand.self, CardCommand.self, SimulateCommand.self, ExitCodesCommand.self]
+    )
+
+    /// Runs the command line and ends the process with the documented status:
+    /// help and version exit 0, every command-line mistake exits 2, and each
+    /// failure of a layer exits with its class's code.
+    static func runAndExit() -> Never {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success { DMBoot.exit(withError: error) }
+            Output.progress(fullMessage(for: error))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        do {
+            try command.run()
+            Foundation.exit(ExitStatus.success.rawValue)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch let error as ValidationError {
+            Output.progress("dmboot: \(error.message)")
+            Foundation.exit(ExitStatus.usage.rawValue)
+        } catch {
+            Output.progress("dmboot: \(error)")
+            Foundation.exit(ExitStatus.of(error).rawValue)
+        }
+    }
+}
+
+/// `dmboot exit-codes`: the contract, printable for scripts and the man page.
+struct ExitCodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exit-codes", abstract: "List the exit codes and what each means.")
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        if output.json {
+            Output.json(ExitStatus.allCases.map { ["code": Int($0.rawValue), "meaning": $0.summary] })
+        } else {
+            for status in ExitStatus.allCases {
+                Output.line(String(format: "%3d  %@", status.rawValue, status.summary))
+            }
+        }
+    }
+}

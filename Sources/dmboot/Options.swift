@@ -1,0 +1,36 @@
+import ArgumentParser
+import CardTransport
+
+/// How every card command picks its reader.
+struct ReaderOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "Reader: exact name, index from `dmboot readers`, or a unique part of the name.",
+        discussion: "May be left out when exactly one reader is connected."))
+    var reader: String?
+
+    @Option(help: "Seconds to wait for a card when none is in the reader (0: do not wait).")
+    var wait: Double = 0
+
+    @Flag(help: "Connect exclusively, so no other application can talk to the card meanwhile.")
+    var exclusive = false
+
+    func validate() throws {
+        guard wait >= 0 else { throw ValidationError("--wait takes a number of seconds, 0 or more") }
+    }
+
+    /// Resolves the reader, waits for the card as asked, and connects.
+    func connect(_ context: PCSCContext) throws -> PCSCCard {
+        let name = try context.resolveReader(reader)
+        do {
+            try context.waitForCard(in: name, timeout: wait)
+        } catch PCSCError.timeout where wait == 0 {
+            throw PCSCError.noCard(reader: name)
+        }
+        return try context.connect(reader: name, share: exclusive ? .exclusive : .shared)
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Write one JSON object on stdout instead of text.")
+    var json = false
+}

@@ -1,0 +1,32 @@
+import APDU
+import ArgumentParser
+import CardTransport
+
+struct ReadersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "readers", abstract: "List the PC/SC readers, whether each holds a card, and its ATR.")
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let context = try PCSCContext()
+        let readers = try context.readers()
+        if output.json {
+            Output.json(["readers": readers.map { reader in
+                [
+                    "index": reader.index,
+                    "name": reader.name,
+                    "cardPresent": reader.cardPresent,
+                    "exclusive": reader.exclusive,
+                    "atr": reader.atr.hexString,
+                ] as [String: Any]
+            }])
+            return
+        }
+        guard !readers.isEmpty else { throw PCSCError.noReaders }
+        for reader in readers {
+            let card = reader.cardPresent ? "card  \(reader.atr.hexString)" : "empty"
+            Output.line("[\(reader.index)] \(reader.name)  \(card)\(reader.exclusive ? "  (in exclusive use)" : "")")
+        }
+    }
+}
