@@ -77,9 +77,15 @@ until "$DMBOOT" readers --json 2>/dev/null | grep -q '"Virtual PCD'; do
     sleep 0.2
 done
 
+old="$(cat "$RIG_DIR/card.pid" 2>/dev/null || true)"
+if alive "$old"; then
+    say "pulling the virtual card of an earlier rig-start (pid $old)"
+    kill "$old"
+    while alive "$old"; do sleep 0.1; done
+    rm -f "$RIG_DIR/card.pid"
+fi
+
 if [ "$with_card" -eq 1 ]; then
-    old="$(cat "$RIG_DIR/card.pid" 2>/dev/null || true)"
-    alive "$old" && { say "stopping the earlier virtual card (pid $old)"; kill "$old"; wait "$old" 2>/dev/null || true; }
     args=(simulate --port 35963)
     [ -n "$profile" ] && args+=(--profile "$profile")
     "$DMBOOT" "${args[@]}" > "$RIG_DIR/card.log" 2>&1 &

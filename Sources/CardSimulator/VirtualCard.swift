@@ -180,16 +180,16 @@ public final class VirtualCard {
             offset = command.data[2...].reduce(0) { $0 << 8 | Int($1) }
             wrapInDO53 = true
         } else if command.p1 & 0x80 != 0 {
-            let sfi = Int(command.p1 & 0x1F)
-            file = state.currentDF.child(sfi: sfi)
-            if let found = file { state.currentEF = found }
+            guard let found = state.currentDF.child(sfi: Int(command.p1 & 0x1F)) else { return Self.error(0x6A82) }
+            file = found
+            state.currentEF = found
             offset = Int(command.p2)
         } else {
             offset = Int(command.p1) << 8 | Int(command.p2)
         }
-        guard let ef = file, !ef.isDF else { return Self.error(file == nil ? 0x6A82 : 0x6986) }
+        guard let ef = file, !ef.isDF else { return Self.error(0x6986) }
         guard let content = ef.content else { return Self.error(0x6981) }
-        guard offset <= content.count else { return Self.error(0x6B00) }
+        guard offset < content.count || offset == 0 else { return Self.error(0x6B00) }
         let available = content.count - offset
         let asked = command.expectedLength ?? 256
         let isWildcard = asked == 256 || asked == CommandAPDU.maxExpectedLength

@@ -5,12 +5,15 @@ import CPCSCLite
 /// transport rules live in `ISO7816Channel` above it.
 public final class PCSCCard: CardLink {
     private var handle: SCARDHANDLE
+    /// Kept so the connection can ask pcscd whether the card is still there.
+    private let context: PCSCContext
     public let reader: String
     public private(set) var activeProtocol: DWORD
     private var connected = true
 
-    init(handle: SCARDHANDLE, reader: String, activeProtocol: DWORD) {
+    init(handle: SCARDHANDLE, context: PCSCContext, reader: String, activeProtocol: DWORD) {
         self.handle = handle
+        self.context = context
         self.reader = reader
         self.activeProtocol = activeProtocol
     }
@@ -37,7 +40,23 @@ public final class PCSCCard: CardLink {
         guard rv == CPCSC_S_SUCCESS else {
             throw mapTransmitFailure(rv)
         }
+        guard length >= 2 else { throw silentCardFailure() }
         return Array(received.prefix(Int(length)))
+    }
+
+    /// How long to wait for pcscd to notice a removal after the card went
+    /// silent; its reader polling runs every 400 ms.
+    private static let removalGrace = 1.5
+
+    /// Some drivers (vpcd among them) hand back an empty answer when the card
+    /// vanished mid-exchange. Tell a pulled card from a mute one.
+    private func silentCardFailure() -> PCSCError {
+        do {
+            try context.waitForRemoval(from: reader, timeout: Self.removalGrace)
+            return .cardRemoved(reader: reader)
+        } catch {
+            return .unresponsiveCard(reader: reader)
+        }
     }
 
     /// A transmit that fails because the card left is reported as a removal,

@@ -165,6 +165,6 @@ public final class PCSCContext {
         guard rv == CPCSC_S_SUCCESS else {
             throw PCSCError.from(code: rv, operation: "SCardConnect", reader: reader)
         }
-        return PCSCCard(handle: card, reader: reader, activeProtocol: active)
+        return PCSCCard(handle: card, context: self, reader: reader, activeProtocol: active)
     }
 }

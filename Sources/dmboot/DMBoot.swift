@@ -16,25 +16,27 @@ struct DMBoot: ParsableCommand {
     /// help and version exit 0, every command-line mistake exits 2, and each
     /// failure of a layer exits with its class's code.
     static func runAndExit() -> Never {
-        var command: ParsableCommand
         do {
-            command = try parseAsRoot()
-        } catch {
-            if exitCode(for: error) == .success { DMBoot.exit(withError: error) }
-            Output.progress(fullMessage(for: error))
-            Foundation.exit(ExitStatus.usage.rawValue)
-        }
-        do {
+            var command = try parseAsRoot()
             try command.run()
             Foundation.exit(ExitStatus.success.rawValue)
-        } catch let error as ExitCode {
-            Foundation.exit(error.rawValue)
-        } catch let error as ValidationError {
-            Output.progress("dmboot: \(error.message)")
-            Foundation.exit(ExitStatus.usage.rawValue)
         } catch {
-            Output.progress("dmboot: \(error)")
-            Foundation.exit(ExitStatus.of(error).rawValue)
+            let status = ExitStatus.of(error)
+            if status != .internalError {
+                Output.progress("dmboot: \(error)")
+                Foundation.exit(status.rawValue)
+            }
+            // What is left is the argument parser's: help, version, usage mistakes.
+            switch exitCode(for: error) {
+            case .success:
+                DMBoot.exit(withError: error)
+            case .validationFailure:
+                Output.progress(fullMessage(for: error))
+                Foundation.exit(ExitStatus.usage.rawValue)
+            default:
+                Output.progress("dmboot: \(fullMessage(for: error))")
+                Foundation.exit(ExitStatus.internalError.rawValue)
+            }
         }
     }
 }

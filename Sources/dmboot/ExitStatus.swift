@@ -1,3 +1,4 @@
+import APDU
 import ArgumentParser
 import CardSimulator
 import CardTransport
@@ -52,6 +53,7 @@ enum ExitStatus: Int32, CaseIterable {
         case is TransportError: return .transportError
         case is ProfileError, is SimulatorError: return .simulatorError
         case is ValidationError: return .usage
+        case is Hex.ParseError: return .usage
         default: return .internalError
         }
     }

@@ -1,0 +1,87 @@
+import APDU
+import CardSimulator
+import CardTransport
+import Foundation
+import XCTest
+
+/// The test side of the virtual-reader rig: pcscd with vpcd (started by
+/// scripts/rig-start.sh --no-card, which scripts/test.sh runs) and virtual
+/// cards served from this process, so tests can pull them at will.
+enum Rig {
+    /// vpcd slot ports and the reader names pcscd gives them (scripts/rig-start.sh).
+    static let slots: [(port: UInt16, reader: String)] = [
+        (35963, "Virtual PCD 00 00"),
+        (35964, "Virtual PCD 00 01"),
+        (35965, "Virtual PCD B 00 00"),
+        (35966, "Virtual PCD B 00 01"),
+    ]
+
+    static func context(file: StaticString = #filePath, line: UInt = #line) throws -> PCSCContext {
+        do {
+            return try PCSCContext()
+        } catch PCSCError.serviceNotRunning {
+            XCTFail("pcscd is not running: start the rig with scripts/rig-start.sh --no-card (scripts/test.sh does)",
+                    file: file, line: line)
+            throw PCSCError.serviceNotRunning
+        }
+    }
+
+    /// Inserts `card` into slot `slot` and waits until pcscd reports it.
+    static func insert(_ card: VirtualCard, slot: Int = 0) throws -> VirtualReaderSlot {
+        let context = try context()
+        let reader = slots[slot].reader
+        try context.waitForRemoval(from: reader, timeout: 5)
+        let inserted = try VirtualReaderSlot(card: card, port: slots[slot].port)
+        try context.waitForCard(in: reader, timeout: 5)
+        return inserted
+    }
+
+    /// Pulls the card and waits until pcscd has seen it go.
+    static func remove(_ inserted: VirtualReaderSlot, slot: Int = 0) throws {
+        inserted.remove()
+        try context().waitForRemoval(from: slots[slot].reader, timeout: 5)
+    }
+
+    /// A connected channel to the card in `slot`.
+    static func channel(slot: Int = 0, context: PCSCContext) throws -> (PCSCCard, ISO7816Channel) {
+        let card = try context.connect(reader: slots[slot].reader)
+        return (card, ISO7816Channel(link: card))
+    }
+}
+
+/// Runs the built executables, as a user or a factory script would.
+enum Executable {
+    static var productsDirectory: URL {
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL
+    }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                    stdin: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent(name)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+}

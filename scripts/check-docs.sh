@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Checks the man pages for rendering problems (mandoc -T lint) and that every
+# long option dmboot's --help shows is documented in dmboot.1 and README.md.
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+status=0
+for page in man/*.[0-9]; do
+    if ! out="$(mandoc -T lint -W warning "$page" 2>&1)"; then
+        echo "$out" >&2
+        status=1
+    fi
+    groff -man -Tutf8 -ww -z "$page" 2>&1 | sed "s|^|$page: |" | grep . >&2 && status=1
+done
+
+DMBOOT="$(dmboot_bin)"
+help_options() {
+    local path=("$@")
+    "$DMBOOT" "${path[@]}" --help 2>/dev/null | grep -oE -- '--[a-z][a-z0-9-]+' | grep -vx -- '--help' || true
+    local sub
+    for sub in $("$DMBOOT" "${path[@]}" --help 2>/dev/null | awk '/^SUBCOMMANDS:/{f=1;next} f && /^  [a-z]/{print $1}'); do
+        help_options "${path[@]}" "$sub"
+    done
+}
+rendered="$(mandoc -T utf8 man/dmboot.1 | col -b)"
+for option in $(help_options | sort -u); do
+    grep -q -- "$option" <<<"$rendered" || { echo "check-docs: $option is in --help but not in man/dmboot.1" >&2; status=1; }
+    grep -q -- "$option" README.md || { echo "check-docs: $option is in --help but not in README.md" >&2; status=1; }
+done
+[ $status -eq 0 ] && say "man pages lint clean; every dmboot option is documented"
+exit $status

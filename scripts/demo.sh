@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job end to end on the built-in virtual card: installs what is
+# missing, builds, puts the virtual card in a virtual reader behind pcscd,
+# and runs dmboot against it as a technician would.
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+bash scripts/install-deps.sh
+swift build --product dmboot 2>&1 | tail -n 1
+DMBOOT="$(dmboot_bin)"
+
+trap 'bash scripts/rig-stop.sh' EXIT
+bash scripts/rig-start.sh
+
+run() { echo; echo "\$ dmboot $*"; "$DMBOOT" "$@"; }
+run readers
+run card info --reader "Virtual PCD 00 00"

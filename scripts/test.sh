@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, builds,
+# starts pcscd with the virtual readers, runs every test, and stops exactly
+# what it started.
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+bash scripts/install-deps.sh
+started=$SECONDS
+swift build --build-tests 2>&1 | grep -v '^\[' || true
+swift build --build-tests >/dev/null   # fail here, loudly, on a build error
+say "built in $((SECONDS - started)) s"
+
+trap 'bash scripts/rig-stop.sh' EXIT
+bash scripts/rig-start.sh --no-card
+
+bash scripts/check-docs.sh
+swift test
