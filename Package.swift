@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        // Known-answer vectors shared by several test targets live in
+        // Tests/Vectors and are read by path (see each target's VectorFiles).
         .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite",
                        providers: [.apt(["libpcsclite-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
@@ -22,10 +24,11 @@ let package = Package(
         .target(name: "APDU"),
         .target(name: "CardTransport", dependencies: ["APDU", "CPCSCLite"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
-        .target(name: "CardSimulator", dependencies: ["APDU", "Crypto"]),
+        .target(name: "SecureChannel", dependencies: ["APDU", "CardTransport", "Crypto"]),
+        .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel"]),
 
         .executableTarget(name: "dmboot", dependencies: [
-            "APDU", "CardTransport", "CardSimulator",
+            "APDU", "CardTransport", "SecureChannel", "CardSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
@@ -35,7 +38,8 @@ let package = Package(
 
         .testTarget(name: "APDUTests", dependencies: ["APDU"]),
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
-        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto", "APDU"]),
+        .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "CardSimulator"]),
     ],

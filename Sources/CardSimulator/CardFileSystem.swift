@@ -10,6 +10,8 @@ final class CardFile {
     private(set) var children: [CardFile] = []
     let content: [UInt8]?
     let records: [[UInt8]]?
+    /// Protections a secure channel must give before this EF may be read.
+    let readLevel: UInt8
 
     var isDF: Bool { content == nil && records == nil }
 
@@ -17,6 +19,7 @@ final class CardFile {
         fid = UInt16(try Hex.decode(node.fid).reduce(0) { Int($0) << 8 | Int($1) })
         aid = try node.aid.map(Hex.decode)
         sfi = node.sfi
+        readLevel = try node.readLevel.map { try Hex.decode($0).first ?? 0 } ?? 0
         self.parent = parent
         if let records = node.records {
             self.records = try records.map(Hex.decode)
@@ -37,6 +40,16 @@ final class CardFile {
     func child(_ fid: UInt16) -> CardFile? { children.first { $0.fid == fid } }
 
     func child(sfi: Int) -> CardFile? { children.first { $0.sfi == sfi && !$0.isDF } }
+
+    /// The AID of the application this file belongs to: its own or its nearest DF ancestor's.
+    var applicationID: [UInt8]? {
+        var node: CardFile? = self
+        while let current = node {
+            if let aid = current.aid { return aid }
+            node = current.parent
+        }
+        return nil
+    }
 
     /// Depth-first search for a DF by name (AID).
     func findApplication(_ name: [UInt8]) -> CardFile? {

@@ -17,6 +17,8 @@ public struct CardProfile: Codable, Equatable, Sendable {
     public var extendedLength: Bool
     /// Largest response data the card returns to one command.
     public var maxResponseLength: Int
+    /// The card's SCP03 security domain; `nil` for a card without one.
+    public var scp03: SecureDomainProfile?
     public var files: FileNode
 
     public enum ResponseChaining: String, Codable, Sendable { case none, t0 }
@@ -29,18 +31,19 @@ public struct CardProfile: Codable, Equatable, Sendable {
 
     public init(name: String, atr: String, responseChaining: ResponseChaining = .none,
                 shortRead: ShortRead = .warning, extendedLength: Bool = true,
-                maxResponseLength: Int = 4096, files: FileNode) {
+                maxResponseLength: Int = 4096, scp03: SecureDomainProfile? = nil, files: FileNode) {
         self.name = name
         self.atr = atr
         self.responseChaining = responseChaining
         self.shortRead = shortRead
         self.extendedLength = extendedLength
         self.maxResponseLength = maxResponseLength
+        self.scp03 = scp03
         self.files = files
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, files
+        case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, scp03, files
     }
 
     public init(from decoder: Decoder) throws {
@@ -51,6 +54,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         shortRead = try container.decodeIfPresent(ShortRead.self, forKey: .shortRead) ?? .warning
         extendedLength = try container.decodeIfPresent(Bool.self, forKey: .extendedLength) ?? true
         maxResponseLength = try container.decodeIfPresent(Int.self, forKey: .maxResponseLength) ?? 4096
+        scp03 = try container.decodeIfPresent(SecureDomainProfile.self, forKey: .scp03)
         files = try container.decode(FileNode.self, forKey: .files)
     }
 
@@ -82,6 +86,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         }
         guard files.fid == "3F00" else { throw ProfileError.invalid("the root of files must be the MF, 3F00") }
         try files.validate(path: "3F00")
+        _ = try scp03?.endpointConfiguration()
     }
 }
 
@@ -105,9 +110,12 @@ public struct FileNode: Codable, Equatable, Sendable {
     public var records: [String]?
     /// Short EF identifier (1-30), for READ BINARY by SFI.
     public var sfi: Int?
+    /// Security level (hex, e.g. "33") a secure channel must have for this EF
+    /// to be read; below it the card answers 6982.
+    public var readLevel: String?
 
     public init(fid: String, aid: String? = nil, children: [FileNode]? = nil, content: String? = nil,
-                size: Int? = nil, records: [String]? = nil, sfi: Int? = nil) {
+                size: Int? = nil, records: [String]? = nil, sfi: Int? = nil, readLevel: String? = nil) {
         self.fid = fid
         self.aid = aid
         self.children = children
@@ -115,6 +123,7 @@ public struct FileNode: Codable, Equatable, Sendable {
         self.size = size
         self.records = records
         self.sfi = sfi
+        self.readLevel = readLevel
     }
 
     public var isDF: Bool { children != nil }

@@ -1,4 +1,5 @@
 import APDU
+import SecureChannel
 
 /// An ISO/IEC 7816-4 card in software: it takes command bytes and returns
 /// response bytes, exactly what a reader would carry. It knows nothing of
@@ -15,6 +16,12 @@ public final class VirtualCard {
     public private(set) var commandCount = 0
     /// Called before each command; returning false drops the connection (a pulled card).
     public var shouldContinue: ((Int) -> Bool)?
+    /// Misbehaviour a test asks for.
+    public var faults = CardFaults()
+    /// The card's SCP03 security domain, if the profile gives it one.
+    public let securityDomain: SCP03CardEndpoint?
+    /// The logical channel the secure channel was opened on.
+    private var secureChannelNumber: Int?
 
     struct ChannelState {
         var currentDF: CardFile
@@ -26,6 +33,7 @@ public final class VirtualCard {
         self.profile = profile
         atr = try Hex.decode(profile.atr)
         root = try CardFile(node: profile.files, parent: nil)
+        securityDomain = try profile.scp03.map { SCP03CardEndpoint(configuration: try $0.endpointConfiguration()) }
         powerOn()
     }
 
@@ -33,6 +41,14 @@ public final class VirtualCard {
     public func powerOn() {
         channels = [0: ChannelState(currentDF: root)]
         pendingResponse = []
+        securityDomain?.endSession()
+        secureChannelNumber = nil
+    }
+
+    /// The session's level on `channel`, if a secure channel is open there.
+    func securityLevel(on channel: Int) -> SecurityLevel? {
+        guard secureChannelNumber == channel else { return nil }
+        return securityDomain?.session?.level
     }
 
     public func process(_ bytes: [UInt8]) -> [UInt8] {
@@ -49,8 +65,57 @@ public final class VirtualCard {
             return getResponse(command)
         }
         pendingResponse = []
-        let response = dispatch(command)
+        let response = secureDispatch(command, extendedLength: isExtended)
         return deliver(response, expected: command.expectedLength)
+    }
+
+    /// GlobalPlatform commands go to the security domain; inside a session,
+    /// every other command is opened before and protected after processing.
+    private func secureDispatch(_ command: CommandAPDU, extendedLength: Bool) -> ResponseAPDU {
+        let channel = LogicalChannel.decode(cla: command.cla).number
+        guard let domain = securityDomain, command.cla & 0x80 != 0 || secureChannelNumber == channel else {
+            return dispatch(command)
+        }
+        if command.cla & 0x80 != 0 && command.ins == 0x50 {
+            secureChannelNumber = channel
+            let aid = channels[channel]?.currentDF.applicationID ?? []
+            var answer = domain.initializeUpdate(command, applicationID: aid)
+            if faults.corruptCardCryptogram && answer.status == .success {
+                answer.data[13 + domain.configuration.options.challengeMode.rawValue] ^= 0x01
+            }
+            return answer
+        }
+        if command.cla & 0x80 != 0 && command.ins == 0x82 {
+            return domain.externalAuthenticate(command, extendedLength: extendedLength)
+        }
+        guard let session = domain.session, secureChannelNumber == channel else { return dispatch(command) }
+        if session.level.hasCommandMAC && !LogicalChannel.hasSecureMessaging(cla: command.cla) {
+            endSecureChannel()
+            return Self.error(0x6982)
+        }
+        let plain: CommandAPDU
+        do {
+            plain = try session.unwrapCommand(command, extendedLength: extendedLength)
+        } catch {
+            endSecureChannel()
+            return Self.error(0x6982)
+        }
+        let response = dispatch(plain)
+        guard var wrapped = try? session.wrapResponse(response) else {
+            endSecureChannel()
+            return Self.error(0x6F00)
+        }
+        if faults.corruptResponseMAC && session.level.hasResponseMAC && !wrapped.data.isEmpty {
+            wrapped.data[wrapped.data.count - 1] ^= 0x01
+        }
+        // GlobalPlatform: selecting an application ends the session.
+        if plain.ins == 0xA4 && plain.p1 == 0x04 { endSecureChannel() }
+        return wrapped
+    }
+
+    private func endSecureChannel() {
+        securityDomain?.endSession()
+        secureChannelNumber = nil
     }
 
     private func deliver(_ response: ResponseAPDU, expected: Int?) -> [UInt8] {
@@ -189,6 +254,10 @@ public final class VirtualCard {
         }
         guard let ef = file, !ef.isDF else { return Self.error(0x6986) }
         guard let content = ef.content else { return Self.error(0x6981) }
+        if ef.readLevel != 0 {
+            let level = securityLevel(on: LogicalChannel.decode(cla: command.cla).number)?.rawValue ?? 0
+            guard level & ef.readLevel == ef.readLevel else { return Self.error(0x6982) }
+        }
         guard offset < content.count || offset == 0 else { return Self.error(0x6B00) }
         let available = content.count - offset
         let asked = command.expectedLength ?? 256

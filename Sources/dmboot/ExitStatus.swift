@@ -2,6 +2,7 @@ import APDU
 import ArgumentParser
 import CardSimulator
 import CardTransport
+import SecureChannel
 
 /// The exit codes dmboot promises to scripts (dmboot(1), EXIT STATUS). A
 /// factory script branches on these, so a code never changes meaning.
@@ -17,7 +18,13 @@ enum ExitStatus: Int32, CaseIterable {
     case readerBusy = 8
     case timeout = 9
     case transportError = 10
+    case cardError = 11
     case simulatorError = 12
+    case cardNotAuthenticated = 20
+    case authenticationRefused = 21
+    case secureMessagingFailure = 22
+    case keyMaterial = 23
+    case secureChannelUnsupported = 24
 
     var summary: String {
         switch self {
@@ -32,7 +39,15 @@ enum ExitStatus: Int32, CaseIterable {
         case .readerBusy: return "another application holds the card exclusively"
         case .timeout: return "a wait (--wait, --timeout) ran out"
         case .transportError: return "other PC/SC or card communication failure"
+        case .cardError: return "the card answered a command with an error status"
         case .simulatorError: return "the virtual card could not start (profile, driver port)"
+        case .cardNotAuthenticated:
+            return "the card did not prove it holds the static keys (card cryptogram or challenge); nothing was sent after INITIALIZE UPDATE"
+        case .authenticationRefused:
+            return "the card refused EXTERNAL AUTHENTICATE; not retried (cards block keys after a few failures)"
+        case .secureMessagingFailure: return "a protected response failed its check (R-MAC, padding, counter); the session was closed"
+        case .keyMaterial: return "the SCP03 keys could not be loaded (missing, unreadable, readable by others, malformed)"
+        case .secureChannelUnsupported: return "the card cannot run the requested SCP03 session (key version, i parameter, level)"
         }
     }
 
@@ -51,6 +66,21 @@ enum ExitStatus: Int32, CaseIterable {
             case .failure: return .transportError
             }
         case is TransportError: return .transportError
+        case is CardStatusError: return .cardError
+        case is KeyError: return .keyMaterial
+        case let error as SecureChannelError:
+            switch error {
+            case .cardCryptogramMismatch, .cardChallengeMismatch: return .cardNotAuthenticated
+            case .externalAuthenticateRefused: return .authenticationRefused
+            case .unsupportedSecurityLevel, .unparsableSecurityLevel: return .usage
+            case .invalidKey, .mixedKeyLengths: return .keyMaterial
+            case .initializeUpdateFailed, .malformedInitializeUpdateResponse, .notSCP03, .keyVersionMismatch,
+                 .challengeModeMismatch, .capabilityMissing:
+                return .secureChannelUnsupported
+            case .responseMACMissing, .responseMACMismatch, .commandMACMismatch, .dataWithErrorStatus, .badPadding,
+                 .responseNotBlockAligned, .counterExhausted, .commandTooLong, .sessionClosed:
+                return .secureMessagingFailure
+            }
         case is ProfileError, is SimulatorError: return .simulatorError
         case is ValidationError: return .usage
         case is Hex.ParseError: return .usage

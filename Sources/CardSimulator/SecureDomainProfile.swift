@@ -1,0 +1,65 @@
+import APDU
+import Crypto
+import SecureChannel
+
+/// The SCP03 side of a virtual card, as a profile describes it.
+public struct SecureDomainProfile: Codable, Equatable, Sendable {
+    /// Key version number, hex ("30").
+    public var kvn: String
+    public var enc: String
+    public var mac: String
+    public var dek: String
+    /// The i parameter, hex: 70 = pseudo-random challenge, R-MAC, R-ENC, S8; 71 adds S16.
+    public var i: String
+    /// Key diversification data (10 bytes hex); zeros when absent.
+    public var kdd: String?
+    /// Last used sequence counter for pseudo-random challenges.
+    public var sequenceCounter: UInt32?
+    /// Failed EXTERNAL AUTHENTICATEs before the keys block (3).
+    public var maxFailedAuthentications: Int?
+
+    public init(kvn: String, enc: String, mac: String, dek: String, i: String, kdd: String? = nil,
+                sequenceCounter: UInt32? = nil, maxFailedAuthentications: Int? = nil) {
+        self.kvn = kvn
+        self.enc = enc
+        self.mac = mac
+        self.dek = dek
+        self.i = i
+        self.kdd = kdd
+        self.sequenceCounter = sequenceCounter
+        self.maxFailedAuthentications = maxFailedAuthentications
+    }
+
+    func endpointConfiguration() throws -> SCP03CardEndpoint.Configuration {
+        let version = try Hex.decode(kvn)
+        let options = try Hex.decode(i)
+        guard version.count == 1, options.count == 1 else {
+            throw ProfileError.invalid("scp03: kvn and i are one hex byte each")
+        }
+        let keys: SCP03Keys
+        do {
+            keys = try SCP03Keys(version: version[0], enc: SecretBytes(Hex.decode(enc)),
+                                 mac: SecretBytes(Hex.decode(mac)), dek: SecretBytes(Hex.decode(dek)))
+        } catch {
+            throw ProfileError.invalid("scp03: \(error)")
+        }
+        let diversification = try kdd.map(Hex.decode) ?? [UInt8](repeating: 0, count: 10)
+        guard diversification.count == 10 else { throw ProfileError.invalid("scp03: kdd is 10 bytes") }
+        return SCP03CardEndpoint.Configuration(
+            keys: keys, options: SCP03Options(options[0]), keyDiversificationData: diversification,
+            sequenceCounter: sequenceCounter ?? 0, maxFailedAuthentications: maxFailedAuthentications ?? 3)
+    }
+}
+
+/// Ways a test makes the virtual card misbehave on purpose.
+public struct CardFaults: Sendable {
+    /// Flip a bit of every R-MAC the card sends.
+    public var corruptResponseMAC = false
+    /// Flip a bit of the card cryptogram in INITIALIZE UPDATE.
+    public var corruptCardCryptogram = false
+
+    public init(corruptResponseMAC: Bool = false, corruptCardCryptogram: Bool = false) {
+        self.corruptResponseMAC = corruptResponseMAC
+        self.corruptCardCryptogram = corruptCardCryptogram
+    }
+}

@@ -1,0 +1,4 @@
+/// The AID of the PKCS#15 application: RID A000000063 (RSA Laboratories) and "PKCS-15".
+public enum PKCS15AID {
+    public static let value: [UInt8] = [0xA0, 0x00, 0x00, 0x00, 0x63, 0x50, 0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35]
+}

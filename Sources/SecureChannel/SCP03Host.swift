@@ -1,0 +1,141 @@
+import APDU
+import CardTransport
+import Crypto
+
+/// Opens an SCP03 session from the host: INITIALIZE UPDATE, every check of
+/// the card's answer, then EXTERNAL AUTHENTICATE. Nothing after INITIALIZE
+/// UPDATE is sent unless the card proved it holds the static keys, and a
+/// refused EXTERNAL AUTHENTICATE is never retried (cards block their keys).
+public struct SCP03Host {
+    public var keys: SCP03Keys
+    public var level: SecurityLevel
+    public var mode: ChallengeMode
+    /// Logical channel the session runs on (the CR's note 1: CLA 80-83).
+    public var channel: LogicalChannel
+    /// AID of the application that invokes the secure channel, to check a
+    /// pseudo-random card challenge. `nil` skips that check.
+    public var applicationID: [UInt8]?
+    public var compatibility: SCP03Compatibility
+
+    public init(keys: SCP03Keys, level: SecurityLevel = .full, mode: ChallengeMode = .s8,
+                channel: LogicalChannel = .basic, applicationID: [UInt8]? = nil,
+                compatibility: SCP03Compatibility = []) {
+        self.keys = keys
+        self.level = level
+        self.mode = mode
+        self.channel = channel
+        self.applicationID = applicationID
+        self.compatibility = compatibility
+    }
+
+    /// What the handshake learned, for reports; no secret in it.
+    public struct Handshake: Sendable {
+        public let initializeUpdate: InitializeUpdateResponse
+        public let level: SecurityLevel
+        public let pseudoRandomChallengeVerified: Bool
+    }
+
+    /// The INITIALIZE UPDATE command for `hostChallenge`.
+    public func initializeUpdateCommand(hostChallenge: [UInt8]) -> CommandAPDU {
+        CommandAPDU(cla: channel.encode(cla: 0x80), ins: 0x50, p1: keys.version, p2: 0x00,
+                    data: hostChallenge, expectedLength: 256)
+    }
+
+    /// Runs the handshake over `inner`. `hostChallenge` is drawn from
+    /// OpenSSL's generator; tests pass the one a recorded session used.
+    public func open(over inner: CardChannel, hostChallenge: [UInt8]? = nil) throws -> SecureCardChannel {
+        let challenge = try hostChallenge ?? Secure.randomBytes(mode.length)
+        let response = try inner.transmit(initializeUpdateCommand(hostChallenge: challenge))
+        guard response.status == .success else { throw SecureChannelError.initializeUpdateFailed(response.status) }
+        let (protection, handshake, authenticate) = try verify(initializeUpdate: response.data, hostChallenge: challenge)
+        let answer = try inner.transmit(authenticate)
+        guard answer.status == .success else {
+            protection.close()
+            throw SecureChannelError.externalAuthenticateRefused(answer.status)
+        }
+        return SecureCardChannel(inner: inner, protection: protection, handshake: handshake)
+    }
+
+    /// Checks the card's INITIALIZE UPDATE answer and, when it holds, derives
+    /// the session and builds EXTERNAL AUTHENTICATE. Split from `open` so
+    /// recorded sessions can be replayed step by step.
+    public func verify(initializeUpdate bytes: [UInt8], hostChallenge: [UInt8]) throws
+        -> (SCP03MessageProtection, Handshake, CommandAPDU) {
+        let card = try InitializeUpdateResponse(bytes: bytes, mode: mode)
+        guard card.scpIdentifier == 0x03 else { throw SecureChannelError.notSCP03(scpIdentifier: card.scpIdentifier) }
+        if keys.version != 0x00 && card.keyVersion != keys.version {
+            throw SecureChannelError.keyVersionMismatch(requested: keys.version, card: card.keyVersion)
+        }
+        guard card.options.challengeMode == mode else {
+            throw SecureChannelError.challengeModeMismatch(host: mode.rawValue, card: card.options.challengeMode.rawValue)
+        }
+        guard card.options.supports(level) else {
+            throw SecureChannelError.capabilityMissing(level: level, iParameter: card.options.rawValue)
+        }
+        var pseudoRandomVerified = false
+        if card.options.pseudoRandomChallenge, let applicationID {
+            guard let sequence = card.sequenceCounter else {
+                throw SecureChannelError.malformedInitializeUpdateResponse(
+                    length: bytes.count, expected: "a sequence counter, as the i parameter announces pseudo-random challenges")
+            }
+            let expected = try SCP03Cryptograms.pseudoRandomCardChallenge(
+                staticEncryption: keys.enc, sequenceCounter: sequence, applicationID: applicationID, mode: mode)
+            guard Secure.constantTimeEquals(expected, card.cardChallenge) else {
+                throw SecureChannelError.cardChallengeMismatch
+            }
+            pseudoRandomVerified = true
+        }
+        let session = try SessionKeys(deriving: keys, hostChallenge: hostChallenge, cardChallenge: card.cardChallenge)
+        let cardCryptogram = try SCP03Cryptograms.card(sessionMAC: session.mac, hostChallenge: hostChallenge,
+                                                       cardChallenge: card.cardChallenge, mode: mode)
+        guard Secure.constantTimeEquals(cardCryptogram, card.cardCryptogram) else {
+            session.wipe()
+            throw SecureChannelError.cardCryptogramMismatch
+        }
+        let hostCryptogram = try SCP03Cryptograms.host(sessionMAC: session.mac, hostChallenge: hostChallenge,
+                                                       cardChallenge: card.cardChallenge, mode: mode)
+        // EXTERNAL AUTHENTICATE is MACed from a zero chaining value and is
+        // itself never encrypted, so it goes through a C-MAC-only protection.
+        let authenticator = SCP03MessageProtection(keys: session, level: try SecurityLevel(0x01), mode: mode,
+                                                   chainingValue: [UInt8](repeating: 0, count: 16))
+        let authenticate = try authenticator.wrap(
+            CommandAPDU(cla: channel.encode(cla: 0x80), ins: 0x82, p1: level.rawValue, p2: 0x00, data: hostCryptogram))
+        let protection = SCP03MessageProtection(keys: session, level: level, mode: mode,
+                                                chainingValue: authenticator.chainingValue,
+                                                compatibility: compatibility)
+        return (protection, Handshake(initializeUpdate: card, level: level,
+                                      pseudoRandomChallengeVerified: pseudoRandomVerified), authenticate)
+    }
+}
+
+/// A `CardChannel` whose every command is wrapped and every response
+/// unwrapped by an open SCP03 session. It changes nothing else: 61xx and 6Cxx
+/// stay with the channel below, so the R-MAC always covers a whole response.
+public final class SecureCardChannel: CardChannel {
+    public let inner: CardChannel
+    public let protection: SCP03MessageProtection
+    public let handshake: SCP03Host.Handshake
+    /// Called with the plain and the wire form of each exchange, for traces.
+    public var onExchange: ((CommandAPDU, CommandAPDU, ResponseAPDU, ResponseAPDU) -> Void)?
+
+    init(inner: CardChannel, protection: SCP03MessageProtection, handshake: SCP03Host.Handshake) {
+        self.inner = inner
+        self.protection = protection
+        self.handshake = handshake
+    }
+
+    public var level: SecurityLevel { protection.level }
+
+    public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        let wrapped = try protection.wrap(command)
+        let wire = try inner.transmit(wrapped)
+        let plain = try protection.unwrap(wire)
+        onExchange?(command, wrapped, wire, plain)
+        return plain
+    }
+
+    /// Ends the session; later transmits fail with `sessionClosed`.
+    public func close() {
+        protection.close()
+    }
+}

@@ -1,0 +1,69 @@
+import Crypto
+
+/// The static keys a card and a device share (Key-ENC, Key-MAC, Key-DEK) and
+/// the key version number that names them on the card.
+public struct SCP03Keys {
+    public let version: UInt8
+    public let enc: SecretBytes
+    public let mac: SecretBytes
+    public let dek: SecretBytes
+
+    public init(version: UInt8, enc: SecretBytes, mac: SecretBytes, dek: SecretBytes) throws {
+        for (name, key) in [("enc", enc), ("mac", mac), ("dek", dek)] {
+            guard [16, 24, 32].contains(key.count) else {
+                throw SecureChannelError.invalidKey(name: name, length: key.count)
+            }
+        }
+        guard enc.count == mac.count else {
+            throw SecureChannelError.mixedKeyLengths(enc: enc.count, mac: mac.count)
+        }
+        self.version = version
+        self.enc = enc
+        self.mac = mac
+        self.dek = dek
+    }
+
+    /// AES key length in bits: 128, 192 or 256.
+    public var bits: Int { enc.count * 8 }
+
+    /// The GlobalPlatform default test keys 40..4F: on every development card,
+    /// so never the default of a command.
+    public static func globalPlatformTestKeys(version: UInt8 = 0x00) -> SCP03Keys {
+        let key = (0x40...0x4F).map { UInt8($0) }
+        return try! SCP03Keys(version: version, enc: SecretBytes(key), mac: SecretBytes(key), dek: SecretBytes(key))
+    }
+
+    /// Overwrites the static keys. Copies made earlier by `SecretBytes` users wipe themselves.
+    public func wipe() {
+        enc.wipe()
+        mac.wipe()
+        dek.wipe()
+    }
+}
+
+/// S-ENC, S-MAC and S-RMAC of one session, derived from the static keys and
+/// both challenges.
+public struct SessionKeys {
+    public let enc: SecretBytes
+    public let mac: SecretBytes
+    public let rmac: SecretBytes
+
+    public init(enc: SecretBytes, mac: SecretBytes, rmac: SecretBytes) {
+        self.enc = enc
+        self.mac = mac
+        self.rmac = rmac
+    }
+
+    public init(deriving keys: SCP03Keys, hostChallenge: [UInt8], cardChallenge: [UInt8]) throws {
+        let context = hostChallenge + cardChallenge
+        enc = SecretBytes(try SCP03KDF.derive(key: keys.enc, constant: .sessionEncryption, context: context, bits: keys.bits))
+        mac = SecretBytes(try SCP03KDF.derive(key: keys.mac, constant: .sessionMAC, context: context, bits: keys.bits))
+        rmac = SecretBytes(try SCP03KDF.derive(key: keys.mac, constant: .sessionResponseMAC, context: context, bits: keys.bits))
+    }
+
+    public func wipe() {
+        enc.wipe()
+        mac.wipe()
+        rmac.wipe()
+    }
+}

@@ -1,0 +1,83 @@
+import APDU
+import ArgumentParser
+import CardTransport
+import Foundation
+import SecureChannel
+
+struct SCP03Command: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scp03", abstract: "GlobalPlatform SCP03 secure channel.",
+        subcommands: [SCP03TestCommand.self])
+}
+
+struct SCP03TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Open an SCP03 channel and report what the card said (never a key).",
+        discussion: """
+        Selects the application (the PKCS#15 AID unless --aid or --no-select), runs INITIALIZE UPDATE and,
+        when the card cryptogram verifies, EXTERNAL AUTHENTICATE at --level. A refused EXTERNAL AUTHENTICATE
+        is never retried: cards block their keys after a few failures.
+        """)
+
+    @OptionGroup var readerOptions: ReaderOptions
+    @OptionGroup var keyOptions: KeyOptions
+    @OptionGroup var channelOptions: ChannelOptions
+
+    @Option(help: ArgumentHelp("AID (hex) of the application to select before the handshake.", valueName: "hex"))
+    var aid = Hex.encode(PKCS15AID.value)
+
+    @Flag(help: "Do not select an application first; talk to the one already selected.")
+    var noSelect = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let (keys, mode) = try keyOptions.load()
+        defer { keys.wipe() }
+        let level = try channelOptions.securityLevel()
+        let applicationID = try Hex.decode(aid)
+        let context = try PCSCContext()
+        let card = try readerOptions.connect(context)
+        defer { card.disconnect() }
+        let channel = ISO7816Channel(link: card)
+        let started = ContinuousClock.now
+        if !noSelect {
+            _ = try channel.expectSuccess(ISOCommand.selectApplication(applicationID, returnFCI: false),
+                                          "SELECT \(aid)")
+        }
+        let host = SCP03Host(keys: keys, level: level, mode: mode, applicationID: noSelect ? nil : applicationID)
+        let secure = try host.open(over: channel)
+        defer { secure.close() }
+        let elapsed = ContinuousClock.now - started
+        let answer = secure.handshake.initializeUpdate
+        let report: [String: Any] = [
+            "reader": card.reader,
+            "application": noSelect ? NSNull() : aid,
+            "keyVersion": Hex.encode([answer.keyVersion]),
+            "scp": "03",
+            "i": Hex.encode([answer.options.rawValue]),
+            "challengeMode": "S\(answer.options.challengeMode.rawValue)",
+            "pseudoRandomChallenge": answer.options.pseudoRandomChallenge,
+            "pseudoRandomChallengeVerified": secure.handshake.pseudoRandomChallengeVerified,
+            "sequenceCounter": answer.sequenceCounter.map { Hex.encode($0) } ?? NSNull(),
+            "keyDiversificationData": Hex.encode(answer.keyDiversificationData),
+            "level": level.hex,
+            "apduCount": channel.exchangeCount,
+            "milliseconds": Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000
+                + Double(elapsed.components.seconds) * 1000,
+        ]
+        if output.json {
+            Output.json(report)
+            return
+        }
+        Output.line("reader            \(card.reader)")
+        Output.line("application       \(noSelect ? "(as selected)" : aid)")
+        Output.line("key version       \(Hex.encode([answer.keyVersion]))  SCP03, i=\(Hex.encode([answer.options.rawValue])) (S\(answer.options.challengeMode.rawValue))")
+        if let sequence = answer.sequenceCounter {
+            Output.line("sequence counter  \(Hex.encode(sequence))  pseudo-random challenge \(secure.handshake.pseudoRandomChallengeVerified ? "verified" : "not checked")")
+        }
+        Output.line("level reached     \(level)")
+        Output.line("APDUs             \(channel.exchangeCount)")
+    }
+}
