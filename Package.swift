@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "APDU"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "CardSimulator"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator"]),
     ],
     swiftLanguageModes: [.v5]
 )

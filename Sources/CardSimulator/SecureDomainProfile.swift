@@ -1,4 +1,5 @@
 import APDU
+import Foundation
 import Crypto
 import SecureChannel
 
@@ -28,6 +29,13 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
         self.kdd = kdd
         self.sequenceCounter = sequenceCounter
         self.maxFailedAuthentications = maxFailedAuthentications
+    }
+
+    /// The key file (dmboot-keys(5)) a host needs to talk to this card.
+    public func keyFileJSON() -> Data {
+        let options = (try? Hex.decode(i))?.first ?? 0
+        let object = ["kvn": kvn, "enc": enc, "mac": mac, "dek": dek, "mode": options & 0x01 != 0 ? "S16" : "S8"]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 
     func endpointConfiguration() throws -> SCP03CardEndpoint.Configuration {

@@ -117,6 +117,9 @@ public final class SecureCardChannel: CardChannel {
     public let handshake: SCP03Host.Handshake
     /// Called with the plain and the wire form of each exchange, for traces.
     public var onExchange: ((CommandAPDU, CommandAPDU, ResponseAPDU, ResponseAPDU) -> Void)?
+    /// Whether the card takes extended-length APDUs. Without them a command
+    /// that does not fit a short APDU once protected is refused, never sent.
+    public var allowsExtendedLength = false
 
     init(inner: CardChannel, protection: SCP03MessageProtection, handshake: SCP03Host.Handshake) {
         self.inner = inner
@@ -126,7 +129,18 @@ public final class SecureCardChannel: CardChannel {
 
     public var level: SecurityLevel { protection.level }
 
+    /// The most plain data one command can carry: 239 at level 33 in a short APDU.
+    public var maxCommandData: Int { protection.maxCommandData(extendedLength: allowsExtendedLength) }
+    /// The most plain data one response can bring back: 239 under R-ENCRYPTION in a short APDU.
+    public var maxResponseData: Int { protection.maxResponseData(extendedLength: allowsExtendedLength) }
+
     public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        guard command.data.count <= maxCommandData else {
+            throw SecureChannelError.commandTooLong(plain: command.data.count, limit: maxCommandData)
+        }
+        if let ne = command.expectedLength, ne > maxResponseData, ne != 256 || allowsExtendedLength {
+            throw SecureChannelError.expectedLengthTooLong(asked: ne, limit: maxResponseData)
+        }
         let wrapped = try protection.wrap(command)
         let wire = try inner.transmit(wrapped)
         let plain = try protection.unwrap(wire)

@@ -25,7 +25,8 @@ public struct SCP03Compatibility: OptionSet, Sendable {
 /// moves on every command (data-less and failed ones too); an empty data field
 /// is not encrypted; the MAC covers the encrypted data and Lc but not Le; an
 /// error status carries no data and no R-MAC; warnings (62xx, 63xx) are
-/// protected like 9000.
+/// protected like 9000. Le is kept as the caller gave it: it counts plain
+/// bytes, the card's application reads it from the wire, and it is not MACed.
 public final class SCP03MessageProtection {
     public let level: SecurityLevel
     public let mode: ChallengeMode
@@ -99,7 +100,7 @@ public final class SCP03MessageProtection {
             let cla = wrappedClass(command.cla)
             var wrapped = CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2,
                                       data: data + [UInt8](repeating: 0, count: macLength),
-                                      expectedLength: responseLength(for: command))
+                                      expectedLength: command.expectedLength)
             guard data.count + macLength <= CommandAPDU.maxDataLength else {
                 throw SecureChannelError.commandTooLong(plain: command.data.count,
                                                         limit: maxCommandData(extendedLength: true))
@@ -185,13 +186,6 @@ public final class SCP03MessageProtection {
     private func wrappedClass(_ cla: UInt8) -> UInt8 {
         if compatibility.contains(.proprietaryClassOnWrappedCommands) { return cla | 0x84 }
         return cla & 0x40 == 0 ? cla | 0x04 : cla | 0x20
-    }
-
-    /// Le of the protected command: the response grows by padding and the
-    /// R-MAC, so an explicit Ne becomes "as much as there is".
-    private func responseLength(for command: CommandAPDU) -> Int? {
-        guard let ne = command.expectedLength, level.hasResponseMAC else { return command.expectedLength }
-        return ne > 256 ? CommandAPDU.maxExpectedLength : 256
     }
 
     private func commandMAC(cla: UInt8, command: CommandAPDU, data: [UInt8], extended: Bool) throws -> [UInt8] {

@@ -23,6 +23,7 @@ public enum SecureChannelError: Error, Equatable, CustomStringConvertible {
     case responseNotBlockAligned(Int)
     case counterExhausted
     case commandTooLong(plain: Int, limit: Int)
+    case expectedLengthTooLong(asked: Int, limit: Int)
     case sessionClosed
 
     public var description: String {
@@ -69,6 +70,8 @@ public enum SecureChannelError: Error, Equatable, CustomStringConvertible {
             return "the session's encryption counter is used up; open a new session"
         case .commandTooLong(let plain, let limit):
             return "\(plain) command data bytes exceed the \(limit) this session can carry in one APDU; split the command"
+        case .expectedLengthTooLong(let asked, let limit):
+            return "a response of \(asked) bytes cannot come back protected in one APDU (at most \(limit)); read in smaller pieces"
         case .sessionClosed:
             return "the secure channel was closed by an earlier failure; open a new session"
         }

@@ -2,6 +2,7 @@ import APDU
 import ArgumentParser
 import CardSimulator
 import CardTransport
+import Foundation
 import SecureChannel
 
 /// The exit codes dmboot promises to scripts (dmboot(1), EXIT STATUS). A
@@ -20,6 +21,7 @@ enum ExitStatus: Int32, CaseIterable {
     case transportError = 10
     case cardError = 11
     case simulatorError = 12
+    case fileError = 13
     case cardNotAuthenticated = 20
     case authenticationRefused = 21
     case secureMessagingFailure = 22
@@ -41,6 +43,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .transportError: return "other PC/SC or card communication failure"
         case .cardError: return "the card answered a command with an error status"
         case .simulatorError: return "the virtual card could not start (profile, driver port)"
+        case .fileError: return "a file named on the command line cannot be read or written"
         case .cardNotAuthenticated:
             return "the card did not prove it holds the static keys (card cryptogram or challenge); nothing was sent after INITIALIZE UPDATE"
         case .authenticationRefused:
@@ -78,11 +81,12 @@ enum ExitStatus: Int32, CaseIterable {
                  .challengeModeMismatch, .capabilityMissing:
                 return .secureChannelUnsupported
             case .responseMACMissing, .responseMACMismatch, .commandMACMismatch, .dataWithErrorStatus, .badPadding,
-                 .responseNotBlockAligned, .counterExhausted, .commandTooLong, .sessionClosed:
+                 .responseNotBlockAligned, .counterExhausted, .commandTooLong, .expectedLengthTooLong, .sessionClosed:
                 return .secureMessagingFailure
             }
         case is ProfileError, is SimulatorError: return .simulatorError
         case is ValidationError: return .usage
+        case is CocoaError: return .fileError
         case is Hex.ParseError: return .usage
         default: return .internalError
         }

@@ -27,6 +27,9 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Print the profile the card would use (the built-in one when no --profile) and exit.")
     var printProfile = false
 
+    @Option(help: ArgumentHelp("Write the card's SCP03 key file (mode 0600) for --keys, and exit.", valueName: "file"))
+    var writeKeys: String?
+
     func run() throws {
         let cardProfile = try profile.map { try CardProfile.load(from: URL(fileURLWithPath: $0)) } ?? BuiltInProfiles.demo
         if printProfile {
@@ -34,6 +37,14 @@ struct SimulateCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             FileHandle.standardOutput.write(try encoder.encode(cardProfile))
             FileHandle.standardOutput.write(Data("\n".utf8))
+            return
+        }
+        if let writeKeys {
+            guard let domain = cardProfile.scp03 else {
+                throw ValidationError("the card \"\(cardProfile.name)\" has no SCP03 security domain, so no keys")
+            }
+            try PrivateFile.write(domain.keyFileJSON(), to: writeKeys)
+            Output.progress("dmboot simulate: wrote the SCP03 keys of \"\(cardProfile.name)\" to \(writeKeys) (mode 0600)")
             return
         }
         let card = try VirtualCard(profile: cardProfile)
