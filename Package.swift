@@ -25,10 +25,12 @@ let package = Package(
         .target(name: "CardTransport", dependencies: ["APDU", "CPCSCLite"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "SecureChannel", dependencies: ["APDU", "CardTransport", "Crypto"]),
-        .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel"]),
+        .target(name: "PKCS15", dependencies: ["APDU", "CardTransport"]),
+        .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
+        .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
-            "APDU", "CardTransport", "SecureChannel", "CardSimulator",
+            "APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession", "CardSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "APDU"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
+        .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator"]),
     ],

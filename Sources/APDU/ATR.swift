@@ -108,6 +108,21 @@ public struct ATR: Equatable, Sendable {
         return (fiTable[Int(ta1 >> 4)], diTable[Int(ta1 & 0x0F)])
     }
 
+    /// Whether the card says (compact-TLV card capabilities, tag 7, third
+    /// software function table, b7) that it takes extended Lc and Le.
+    public var supportsExtendedLength: Bool {
+        guard historicalBytes.first == 0x80 else { return false }
+        var index = 1
+        while index < historicalBytes.count {
+            let tag = historicalBytes[index] >> 4
+            let length = Int(historicalBytes[index] & 0x0F)
+            guard index + 1 + length <= historicalBytes.count else { return false }
+            if tag == 0x7 && length >= 3 { return historicalBytes[index + 3] & 0x40 != 0 }
+            index += 1 + length
+        }
+        return false
+    }
+
     /// Historical bytes as printable text when they are (many cards put a name there).
     public var historicalText: String? {
         let body = historicalBytes.first == 0x80 || historicalBytes.first == 0x00

@@ -15,14 +15,14 @@ public enum Hex {
         }
     }
 
-    /// Decodes hex digits, ignoring spaces, tabs and colons between them.
+    /// Decodes hex digits, ignoring white space and colons between them.
     public static func decode(_ text: String) throws -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count / 2)
         var pending: UInt8? = nil
         var digits = 0
         for (position, character) in text.enumerated() {
-            if character == " " || character == "\t" || character == ":" { continue }
+            if character.isWhitespace || character == ":" { continue }
             guard let value = character.hexDigitValue else {
                 throw ParseError.invalidCharacter(character, position: position)
             }

@@ -1,5 +1,7 @@
+import APDU
+
 /// Cards that ship inside dmboot, so the demo and a factory dry run need no
-/// profile file. Later layers give the demo card its PKCS#15 application.
+/// profile file.
 public enum BuiltInProfiles {
     /// ATR of the built-in cards: T=1 only (TD1 = 01), historical bytes "dmboot-vcard".
     public static let demoATR = "3B8C01646D626F6F742D7663617264DD"
@@ -14,21 +16,25 @@ public enum BuiltInProfiles {
         dek: "F0D1E2F30415263748596A7B8C9DAEBF",
         i: "70", kdd: "4445 4D4F 2D43 4152 4430", sequenceCounter: 0)
 
-    /// The card `dmboot simulate` serves when no profile is given.
+    /// The WBXML DM bootstrap of the demo card (Fixtures/bootstrap/dm12-psk.wbxml).
+    public static var demoBootstrap: [UInt8] { DemoBootstrap.wbxml }
+
+    /// The card `dmboot simulate` serves when no profile is given: an ICCID
+    /// in EF 2FE2, and a PKCS#15 application with one DM bootstrap (2275
+    /// bytes of WBXML) that only a level-33 secure channel may read.
     public static var demo: CardProfile {
         CardProfile(
             name: "dmboot demo card",
             atr: demoATR,
             scp03: demoSecurityDomain,
+            pkcs15: PKCS15ImageProfile(
+                serialNumber: "44454D4F0001", label: "dmboot demo", manufacturer: "dmboot",
+                objects: [
+                    .init(kind: "dm", label: "DM bootstrap: demo server", fid: "6001",
+                          content: Hex.encode(DemoBootstrap.wbxml), size: 2560),
+                ]),
             files: FileNode(fid: "3F00", children: [
                 FileNode(fid: "2FE2", content: "98102143658709214365F7"),
-                FileNode(fid: "2F00", records: [
-                    "61144F0CA000000063504B43532D31355104" + "3F005015",
-                ]),
-                FileNode(fid: "5015", aid: "A000000063504B43532D3135", children: [
-                    FileNode(fid: "5031", content: "A706300404025040"),
-                    FileNode(fid: "5040", content: String(repeating: "0102030405060708", count: 160), readLevel: "33"),
-                ]),
             ]))
     }
 }

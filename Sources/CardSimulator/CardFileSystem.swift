@@ -5,6 +5,7 @@ import APDU
 final class CardFile {
     let fid: UInt16
     let aid: [UInt8]?
+    let selectableByName: Bool
     let sfi: Int?
     weak var parent: CardFile?
     private(set) var children: [CardFile] = []
@@ -18,6 +19,7 @@ final class CardFile {
     init(node: FileNode, parent: CardFile?) throws {
         fid = UInt16(try Hex.decode(node.fid).reduce(0) { Int($0) << 8 | Int($1) })
         aid = try node.aid.map(Hex.decode)
+        selectableByName = node.selectableByName ?? true
         sfi = node.sfi
         readLevel = try node.readLevel.map { try Hex.decode($0).first ?? 0 } ?? 0
         self.parent = parent
@@ -53,7 +55,7 @@ final class CardFile {
 
     /// Depth-first search for a DF by name (AID).
     func findApplication(_ name: [UInt8]) -> CardFile? {
-        if aid == name { return self }
+        if aid == name && selectableByName { return self }
         for child in children where child.isDF {
             if let found = child.findApplication(name) { return found }
         }

@@ -19,6 +19,8 @@ public struct CardProfile: Codable, Equatable, Sendable {
     public var maxResponseLength: Int
     /// The card's SCP03 security domain; `nil` for a card without one.
     public var scp03: SecureDomainProfile?
+    /// A PKCS#15 application built into `files` when the card is made.
+    public var pkcs15: PKCS15ImageProfile?
     public var files: FileNode
 
     public enum ResponseChaining: String, Codable, Sendable { case none, t0 }
@@ -31,7 +33,8 @@ public struct CardProfile: Codable, Equatable, Sendable {
 
     public init(name: String, atr: String, responseChaining: ResponseChaining = .none,
                 shortRead: ShortRead = .warning, extendedLength: Bool = true,
-                maxResponseLength: Int = 4096, scp03: SecureDomainProfile? = nil, files: FileNode) {
+                maxResponseLength: Int = 4096, scp03: SecureDomainProfile? = nil, pkcs15: PKCS15ImageProfile? = nil,
+                files: FileNode) {
         self.name = name
         self.atr = atr
         self.responseChaining = responseChaining
@@ -39,11 +42,12 @@ public struct CardProfile: Codable, Equatable, Sendable {
         self.extendedLength = extendedLength
         self.maxResponseLength = maxResponseLength
         self.scp03 = scp03
+        self.pkcs15 = pkcs15
         self.files = files
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, scp03, files
+        case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, scp03, pkcs15, files
     }
 
     public init(from decoder: Decoder) throws {
@@ -55,6 +59,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         extendedLength = try container.decodeIfPresent(Bool.self, forKey: .extendedLength) ?? true
         maxResponseLength = try container.decodeIfPresent(Int.self, forKey: .maxResponseLength) ?? 4096
         scp03 = try container.decodeIfPresent(SecureDomainProfile.self, forKey: .scp03)
+        pkcs15 = try container.decodeIfPresent(PKCS15ImageProfile.self, forKey: .pkcs15)
         files = try container.decode(FileNode.self, forKey: .files)
     }
 
@@ -69,6 +74,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         do {
             var profile = try JSONDecoder().decode(CardProfile.self, from: data)
             try profile.files.resolveContentFiles(relativeTo: url.deletingLastPathComponent())
+            try profile.pkcs15?.resolveContentFiles(relativeTo: url.deletingLastPathComponent())
             try profile.validate()
             return profile
         } catch let error as ProfileError {
@@ -87,6 +93,28 @@ public struct CardProfile: Codable, Equatable, Sendable {
         guard files.fid == "3F00" else { throw ProfileError.invalid("the root of files must be the MF, 3F00") }
         try files.validate(path: "3F00")
         _ = try scp03?.endpointConfiguration()
+        _ = try fileSystem()
+    }
+
+    /// The MF with the PKCS#15 application (and its EF(DIR) record) built in.
+    public func fileSystem() throws -> FileNode {
+        guard let pkcs15 else { return files }
+        let (application, record) = try pkcs15.files()
+        var root = files
+        var children = root.children ?? []
+        guard !children.contains(where: { $0.fid.uppercased() == application.fid.uppercased() }) else {
+            throw ProfileError.invalid("pkcs15: the files already have a DF \(application.fid)")
+        }
+        children.append(application)
+        if pkcs15.inDirectory != false {
+            if let index = children.firstIndex(where: { $0.fid.uppercased() == "2F00" }) {
+                children[index].records = (children[index].records ?? []) + [record]
+            } else {
+                children.insert(FileNode(fid: "2F00", records: [record]), at: 0)
+            }
+        }
+        root.children = children
+        return root
     }
 }
 
@@ -97,6 +125,10 @@ public struct FileNode: Codable, Equatable, Sendable {
     public var fid: String
     /// DF name (AID) in hex, for SELECT by name.
     public var aid: String?
+    /// Whether SELECT by DF name reaches this DF (true); false keeps the AID
+    /// for the secure channel but hides it from SELECT, as on cards where only
+    /// EF(DIR) leads to the application.
+    public var selectableByName: Bool?
     public var children: [FileNode]?
     /// Transparent EF content in hex.
     public var content: String?

@@ -32,7 +32,7 @@ public final class VirtualCard {
         try profile.validate()
         self.profile = profile
         atr = try Hex.decode(profile.atr)
-        root = try CardFile(node: profile.files, parent: nil)
+        root = try CardFile(node: profile.fileSystem(), parent: nil)
         securityDomain = try profile.scp03.map { SCP03CardEndpoint(configuration: try $0.endpointConfiguration()) }
         powerOn()
     }
@@ -89,6 +89,12 @@ public final class VirtualCard {
             return domain.externalAuthenticate(command, extendedLength: extendedLength)
         }
         guard let session = domain.session, secureChannelNumber == channel else { return dispatch(command) }
+        // Selecting an application in clear deselects the security domain's
+        // session, as a card's runtime does before any application sees it.
+        if command.ins == 0xA4 && command.p1 == 0x04 && !LogicalChannel.hasSecureMessaging(cla: command.cla) {
+            endSecureChannel()
+            return dispatch(command)
+        }
         if session.level.hasCommandMAC && !LogicalChannel.hasSecureMessaging(cla: command.cla) {
             endSecureChannel()
             return Self.error(0x6982)

@@ -1,7 +1,9 @@
 import APDU
 import ArgumentParser
+import CardSession
 import CardTransport
 import Foundation
+import PKCS15
 
 struct CardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +13,12 @@ struct CardCommand: ParsableCommand {
 
 struct CardInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Show the card's ATR decoded: convention, protocols, historical bytes.")
+        commandName: "info",
+        abstract: "Show the card's ATR decoded and its PKCS#15 application: TokenInfo and data objects.",
+        discussion: """
+        The PKCS#15 directory files (ODF, TokenInfo, DODF) are read in clear; no bootstrap EF is read and no key
+        is needed. A card without a PKCS#15 application shows its ATR only.
+        """)
 
     @OptionGroup var readerOptions: ReaderOptions
     @OptionGroup var output: OutputOptions
@@ -22,6 +29,15 @@ struct CardInfoCommand: ParsableCommand {
         defer { card.disconnect() }
         let atrBytes = try card.atr()
         let atr = try? ATR(bytes: atrBytes)
+        var directory = BootstrapReader(keys: nil)
+        directory.readsObjects = false
+        let pkcs15: PKCS15Contents?
+        do {
+            pkcs15 = try directory.read(over: ISO7816Channel(link: card), atr: atrBytes).contents
+        } catch PKCS15Error.noPKCS15Application {
+            pkcs15 = nil
+        }
+        let navigator = pkcs15.map { PKCS15Navigator(application: $0.application) }
         if output.json {
             var object: [String: Any] = [
                 "reader": card.reader,
@@ -33,6 +49,28 @@ struct CardInfoCommand: ParsableCommand {
                 object["protocols"] = atr.protocols.map { "T=\($0)" }
                 object["historicalBytes"] = atr.historicalBytes.hexString
                 object["historicalText"] = atr.historicalText ?? NSNull()
+                object["extendedLength"] = atr.supportsExtendedLength
+            }
+            if let pkcs15, let navigator {
+                object["pkcs15"] = [
+                    "application": Hex.encode(pkcs15.application.applicationID),
+                    "foundBy": pkcs15.application.foundBy,
+                    "serialNumber": pkcs15.tokenInfo.serialHex,
+                    "label": pkcs15.tokenInfo.label ?? NSNull(),
+                    "manufacturer": pkcs15.tokenInfo.manufacturer ?? NSNull(),
+                    "objects": pkcs15.dataObjects.map { entry in
+                        [
+                            "type": entry.kind.rawValue,
+                            "label": entry.label ?? NSNull(),
+                            "applicationName": entry.applicationName ?? NSNull(),
+                            "oid": entry.oid ?? NSNull(),
+                            "path": Self.describe(entry.value),
+                            "bootstrap": navigator.classify(entry)?.rawValue ?? NSNull(),
+                        ] as [String: Any]
+                    },
+                ] as [String: Any]
+            } else {
+                object["pkcs15"] = NSNull()
             }
             Output.json(object)
             return
@@ -47,6 +85,24 @@ struct CardInfoCommand: ParsableCommand {
             Output.line("historical  \(atr.historicalBytes.hexString)\(atr.historicalText.map { "  \"\($0)\"" } ?? "")")
         } else {
             Output.line("(the ATR does not follow ISO/IEC 7816-3)")
+        }
+        guard let pkcs15, let navigator else {
+            Output.line("PKCS#15     none")
+            return
+        }
+        Output.line("PKCS#15     \(Hex.encode(pkcs15.application.applicationID)) (found by \(pkcs15.application.foundBy))")
+        Output.line("token       serial \(pkcs15.tokenInfo.serialHex)\(pkcs15.tokenInfo.label.map { ", \"\($0)\"" } ?? "")\(pkcs15.tokenInfo.manufacturer.map { ", by \($0)" } ?? "")")
+        for entry in pkcs15.dataObjects {
+            let role = navigator.classify(entry).map { " [\($0.rawValue.uppercased()) bootstrap]" } ?? ""
+            Output.line("  \(entry.kind.rawValue)  \(entry.label ?? "(no label)")\(entry.oid.map { "  \($0)" } ?? "")  \(Self.describe(entry.value))\(role)")
+        }
+    }
+
+    static func describe(_ value: DataObjectEntry.Value?) -> String {
+        switch value {
+        case .path(let path)?: return "\(path)"
+        case .direct(let bytes)?: return "direct, \(bytes.count) bytes"
+        case nil: return "no value"
         }
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import CardSimulator
 import CardTransport
 import Foundation
+import PKCS15
 import SecureChannel
 
 /// The exit codes dmboot promises to scripts (dmboot(1), EXIT STATUS). A
@@ -27,6 +28,9 @@ enum ExitStatus: Int32, CaseIterable {
     case secureMessagingFailure = 22
     case keyMaterial = 23
     case secureChannelUnsupported = 24
+    case malformedCardData = 30
+    case noPKCS15Application = 31
+    case noBootstrapObject = 32
 
     var summary: String {
         switch self {
@@ -51,6 +55,10 @@ enum ExitStatus: Int32, CaseIterable {
         case .secureMessagingFailure: return "a protected response failed its check (R-MAC, padding, counter); the session was closed"
         case .keyMaterial: return "the SCP03 keys could not be loaded (missing, unreadable, readable by others, malformed)"
         case .secureChannelUnsupported: return "the card cannot run the requested SCP03 session (key version, i parameter, level)"
+        case .malformedCardData:
+            return "the card's PKCS#15 data is malformed (the message names the file and offset), or points outside the application"
+        case .noPKCS15Application: return "the card has no PKCS#15 application"
+        case .noBootstrapObject: return "the PKCS#15 application holds no DM bootstrap object"
         }
     }
 
@@ -70,6 +78,12 @@ enum ExitStatus: Int32, CaseIterable {
             }
         case is TransportError: return .transportError
         case is CardStatusError: return .cardError
+        case let error as PKCS15Error:
+            switch error {
+            case .noPKCS15Application: return .noPKCS15Application
+            case .noBootstrapObject: return .noBootstrapObject
+            default: return .malformedCardData
+            }
         case is KeyError: return .keyMaterial
         case let error as SecureChannelError:
             switch error {

@@ -39,7 +39,8 @@ struct SCP03TestCommand: ParsableCommand {
         let applicationID = try Hex.decode(aid)
         let context = try PCSCContext()
         let card = try readerOptions.connect(context)
-        defer { card.disconnect() }
+        // A reset ends the card's side of the session with the connection.
+        defer { card.disconnect(resetCard: true) }
         let channel = ISO7816Channel(link: card)
         let started = ContinuousClock.now
         if !noSelect {
@@ -64,8 +65,7 @@ struct SCP03TestCommand: ParsableCommand {
             "keyDiversificationData": Hex.encode(answer.keyDiversificationData),
             "level": level.hex,
             "apduCount": channel.exchangeCount,
-            "milliseconds": Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000
-                + Double(elapsed.components.seconds) * 1000,
+            "milliseconds": elapsed.milliseconds,
         ]
         if output.json {
             Output.json(report)

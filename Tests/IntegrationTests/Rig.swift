@@ -30,7 +30,12 @@ enum Rig {
     static func insert(_ card: VirtualCard, slot: Int = 0) throws -> VirtualReaderSlot {
         let context = try context()
         let reader = slots[slot].reader
-        try context.waitForRemoval(from: reader, timeout: 5)
+        do {
+            try context.waitForRemoval(from: reader, timeout: 5)
+        } catch PCSCError.timeout {
+            XCTFail("\(reader) already holds a card that is not this test's: restart the rig with scripts/rig-start.sh --no-card")
+            throw PCSCError.sharingViolation(reader: reader)
+        }
         let inserted = try VirtualReaderSlot(card: card, port: slots[slot].port)
         try context.waitForCard(in: reader, timeout: 5)
         return inserted

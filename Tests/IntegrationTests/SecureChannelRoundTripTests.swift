@@ -26,7 +26,7 @@ final class SecureChannelRoundTripTests: XCTestCase {
         }
     }
 
-    func testLevel33ReadsMoreThanOneKilobyteThroughPCSCD() throws {
+    func testLevel33ReadsTheTwoKilobyteBootstrapThroughPCSCD() throws {
         let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo))
         defer { try? Rig.remove(inserted) }
         let context = try Rig.context()
@@ -37,15 +37,16 @@ final class SecureChannelRoundTripTests: XCTestCase {
         channel.onExchange = { wire.append($0.command.hexString + " > " + $0.response.hexString.suffix(4)) }
         let secure = try SCP03Host(keys: Self.demoKeys, level: .full, applicationID: PKCS15AID.value).open(over: channel)
         XCTAssertTrue(secure.handshake.pseudoRandomChallengeVerified)
-        _ = try secure.expectSuccess(ISOCommand.selectFile(0x5040), "SELECT 5040")
+        _ = try secure.expectSuccess(ISOCommand.selectFile(0x6001), "SELECT 6001")
+        let expected = BuiltInProfiles.demoBootstrap
         var content: [UInt8] = []
-        while content.count < 1280 {
-            let length = min(secure.maxResponseData, 1280 - content.count)
+        while content.count < expected.count {
+            let length = min(secure.maxResponseData, expected.count - content.count)
             content += try secure.expectSuccess(ISOCommand.readBinary(offset: content.count, length: length), "READ").data
         }
-        XCTAssertEqual(content, Array((0..<160).map { _ in [UInt8](1...8) }.joined()))
-        XCTAssertEqual(channel.exchangeCount, 1 + 2 + 1 + 6,
-                       "SELECT AID, IU, EA, SELECT EF, 6 reads of at most 239: \(wire.joined(separator: "\n"))")
+        XCTAssertEqual(content, expected)
+        XCTAssertEqual(channel.exchangeCount, 1 + 2 + 1 + 10,
+                       "SELECT AID, IU, EA, SELECT EF, 10 reads of at most 239: \(wire.joined(separator: "\n"))")
         var seen: [String] = []
         secure.onExchange = { plain, wire, _, _ in seen.append("\(plain.cla)/\(wire.cla)") }
         _ = try secure.transmit(ISOCommand.readBinary(offset: 0, length: 8))

@@ -1,0 +1,68 @@
+import APDU
+import CardTransport
+import Foundation
+import PKCS15
+import SecureChannel
+
+/// The card half of a provisioning, in the order the OMA DM CR's Appendix H
+/// gives: select the PKCS#15 application in clear, open SCP03, then walk the
+/// PKCS#15 structures and read the bootstrap over the protected channel.
+public struct BootstrapReader {
+    public enum ExtendedLength: String, CaseIterable, Sendable {
+        /// Use extended length when the ATR's card capabilities announce it.
+        case auto, on, off
+    }
+
+    /// `nil` reads in clear: only when the caller's policy allows it.
+    public var keys: SCP03Keys?
+    public var mode: ChallengeMode = .s8
+    public var level: SecurityLevel = .full
+    public var extendedLength: ExtendedLength = .auto
+    /// Labels that also mark a DM bootstrap, for cards that deviate from the OID.
+    public var extraDMLabels: [String] = []
+    /// Whether to read the bootstrap EFs, or only the PKCS#15 directory.
+    public var readsObjects = true
+
+    public init(keys: SCP03Keys?) {
+        self.keys = keys
+    }
+
+    public struct Result {
+        public let contents: PKCS15Contents
+        public let handshake: SCP03Host.Handshake?
+        public let apduCount: Int
+        public let extendedLength: Bool
+        public let duration: Duration
+    }
+
+    public func read(over channel: ISO7816Channel, atr: [UInt8]) throws -> Result {
+        let started = ContinuousClock.now
+        let firstCount = channel.exchangeCount
+        let application = try PKCS15Application.select(over: channel)
+        let extended: Bool
+        switch extendedLength {
+        case .on: extended = true
+        case .off: extended = false
+        case .auto: extended = (try? ATR(bytes: atr))?.supportsExtendedLength ?? false
+        }
+        var transport: CardChannel = channel
+        var handshake: SCP03Host.Handshake?
+        var chunk = extended ? 65_536 : 256
+        var secure: SecureCardChannel?
+        if let keys {
+            let host = SCP03Host(keys: keys, level: level, mode: mode, applicationID: application.applicationID)
+            let opened = try host.open(over: channel)
+            opened.allowsExtendedLength = extended
+            handshake = opened.handshake
+            chunk = opened.maxResponseData
+            transport = opened
+            secure = opened
+        }
+        defer { secure?.close() }
+        var navigator = PKCS15Navigator(application: application)
+        navigator.extraDMLabels = extraDMLabels
+        let contents = try navigator.read(over: transport, chunkLength: chunk, readingObjects: readsObjects)
+        return Result(contents: contents, handshake: handshake, apduCount: channel.exchangeCount - firstCount,
+                      extendedLength: extended, duration: ContinuousClock.now - started)
+    }
+}

@@ -1,0 +1,103 @@
+import APDU
+import CardTransport
+
+/// Reads transparent EFs of the application: one SELECT (FCP requested, to
+/// learn the size without a probing read), then READ BINARY in the largest
+/// chunks the channel carries. It remembers the selected EF, so a second
+/// range of the same EF costs no SELECT.
+public final class TransparentFileReader {
+    private let channel: CardChannel
+    private let applicationPath: [UInt8]?
+    /// Largest plain response one READ BINARY may ask for.
+    public let chunkLength: Int
+    private var selected: (path: [UInt8], size: Int?)?
+
+    public init(channel: CardChannel, applicationPath: [UInt8]?, chunkLength: Int) {
+        self.channel = channel
+        self.applicationPath = applicationPath
+        self.chunkLength = max(1, min(chunkLength, 0x7FFF))
+    }
+
+    /// The bytes `path` names: its index/length range, or the whole EF.
+    public func read(_ path: PKCS15Path) throws -> [UInt8] {
+        let size = try select(path.path)
+        let start = path.index ?? 0
+        var wanted = path.length
+        if wanted == nil, let size { wanted = max(0, size - start) }
+        if let wanted, let size, start + wanted > size {
+            throw PKCS15Error.fileShorterThanDeclared(path: "\(path)", declared: start + wanted, actual: size)
+        }
+        var content: [UInt8] = []
+        while wanted.map({ content.count < $0 }) ?? true {
+            let offset = start + content.count
+            guard offset <= 0x7FFF else {
+                throw PKCS15Error.invalidValue(file: "\(path)", offset: offset, reason: "offsets past 32767 are not supported")
+            }
+            let asked = min(chunkLength, (wanted ?? Int.max) - content.count)
+            let response = try channel.transmit(ISOCommand.readBinary(offset: offset, length: asked))
+            if response.status == StatusWord(0x6B00) && wanted == nil && offset > 0 { break }
+            guard response.status == .success || response.status == StatusWord(0x6282) else {
+                throw CardStatusError("READ BINARY of \(path) at offset \(offset)", response.status)
+            }
+            content += response.data
+            if response.data.count < asked || response.status == StatusWord(0x6282) { break }
+        }
+        if let wanted, content.count < wanted {
+            throw PKCS15Error.fileShorterThanDeclared(path: "\(path)", declared: start + wanted, actual: start + content.count)
+        }
+        if path.length == nil, let end = content.lastIndex(where: { $0 != 0xFF && $0 != 0x00 }) {
+            // EFs are larger than their document and padded; every bootstrap
+            // format ends in a byte that is not padding (WBXML END 01, XML '>').
+            content.removeSubrange((end + 1)...)
+        }
+        return content
+    }
+
+    /// Selects an EF unless it is the one selected last; returns its size when the FCP gives it.
+    private func select(_ path: [UInt8]) throws -> Int? {
+        if let selected, selected.path == path { return selected.size }
+        let command: CommandAPDU
+        if path.count >= 2 && path[0] == 0x3F && path[1] == 0x00 {
+            guard let applicationPath, path.starts(with: applicationPath), path.count > applicationPath.count else {
+                throw PKCS15Error.pathOutsideApplication(path: "\(PKCS15Path(path: path))")
+            }
+            command = ISOCommand.selectPath(Array(path.dropFirst(2)), fromMF: true, returnFCP: true)
+        } else if path.count == 2 {
+            command = ISOCommand.selectFile(UInt16(path[0]) << 8 | UInt16(path[1]), returnFCP: true)
+        } else {
+            command = ISOCommand.selectPath(path, fromMF: false, returnFCP: true)
+        }
+        let response = try channel.transmit(command)
+        guard response.status == .success || response.status.isWarning else {
+            throw CardStatusError("SELECT \(PKCS15Path(path: path))", response.status)
+        }
+        let parameters = FileControlParameters(bytes: response.data)
+        if parameters.isRecordFile { throw PKCS15Error.recordReferenceUnsupported(path: "\(PKCS15Path(path: path))") }
+        selected = (path, parameters.size)
+        return parameters.size
+    }
+}
+
+/// What an FCP template says of an EF: its size (80/81) and structure (82).
+struct FileControlParameters {
+    var size: Int?
+    var isRecordFile = false
+
+    init(bytes: [UInt8]) {
+        var reader = BERReader(bytes, file: "FCP")
+        guard let template = try? reader.next(), template.tag == 0x62 || template.tag == 0x6F,
+              var inner = try? reader.children(of: template) else { return }
+        while let element = try? inner.next() {
+            switch element.tag {
+            case 0x80, 0x81:
+                if size == nil, (1...4).contains(element.value.count) {
+                    size = element.value.reduce(0) { $0 << 8 | Int($1) }
+                }
+            case 0x82:
+                if let descriptor = element.value.first { isRecordFile = descriptor & 0x07 >= 0x02 && descriptor & 0x38 != 0x38 }
+            default:
+                continue
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import APDU
+import ArgumentParser
+import CardSession
+import CardTransport
+import Foundation
+import PKCS15
+import SecureChannel
+
+/// How commands that read the PKCS#15 application reach it.
+struct PKCS15Options: ParsableArguments {
+    @Option(help: ArgumentHelp("Extended-length APDUs: auto (as the ATR says), on or off.", valueName: "mode"))
+    var extendedLength = "auto"
+
+    @Option(name: .customLong("dm-label"), help: ArgumentHelp(
+        "Also take data objects with this label as DM bootstraps (for cards without the OID 2.23.43.7.1; repeatable).",
+        valueName: "label"))
+    var dmLabels: [String] = []
+
+    func validate() throws {
+        guard BootstrapReader.ExtendedLength(rawValue: extendedLength) != nil else {
+            throw ValidationError("--extended-length takes auto, on or off")
+        }
+    }
+
+    func configure(_ reader: inout BootstrapReader) {
+        reader.extendedLength = BootstrapReader.ExtendedLength(rawValue: extendedLength) ?? .auto
+        reader.extraDMLabels = dmLabels
+    }
+}
+
+struct ReadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read",
+        abstract: "Read the bootstrap objects of the card's PKCS#15 application over SCP03.",
+        discussion: """
+        Selects the PKCS#15 application, opens SCP03 at --level, reads EF(ODF), EF(TokenInfo) and the DODFs, and
+        every DM (oidDO 2.23.43.7.1) and CP bootstrap they point at. Lists each object; with --out, writes each one
+        to a file (mode 0600: bootstraps carry credentials). Nothing is decoded or installed.
+        """)
+
+    @OptionGroup var readerOptions: ReaderOptions
+    @OptionGroup var keyOptions: KeyOptions
+    @OptionGroup var channelOptions: ChannelOptions
+    @OptionGroup var pkcs15Options: PKCS15Options
+
+    @Option(help: ArgumentHelp("Folder to write each bootstrap object into (created 0700 if missing).", valueName: "dir"))
+    var out: String?
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let (keys, mode) = try keyOptions.load()
+        defer { keys.wipe() }
+        let context = try PCSCContext()
+        let card = try readerOptions.connect(context)
+        // A reset ends the card's side of the session with the connection.
+        defer { card.disconnect(resetCard: true) }
+        let channel = ISO7816Channel(link: card)
+        var reader = BootstrapReader(keys: keys)
+        reader.mode = mode
+        reader.level = try channelOptions.securityLevel()
+        pkcs15Options.configure(&reader)
+        let result = try reader.read(over: channel, atr: try card.atr())
+        let objects = result.contents.bootstrapObjects
+        guard !objects.isEmpty else { throw PKCS15Error.noBootstrapObject }
+        var written: [String?] = Array(repeating: nil, count: objects.count)
+        if let out {
+            try PrivateFile.makeDirectory(out)
+            for (index, object) in objects.enumerated() {
+                let path = (out as NSString).appendingPathComponent(Self.fileName(for: object, number: index + 1))
+                try PrivateFile.write(Data(object.content), to: path)
+                written[index] = path
+            }
+        }
+        let report = Report(reader: card.reader, result: result, written: written)
+        if output.json { Output.json(report.json) } else { report.printText() }
+    }
+
+    /// `1-dm-DM_bootstrap_demo_server.bin`: numbered in card order, safe for any file system.
+    static func fileName(for object: BootstrapObject, number: Int) -> String {
+        let label = (object.label ?? "object").map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+        return "\(number)-\(object.kind.rawValue)-\(String(label.prefix(48))).bin"
+    }
+
+    struct Report {
+        let reader: String
+        let result: BootstrapReader.Result
+        let written: [String?]
+
+        var json: [String: Any] {
+            let contents = result.contents
+            return [
+                "reader": reader,
+                "application": Hex.encode(contents.application.applicationID),
+                "foundBy": contents.application.foundBy,
+                "serialNumber": contents.tokenInfo.serialHex,
+                "tokenLabel": contents.tokenInfo.label ?? NSNull(),
+                "manufacturer": contents.tokenInfo.manufacturer ?? NSNull(),
+                "level": result.handshake?.level.hex ?? NSNull(),
+                "extendedLength": result.extendedLength,
+                "apduCount": result.apduCount,
+                "milliseconds": result.duration.milliseconds,
+                "objects": zip(contents.bootstrapObjects, written).map { object, file in
+                    [
+                        "kind": object.kind.rawValue,
+                        "label": object.label ?? NSNull(),
+                        "applicationName": object.applicationName ?? NSNull(),
+                        "oid": object.oid ?? NSNull(),
+                        "path": "\(object.path)",
+                        "size": object.content.count,
+                        "file": file ?? NSNull(),
+                    ] as [String: Any]
+                },
+            ]
+        }
+
+        func printText() {
+            let contents = result.contents
+            Output.line("reader        \(reader)")
+            Output.line("application   \(Hex.encode(contents.application.applicationID)) (found by \(contents.application.foundBy))")
+            Output.line("token         serial \(contents.tokenInfo.serialHex)\(contents.tokenInfo.label.map { ", \"\($0)\"" } ?? "")")
+            Output.line("channel       \(result.handshake.map { "SCP03 level \($0.level)" } ?? "none")")
+            for (index, (object, file)) in zip(contents.bootstrapObjects, written).enumerated() {
+                Output.line("[\(index + 1)] \(object.kind.rawValue.uppercased())  \(object.label ?? "(no label)")  path \(object.path)  \(object.content.count) bytes\(file.map { "  -> \($0)" } ?? "")")
+            }
+            Output.line("APDUs         \(result.apduCount) in \(String(format: "%.1f", result.duration.milliseconds)) ms")
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}

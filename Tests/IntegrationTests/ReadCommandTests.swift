@@ -1,0 +1,104 @@
+import APDU
+import CardSimulator
+import Foundation
+import XCTest
+
+/// `dmboot read` through pcscd against every fixture card profile.
+final class ReadCommandTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+    var folder: URL!
+    var keys: String!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("read-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        keys = folder.appendingPathComponent("keys.json").path
+        let written = try Executable.run("dmboot", ["simulate", "--write-keys", keys])
+        XCTAssertEqual(written.status, 0, written.stderr)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func withCard<T>(_ profile: String, _ body: () throws -> T) throws -> T {
+        let url = Self.fixtures.appendingPathComponent("cards/\(profile).json")
+        let inserted = try Rig.insert(try VirtualCard(profile: CardProfile.load(from: url)), slot: 1)
+        defer { try? Rig.remove(inserted, slot: 1) }
+        return try body()
+    }
+
+    func read(_ profile: String, _ extra: [String] = []) throws -> Executable.Result {
+        try withCard(profile) {
+            try Executable.run("dmboot", ["read", "--reader", Rig.slots[1].reader, "--keys", keys, "--json"] + extra)
+        }
+    }
+
+    func report(_ result: Executable.Result) throws -> [String: Any] {
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    func testEveryGoodProfileReadsThroughPCSCD() throws {
+        let expected: [(String, [String], Int)] = [
+            ("one-dm", ["dm"], 3 + 6 + 1 + 4),
+            ("two-dm", ["dm", "dm"], 3 + 6 + (1 + 11) + (1 + 4)),
+            ("cp-and-dm", ["cp", "dm"], 3 + 6 + (1 + 2) + (1 + 4)),
+            ("large-dm", ["dm"], 3 + 6 + 1 + 18),
+            ("offset-length", ["dm"], 3 + 6 + 1 + 4),
+            ("dir-only", ["dm"], 3 + 6 + 1 + 4 + 3),
+        ]
+        for (profile, kinds, apdus) in expected {
+            let object = try report(try read(profile))
+            let objects = try XCTUnwrap(object["objects"] as? [[String: Any]], profile)
+            XCTAssertEqual(objects.map { $0["kind"] as? String }, kinds, profile)
+            XCTAssertEqual(object["apduCount"] as? Int, apdus, profile)
+            XCTAssertEqual(object["level"] as? String, "33", profile)
+        }
+    }
+
+    func testExtendedLengthReadsEachFileInOneAPDU() throws {
+        let object = try report(try read("large-dm", ["--extended-length", "on"]))
+        XCTAssertEqual(object["apduCount"] as? Int, 3 + 4 * 2)
+    }
+
+    func testWrittenObjectsAreTheFixturesAndPrivate() throws {
+        let out = folder.appendingPathComponent("out").path
+        let object = try report(try read("cp-and-dm", ["--out", out]))
+        let files = try XCTUnwrap(object["objects"] as? [[String: Any]]).compactMap { $0["file"] as? String }
+        XCTAssertEqual(files.count, 2)
+        XCTAssertEqual([UInt8](try Data(contentsOf: URL(fileURLWithPath: files[0]))),
+                       [UInt8](try Data(contentsOf: Self.fixtures.appendingPathComponent("bootstrap/cp-w7.wbxml"))))
+        for file in files {
+            let mode = (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue
+            XCTAssertEqual(mode, 0o600, file)
+        }
+    }
+
+    func testBrokenCardsExitWithTheirOwnCodes() throws {
+        let cases: [(String, [String], Int32, String)] = [
+            ("no-pkcs15", [], 31, "no PKCS#15 application"),
+            ("no-dm", [], 32, "no DM bootstrap object"),
+            ("outside-app", [], 30, "outside the PKCS#15 application"),
+            ("short-file", [], 30, "declares 2000"),
+            ("one-dm", ["--level", "13"], 11, "6982"),
+        ]
+        for (profile, extra, status, message) in cases {
+            let result = try read(profile, extra)
+            XCTAssertEqual(result.status, status, "\(profile): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(message), "\(profile): \(result.stderr)")
+        }
+    }
+
+    func testCardInfoShowsThePKCS15ObjectsWithoutKeys() throws {
+        let result = try withCard("cp-and-dm") {
+            try Executable.run("dmboot", ["card", "info", "--reader", Rig.slots[1].reader, "--json"])
+        }
+        let object = try report(result)
+        let pkcs15 = try XCTUnwrap(object["pkcs15"] as? [String: Any])
+        XCTAssertEqual(pkcs15["serialNumber"] as? String, "0000CAFE0001")
+        let objects = try XCTUnwrap(pkcs15["objects"] as? [[String: Any]])
+        XCTAssertEqual(objects.map { $0["bootstrap"] as? String }, ["cp", "dm"])
+    }
+}
