@@ -26,11 +26,12 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "SecureChannel", dependencies: ["APDU", "CardTransport", "Crypto"]),
         .target(name: "PKCS15", dependencies: ["APDU", "CardTransport"]),
+        .target(name: "DMBootstrap", dependencies: ["APDU", "Crypto"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
-            "APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession", "CardSimulator",
+            "APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "CardSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
@@ -42,6 +43,7 @@ let package = Package(
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "APDU"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
+        .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator"]),

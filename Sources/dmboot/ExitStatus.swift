@@ -3,6 +3,7 @@ import ArgumentParser
 import CardSimulator
 import CardTransport
 import Foundation
+import DMBootstrap
 import PKCS15
 import SecureChannel
 
@@ -31,6 +32,8 @@ enum ExitStatus: Int32, CaseIterable {
     case malformedCardData = 30
     case noPKCS15Application = 31
     case noBootstrapObject = 32
+    case malformedBootstrap = 40
+    case invalidAccount = 41
 
     var summary: String {
         switch self {
@@ -59,6 +62,8 @@ enum ExitStatus: Int32, CaseIterable {
             return "the card's PKCS#15 data is malformed (the message names the file and offset), or points outside the application"
         case .noPKCS15Application: return "the card has no PKCS#15 application"
         case .noBootstrapObject: return "the PKCS#15 application holds no DM bootstrap object"
+        case .malformedBootstrap: return "the bootstrap document is malformed (WBXML or XML; the message names the offset)"
+        case .invalidAccount: return "the bootstrap's DM accounts are not valid (every problem is listed)"
         }
     }
 
@@ -78,6 +83,12 @@ enum ExitStatus: Int32, CaseIterable {
             }
         case is TransportError: return .transportError
         case is CardStatusError: return .cardError
+        case is WBXMLError, is XMLDocumentError: return .malformedBootstrap
+        case let error as BootstrapError:
+            switch error {
+            case .invalidAccounts, .noAccounts: return .invalidAccount
+            default: return .malformedBootstrap
+            }
         case let error as PKCS15Error:
             switch error {
             case .noPKCS15Application: return .noPKCS15Application

@@ -1,0 +1,140 @@
+import Foundation
+
+/// Checks accounts against the DMAcc object (DM 1.2 DMStdObj) and the CR's
+/// Auth/Bootstrap nodes, and names every problem at once, so one run of a
+/// broken bootstrap tells the whole story.
+public struct AccountValidator {
+    public static let addressTypes: Set<String> = ["URI", "IPv4", "IPv6", "E164", "ALPHA"]
+    public static let authenticationLevels: Set<String> = ["SRVCRED", "CLCRED", "OBEX"]
+    public static let authenticationTypes: Set<String> = [
+        "HTTP-BASIC", "HTTP-DIGEST", "BASIC", "DIGEST", "HMAC", "X509", "SECURID", "SAFEWORD", "DIGIPASS", "TRANSPORT",
+    ]
+    public static let securityModes: Set<String> = ["PSK", "X509", "X.509"]
+
+    public init() {}
+
+    public func problems(in accounts: [DMAccount]) -> [AccountProblem] {
+        var problems = accounts.flatMap(problems(in:))
+        var seen: [String: String] = [:]
+        for account in accounts {
+            guard let id = account.serverID, !id.isEmpty else { continue }
+            if let first = seen[id] {
+                problems.append(AccountProblem(account: account.name, path: "ServerID",
+                                               problem: "\"\(id)\" is also the ServerID of \(first); ServerIDs are unique"))
+            }
+            seen[id] = account.name
+        }
+        return problems
+    }
+
+    /// Throws one error that lists every problem of every account.
+    public func validate(_ bootstrap: DecodedBootstrap) throws {
+        guard !bootstrap.accounts.isEmpty else { throw BootstrapError.noAccounts }
+        let found = problems(in: bootstrap.accounts)
+        guard found.isEmpty else { throw BootstrapError.invalidAccounts(found) }
+    }
+
+    public func problems(in account: DMAccount) -> [AccountProblem] {
+        var problems: [AccountProblem] = []
+        func report(_ path: String, _ problem: String) {
+            problems.append(AccountProblem(account: account.name, path: path, problem: problem))
+        }
+        func expectFormat(_ path: String, _ formats: [NodeFormat]) {
+            if let node = account.node(path), !formats.contains(node.format) {
+                report(path, "format is \(node.format.rawValue), not \(formats.map(\.rawValue).joined(separator: " or "))")
+            }
+        }
+        if let appID = account.text("AppID"), appID != "w7" { report("AppID", "is \"\(appID)\", not w7") }
+        if (account.serverID ?? "").isEmpty { report("ServerID", "missing: every DM account names its server") }
+        let addresses = account.instances(of: "AppAddr")
+        if addresses.isEmpty { report("AppAddr", "missing: the account gives no server address") }
+        for address in addresses {
+            let base = "AppAddr/\(address)"
+            let type = account.text("\(base)/AddrType") ?? "URI"
+            if !Self.addressTypes.contains(type) { report("\(base)/AddrType", "\"\(type)\" is not URI, IPv4, IPv6, E164 or ALPHA") }
+            guard let addr = account.text("\(base)/Addr"), !addr.isEmpty else {
+                report("\(base)/Addr", "missing")
+                continue
+            }
+            if let reason = Self.addressProblem(addr, type: type) { report("\(base)/Addr", reason) }
+            for port in account.instances(of: "\(base)/Port") {
+                let path = "\(base)/Port/\(port)/PortNbr"
+                expectFormat(path, [.int])
+                if let text = account.text(path), !(Int(text.trimmed).map { (1...65_535).contains($0) } ?? false) {
+                    report(path, "\"\(text)\" is not a port number 1-65535")
+                }
+            }
+        }
+        if let preference = account.text("AAuthPref"), !Self.authenticationTypes.contains(preference) {
+            report("AAuthPref", "\"\(preference)\" is not an AAuthType")
+        }
+        for auth in account.instances(of: "AppAuth") {
+            let base = "AppAuth/\(auth)"
+            if let level = account.text("\(base)/AAuthLevel") {
+                if !Self.authenticationLevels.contains(level) { report("\(base)/AAuthLevel", "\"\(level)\" is not SRVCRED, CLCRED or OBEX") }
+            } else {
+                report("\(base)/AAuthLevel", "missing")
+            }
+            if let type = account.text("\(base)/AAuthType") {
+                if !Self.authenticationTypes.contains(type) { report("\(base)/AAuthType", "\"\(type)\" is not a known AAuthType") }
+            } else {
+                report("\(base)/AAuthType", "missing")
+            }
+        }
+        if account.node("Auth/Bootstrap") != nil { checkBootstrapAuthentication(account, report: report) }
+        return problems
+    }
+
+    private func checkBootstrapAuthentication(_ account: DMAccount, report: (String, String) -> Void) {
+        let base = "Auth/Bootstrap"
+        for leaf in ["ServerURI", "SecMode", "ClientPublicKeyPSKIdentity", "ServerPublicKeyPSKIdentity", "ClientSecretKey"]
+        where account.node("\(base)/\(leaf)") == nil {
+            report("\(base)/\(leaf)", "missing: the CR makes it required under Auth/Bootstrap")
+        }
+        if let uri = account.text("\(base)/ServerURI"), Self.addressProblem(uri, type: "URI") != nil,
+           Self.addressProblem(uri, type: "IPv4") != nil {
+            report("\(base)/ServerURI", "\"\(uri)\" is neither a URI nor an IPv4 address")
+        }
+        guard let mode = account.text("\(base)/SecMode")?.trimmed.uppercased() else { return }
+        guard Self.securityModes.contains(mode) else {
+            report("\(base)/SecMode", "\"\(mode)\" is neither PSK nor X509")
+            return
+        }
+        let secret = account.node("\(base)/ClientSecretKey")?.value ?? []
+        let identity = account.node("\(base)/ClientPublicKeyPSKIdentity")?.value ?? []
+        if mode == "PSK" {
+            if secret.isEmpty { report("\(base)/ClientSecretKey", "PSK mode without a key") }
+            if String(validating: identity, as: UTF8.self) == nil || identity.isEmpty {
+                report("\(base)/ClientPublicKeyPSKIdentity", "a PSK identity is a non-empty UTF-8 string (RFC 4279)")
+            } else if identity.count > 65_535 {
+                report("\(base)/ClientPublicKeyPSKIdentity", "a PSK identity is at most 65535 bytes (RFC 4279)")
+            }
+        } else {
+            if identity.first != 0x30 { report("\(base)/ClientPublicKeyPSKIdentity", "X.509 mode needs a DER certificate (a SEQUENCE)") }
+            if secret.isEmpty { report("\(base)/ClientSecretKey", "X.509 mode without a private key") }
+        }
+    }
+
+    /// Why `address` is not valid for `type`, or nil when it is.
+    static func addressProblem(_ address: String, type: String) -> String? {
+        switch type {
+        case "URI":
+            guard let url = URL(string: address), let scheme = url.scheme, !scheme.isEmpty,
+                  url.host.map({ !$0.isEmpty }) ?? false else {
+                return "\"\(address)\" is not an absolute URI with a host"
+            }
+            return nil
+        case "IPv4":
+            var storage = in_addr()
+            return inet_pton(AF_INET, address, &storage) == 1 ? nil : "\"\(address)\" is not an IPv4 address"
+        case "IPv6":
+            var storage = in6_addr()
+            return inet_pton(AF_INET6, address, &storage) == 1 ? nil : "\"\(address)\" is not an IPv6 address"
+        case "E164":
+            let digits = address.hasPrefix("+") ? String(address.dropFirst()) : address
+            return !digits.isEmpty && digits.count <= 15 && digits.allSatisfy(\.isNumber) ? nil : "\"\(address)\" is not an E.164 number"
+        default:
+            return nil
+        }
+    }
+}

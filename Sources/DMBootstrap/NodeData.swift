@@ -1,0 +1,25 @@
+import Foundation
+
+/// Turns the data a document carries for a node into the node's exact bytes.
+enum NodeData {
+    /// b64 values travel as base64 text (in XML, and as OPAQUE text from
+    /// encoders such as libwbxml); anything else is kept byte for byte.
+    static func value(_ carried: [UInt8], format: NodeFormat, opaque: Bool) -> [UInt8]? {
+        guard format == .b64 || (format == .bin && !opaque) else { return carried }
+        let text = String(decoding: carried, as: UTF8.self).filter { !$0.isWhitespace }
+        if let decoded = Data(base64Encoded: text) { return [UInt8](decoded) }
+        return opaque ? carried : nil
+    }
+}
+
+/// Where an ./DMAcc path puts a node: account name and path inside it.
+enum AccountPath {
+    /// "./DMAcc/x/AppAddr/1/Addr" → ("x", "AppAddr/1/Addr"), also without "./".
+    static func split(_ uri: String, root: [String]) -> (account: String, path: String)? {
+        var parts = uri.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if parts.first == "." { parts.removeFirst() }
+        guard parts.count > root.count, Array(parts.prefix(root.count)) == root else { return nil }
+        let rest = parts.dropFirst(root.count)
+        return (rest.first!, rest.dropFirst().joined(separator: "/"))
+    }
+}
