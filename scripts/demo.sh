@@ -18,4 +18,5 @@ run card info --reader "Virtual PCD 00 00"
 # The virtual card's keys, written 0600 where only this user can read them.
 "$DMBOOT" simulate --write-keys "$RIG_DIR/demo-keys.json"
 run scp03 test --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json"
-run read --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json"
+run read --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json" --out "$RIG_DIR/bootstraps"
+run decode "$RIG_DIR"/bootstraps/1-dm-*.bin

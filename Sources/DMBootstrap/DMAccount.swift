@@ -116,4 +116,14 @@ public struct DecodedBootstrap: Equatable, Sendable {
     public var otherNodes: [String]
     /// Commands other than Add and Replace (reported, not run).
     public var ignoredCommands: [String]
+
+    public init(encoding: Encoding, documentType: DocumentType, publicID: String?, accounts: [DMAccount],
+                otherNodes: [String], ignoredCommands: [String]) {
+        self.encoding = encoding
+        self.documentType = documentType
+        self.publicID = publicID
+        self.accounts = accounts
+        self.otherNodes = otherNodes
+        self.ignoredCommands = ignoredCommands
+    }
 }
