@@ -20,6 +20,8 @@ let package = Package(
                        providers: [.apt(["libpcsclite-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "APDU"),
         .target(name: "CardTransport", dependencies: ["APDU", "CPCSCLite"]),
@@ -27,11 +29,13 @@ let package = Package(
         .target(name: "SecureChannel", dependencies: ["APDU", "CardTransport", "Crypto"]),
         .target(name: "PKCS15", dependencies: ["APDU", "CardTransport"]),
         .target(name: "DMBootstrap", dependencies: ["APDU", "Crypto"]),
+        .target(name: "DMTree", dependencies: ["DMBootstrap", "Crypto", "CSQLite"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
+        .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
-            "APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "CardSimulator",
+            "APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning", "CardSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
@@ -44,6 +48,8 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "APDU"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
         .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap"]),
+        .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator"]),

@@ -9,8 +9,8 @@ struct DMBoot: ParsableCommand {
         Exit status: 0 success, 2 usage; see dmboot(1), EXIT STATUS, for every code.
         """,
         version: "0.1.0",
-        subcommands: [ReadersCommand.self, CardCommand.self, SCP03Command.self, ReadCommand.self, DecodeCommand.self,
-                      SimulateCommand.self,
+        subcommands: [ProvisionCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, ReadCommand.self,
+                      DecodeCommand.self, TreeCommand.self, SimulateCommand.self,
                       ExitCodesCommand.self]
     )
 

@@ -4,6 +4,8 @@ import CardSimulator
 import CardTransport
 import Foundation
 import DMBootstrap
+import DMTree
+import Provisioning
 import PKCS15
 import SecureChannel
 
@@ -34,6 +36,11 @@ enum ExitStatus: Int32, CaseIterable {
     case noBootstrapObject = 32
     case malformedBootstrap = 40
     case invalidAccount = 41
+    case treeStore = 50
+    case treeBusy = 51
+    case noSuchNode = 52
+    case secretNotRevealed = 53
+    case policyRefusal = 60
 
     var summary: String {
         switch self {
@@ -64,6 +71,11 @@ enum ExitStatus: Int32, CaseIterable {
         case .noBootstrapObject: return "the PKCS#15 application holds no DM bootstrap object"
         case .malformedBootstrap: return "the bootstrap document is malformed (WBXML or XML; the message names the offset)"
         case .invalidAccount: return "the bootstrap's DM accounts are not valid (every problem is listed)"
+        case .treeStore: return "the DM tree file cannot be used (missing, corrupt, not a tree, newer schema, I/O); nothing was written"
+        case .treeBusy: return "another dmboot kept the DM tree locked past --busy-timeout; nothing was written"
+        case .noSuchNode: return "the DM tree has no such node, or the path is not a tree path"
+        case .secretNotRevealed: return "the node is secret (no Get in its ACL); --reveal-secrets shows it"
+        case .policyRefusal: return "the policy refused (smartcard bootstrap disabled, level too low, server not allowed)"
         }
     }
 
@@ -84,6 +96,20 @@ enum ExitStatus: Int32, CaseIterable {
         case is TransportError: return .transportError
         case is CardStatusError: return .cardError
         case is WBXMLError, is XMLDocumentError: return .malformedBootstrap
+        case let error as PolicyError:
+            switch error {
+            case .unreadable: return .fileError
+            case .malformed: return .usage
+            default: return .policyRefusal
+            }
+        case is ImportError: return .malformedBootstrap
+        case let error as TreeStoreError:
+            switch error {
+            case .busy: return .treeBusy
+            case .noSuchNode, .invalidPath: return .noSuchNode
+            case .secretNode: return .secretNotRevealed
+            default: return .treeStore
+            }
         case let error as BootstrapError:
             switch error {
             case .invalidAccounts, .noAccounts: return .invalidAccount

@@ -1,0 +1,91 @@
+import APDU
+import CardSession
+import CardTransport
+import DMBootstrap
+import DMTree
+import Foundation
+import PKCS15
+
+/// The main job: read the card, decode and check every bootstrap, and only
+/// then install all accounts and prune stale smartcard accounts in one
+/// transaction. Any failure before the commit leaves the tree as it was.
+public struct Provisioner {
+    public var reader: BootstrapReader
+    public var policy: ProvisioningPolicy
+    public var treePath: String
+    public var busyTimeout: Double = 5
+    public var dryRun = false
+
+    public init(reader: BootstrapReader, policy: ProvisioningPolicy, treePath: String) {
+        self.reader = reader
+        self.policy = policy
+        self.treePath = treePath
+    }
+
+    public struct Report {
+        public let card: BootstrapReader.Result
+        public let cardIdentity: String
+        public let accounts: [DMAccount]
+        public let install: InstallReport
+        public let dryRun: Bool
+        public let duration: Duration
+    }
+
+    public func provision(over channel: ISO7816Channel, atr: [UInt8]) throws -> Report {
+        let started = ContinuousClock.now
+        try policy.checkRead(level: reader.keys == nil ? nil : reader.level)
+        let card = try reader.read(over: channel, atr: atr)
+        let objects = card.contents.bootstrapObjects
+        guard objects.contains(where: { $0.kind == .dm }) else { throw PKCS15Error.noBootstrapObject }
+        var accounts: [DMAccount] = []
+        for object in objects {
+            let decoded = try BootstrapDecoder().decode(object.content)
+            // A CP document may carry other applications; only its w7 accounts count.
+            if object.kind == .cp && decoded.accounts.isEmpty { continue }
+            accounts += decoded.accounts
+        }
+        let validation = DecodedBootstrap(encoding: .wbxml, documentType: .syncML, publicID: nil, accounts: accounts,
+                                          otherNodes: [], ignoredCommands: [])
+        try AccountValidator().validate(validation)
+        let refused = policy.refusedServers(accounts.compactMap(\.serverID))
+        guard refused.isEmpty else { throw PolicyError.serversNotAllowed(refused) }
+        let identity = "pkcs15:\(card.contents.tokenInfo.serialHex)"
+        let provenance = Provenance(source: .smartcard, cardIdentity: identity,
+                                    document: objects.compactMap(\.label).joined(separator: "; "))
+        let install = try TreeInstaller(path: treePath, busyTimeout: busyTimeout)
+            .install(accounts, provenance: provenance, prune: true, dryRun: dryRun)
+        return Report(card: card, cardIdentity: identity, accounts: accounts, install: install, dryRun: dryRun,
+                      duration: ContinuousClock.now - started)
+    }
+}
+
+/// Installs into a tree file, creating it atomically: a tree that does not
+/// exist yet is built beside its final path and renamed into place after
+/// the commit, so a failed first install leaves no file at all.
+public struct TreeInstaller {
+    public let path: String
+    public let busyTimeout: Double
+
+    public init(path: String, busyTimeout: Double) {
+        self.path = path
+        self.busyTimeout = busyTimeout
+    }
+
+    public func install(_ accounts: [DMAccount], provenance: Provenance, prune: Bool, dryRun: Bool) throws -> InstallReport {
+        if FileManager.default.fileExists(atPath: path) {
+            return try TreeStore(path: path, create: false, busyTimeout: busyTimeout)
+                .install(accounts, provenance: provenance, prune: prune, dryRun: dryRun)
+        }
+        let building = path + ".new-\(getpid())"
+        defer { unlink(building) }
+        let report = try TreeStore(path: building, create: true, busyTimeout: busyTimeout)
+            .install(accounts, provenance: provenance, prune: prune, dryRun: dryRun)
+        guard !dryRun else { return report }
+        // link() refuses an existing name: when another dmboot created the
+        // tree meanwhile, install into that one instead of replacing it.
+        if link(building, path) == 0 { return report }
+        guard errno == EEXIST else { throw TreeStoreError.io(path: path, reason: String(cString: strerror(errno))) }
+        return try TreeStore(path: path, create: false, busyTimeout: busyTimeout)
+            .install(accounts, provenance: provenance, prune: prune, dryRun: false)
+    }
+}

@@ -1,0 +1,125 @@
+import APDU
+import ArgumentParser
+import CardSession
+import CardTransport
+import DMTree
+import Foundation
+import Provisioning
+
+/// Where the DM tree lives and how long to wait for another writer.
+struct TreeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The DM tree file (SQLite). Default: $DMBOOT_TREE, else $XDG_DATA_HOME/dmboot/tree.sqlite or ~/.local/share/dmboot/tree.sqlite.",
+        valueName: "path"))
+    var tree: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait while another dmboot writes the tree.", valueName: "seconds"))
+    var busyTimeout: Double = 5
+
+    var path: String {
+        if let tree { return tree }
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["DMBOOT_TREE"], !path.isEmpty { return path }
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+        return (data as NSString).appendingPathComponent("dmboot/tree.sqlite")
+    }
+
+    func open() throws -> TreeStore {
+        try TreeStore(path: path, create: false, busyTimeout: busyTimeout)
+    }
+}
+
+struct PolicyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Policy file (JSON); see dmboot(1), POLICY FILE.", valueName: "file"))
+    var policy: String?
+
+    func load() throws -> ProvisioningPolicy {
+        if let policy { return try ProvisioningPolicy.load(path: policy) }
+        if let path = ProcessInfo.processInfo.environment["DMBOOT_POLICY"], !path.isEmpty {
+            return try ProvisioningPolicy.load(path: path)
+        }
+        return ProvisioningPolicy()
+    }
+}
+
+struct ProvisionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provision",
+        abstract: "The whole job: read the card's DM bootstrap over SCP03 and install its accounts into the DM tree.",
+        discussion: """
+        Connects, selects PKCS#15, opens SCP03, reads every bootstrap object, decodes and checks all of them, applies
+        the policy, and only then installs the accounts and removes the accounts an earlier card put there that this
+        card no longer carries, in one transaction. A failure at any step before that leaves the tree file as it was.
+        """)
+
+    @OptionGroup var readerOptions: ReaderOptions
+    @OptionGroup var keyOptions: KeyOptions
+    @OptionGroup var channelOptions: ChannelOptions
+    @OptionGroup var pkcs15Options: PKCS15Options
+    @OptionGroup var treeOptions: TreeOptions
+    @OptionGroup var policyOptions: PolicyOptions
+
+    @Flag(help: "Read, decode and check, and report what would change; write nothing.")
+    var dryRun = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let policy = try policyOptions.load()
+        try policy.checkRead(level: try channelOptions.securityLevel())
+        let (keys, mode) = try keyOptions.load()
+        defer { keys.wipe() }
+        var reader = BootstrapReader(keys: keys)
+        reader.mode = mode
+        reader.level = try channelOptions.securityLevel()
+        pkcs15Options.configure(&reader)
+        var provisioner = Provisioner(reader: reader, policy: policy, treePath: treeOptions.path)
+        provisioner.busyTimeout = treeOptions.busyTimeout
+        provisioner.dryRun = dryRun
+        let context = try PCSCContext()
+        let card = try readerOptions.connect(context)
+        defer { card.disconnect(resetCard: true) }
+        let report = try provisioner.provision(over: ISO7816Channel(link: card), atr: try card.atr())
+        if output.json {
+            Output.json(ProvisionReport.json(report, reader: card.reader, tree: treeOptions.path))
+        } else {
+            ProvisionReport.printText(report, reader: card.reader, tree: treeOptions.path)
+        }
+    }
+}
+
+enum ProvisionReport {
+    static func json(_ report: Provisioner.Report, reader: String, tree: String) -> [String: Any] {
+        [
+            "reader": reader,
+            "cardIdentity": report.cardIdentity,
+            "tree": tree,
+            "dryRun": report.dryRun,
+            "added": report.install.added,
+            "replaced": report.install.replaced,
+            "removed": report.install.removed,
+            "unchanged": report.install.unchanged,
+            "changed": report.install.changesTree,
+            "accounts": report.accounts.map { ["name": $0.name, "serverID": $0.serverID ?? NSNull()] as [String: Any] },
+            "level": report.card.handshake?.level.hex ?? NSNull(),
+            "apduCount": report.card.apduCount,
+            "milliseconds": report.duration.milliseconds,
+        ]
+    }
+
+    static func printText(_ report: Provisioner.Report, reader: String, tree: String) {
+        Output.line("card        \(report.cardIdentity) in \(reader)")
+        Output.line("channel     \(report.card.handshake.map { "SCP03 level \($0.level.hex)" } ?? "none"), \(report.card.apduCount) APDUs")
+        let verb = report.dryRun ? "would " : ""
+        for (label, names) in [("added", report.install.added), ("replaced", report.install.replaced),
+                               ("removed", report.install.removed), ("unchanged", report.install.unchanged)] where !names.isEmpty {
+            Output.line("\(verb)\(label)\(String(repeating: " ", count: max(1, 12 - verb.count - label.count)))\(names.map { "./DMAcc/\($0)" }.joined(separator: ", "))")
+        }
+        if !report.install.changesTree {
+            Output.line("the tree already holds exactly this card's accounts: nothing changed")
+        }
+        Output.line("tree        \(tree)\(report.dryRun ? " (dry run: not written)" : "")")
+        Output.line("time        \(String(format: "%.1f", report.duration.milliseconds)) ms")
+    }
+}

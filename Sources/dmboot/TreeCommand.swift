@@ -1,0 +1,196 @@
+import ArgumentParser
+import DMBootstrap
+import DMTree
+import Foundation
+import Provisioning
+
+struct TreeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tree", abstract: "Look at and manage the local DM tree.",
+        subcommands: [TreeShowCommand.self, TreeGetCommand.self, TreeExportCommand.self, TreeImportCommand.self,
+                      TreeDeleteCommand.self])
+}
+
+struct TreeShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "List the installed accounts with their provenance, and the nodes (secrets redacted).")
+
+    @Argument(help: ArgumentHelp("Show only this subtree.", valueName: "path"))
+    var path = "."
+
+    @OptionGroup var treeOptions: TreeOptions
+
+    @Flag(help: "Show secret node values.")
+    var revealSecrets = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let store = try treeOptions.open()
+        let accounts = try store.installedAccounts()
+        let nodes = try store.nodes(under: path)
+        if output.json {
+            Output.json([
+                "tree": store.path,
+                "accounts": accounts.map(Self.describe),
+                "nodes": nodes.map { TreeNodeJSON.object($0, revealSecrets: revealSecrets) },
+            ])
+            return
+        }
+        for account in accounts {
+            let provenance = account.provenance
+            Output.line("./DMAcc/\(account.name)  ServerID \(account.serverID)  from \(provenance.source.rawValue)\(provenance.cardIdentity.map { " \($0)" } ?? "")  \(ISO8601DateFormatter().string(from: provenance.time))")
+        }
+        for node in nodes { Output.line(TreeNodeJSON.line(node, revealSecrets: revealSecrets)) }
+    }
+
+    static func describe(_ account: InstalledAccount) -> [String: Any] {
+        [
+            "name": account.name, "serverID": account.serverID, "source": account.provenance.source.rawValue,
+            "cardIdentity": account.provenance.cardIdentity ?? NSNull(), "document": account.provenance.document ?? NSNull(),
+            "installedAt": ISO8601DateFormatter().string(from: account.provenance.time),
+        ]
+    }
+}
+
+/// How a stored node is shown; a node whose ACL has no Get is redacted.
+enum TreeNodeJSON {
+    static func object(_ node: StoredNode, revealSecrets: Bool) -> [String: Any] {
+        var object = BootstrapJSON.node(for: DMNode(path: node.path, format: node.format, type: node.type, value: node.value),
+                                        revealSecrets: revealSecrets || node.isReadable)
+        object["acl"] = node.acl
+        if !node.isReadable {
+            object["secret"] = true
+            if !revealSecrets, let value = node.value {
+                object["value"] = nil
+                object["base64"] = nil
+                object["redacted"] = "<redacted \(value.count) bytes>"
+            }
+        }
+        return object
+    }
+
+    static func line(_ node: StoredNode, revealSecrets: Bool) -> String {
+        let shown = object(node, revealSecrets: revealSecrets)
+        let value = shown["value"] ?? shown["base64"].map { "base64:\($0)" } ?? shown["redacted"] ?? ""
+        return "\(node.path)  (\(node.format.rawValue))  \(value)"
+    }
+}
+
+struct TreeGetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Print one node's value; nodes without Get in their ACL need --reveal-secrets.")
+
+    @Argument(help: ArgumentHelp("The node, such as ./DMAcc/DemoServer/ServerID.", valueName: "path"))
+    var path: String
+
+    @OptionGroup var treeOptions: TreeOptions
+
+    @Flag(help: "Show the value of a secret node.")
+    var revealSecrets = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try treeOptions.open().node(at: path)
+        guard node.isReadable || revealSecrets else { throw TreeStoreError.secretNode(node.path) }
+        if output.json {
+            Output.json(TreeNodeJSON.object(node, revealSecrets: true))
+        } else if let value = node.value {
+            if node.format.isBinary || String(validating: value, as: UTF8.self) == nil {
+                Output.line(Data(value).base64EncodedString())
+            } else {
+                Output.line(String(decoding: value, as: UTF8.self))
+            }
+        } else {
+            Output.line((try treeOptions.open().nodes(under: node.path)).dropFirst().map(\.path).joined(separator: "\n"))
+        }
+    }
+}
+
+struct TreeExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write the accounts as TNDS XML or JSON (secret values only with --reveal-secrets).")
+
+    @OptionGroup var treeOptions: TreeOptions
+
+    @Option(help: ArgumentHelp("tnds or json.", valueName: "format"))
+    var format = "tnds"
+
+    @Option(help: ArgumentHelp("Write to this file (mode 0600) instead of standard output.", valueName: "file"))
+    var out: String?
+
+    @Flag(help: "Include secret values (needed for an export that import can restore).")
+    var revealSecrets = false
+
+    func validate() throws {
+        guard ["tnds", "json"].contains(format) else { throw ValidationError("--format takes tnds or json") }
+    }
+
+    func run() throws {
+        let store = try treeOptions.open()
+        let accounts = try store.accounts()
+        let data: Data
+        if format == "json" {
+            data = try JSONSerialization.data(withJSONObject: TreeExport.json(accounts, revealSecrets: revealSecrets),
+                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                + Data("\n".utf8)
+        } else {
+            let acls = Dictionary(uniqueKeysWithValues: try store.nodes().map { ($0.path, $0.acl) })
+            data = Data(TreeExport.tnds(accounts, acls: acls, revealSecrets: revealSecrets).utf8)
+        }
+        if let out {
+            try PrivateFile.write(data, to: out)
+        } else {
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}
+
+struct TreeImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Install the accounts of a TNDS or JSON export (provenance: manual), in one transaction.")
+
+    @Argument(help: ArgumentHelp("The file to import.", valueName: "file"))
+    var file: String
+
+    @OptionGroup var treeOptions: TreeOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let accounts: [DMAccount]
+        if data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) == UInt8(ascii: "{") {
+            accounts = try TreeExport.accounts(fromJSON: data)
+        } else {
+            accounts = try BootstrapDecoder().decode([UInt8](data), format: .tnds).accounts
+        }
+        try AccountValidator().validate(DecodedBootstrap(encoding: .xml, documentType: .tnds, publicID: nil,
+                                                         accounts: accounts, otherNodes: [], ignoredCommands: []))
+        let report = try TreeInstaller(path: treeOptions.path, busyTimeout: treeOptions.busyTimeout)
+            .install(accounts, provenance: Provenance(source: .manual, document: (file as NSString).lastPathComponent),
+                     prune: false, dryRun: false)
+        if output.json {
+            Output.json(["added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
+                         "tree": treeOptions.path])
+        } else {
+            Output.line("imported \(accounts.count) account(s) into \(treeOptions.path): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
+        }
+    }
+}
+
+struct TreeDeleteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a node and everything under it (an account root removes the account).")
+
+    @Argument(help: ArgumentHelp("The node, such as ./DMAcc/Backup.", valueName: "path"))
+    var path: String
+
+    @OptionGroup var treeOptions: TreeOptions
+
+    func run() throws {
+        let count = try treeOptions.open().delete(path)
+        Output.line("deleted \(count) node(s) at and under \(path)")
+    }
+}

@@ -1,0 +1,177 @@
+import DMBootstrap
+@testable import DMTree
+import Foundation
+import XCTest
+
+final class TreeStoreTests: XCTestCase {
+    var folder: URL!
+    var path: String { folder.appendingPathComponent("tree.sqlite").path }
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    static func account(_ name: String, server: String, secret: String = "s3cret") -> DMAccount {
+        DMAccount(name: name, source: .syncML, nodes: [
+            DMNode(path: "AppID", format: .chr, value: Array("w7".utf8)),
+            DMNode(path: "ServerID", format: .chr, value: Array(server.utf8)),
+            DMNode(path: "AppAddr/1/Addr", format: .chr, value: Array("https://\(server).example".utf8)),
+            DMNode(path: "AppAuth/1/AAuthSecret", format: .chr, value: Array(secret.utf8)),
+            DMNode(path: "Auth/Bootstrap/ClientSecretKey", format: .bin, value: [0, 1, 2, 0xFF]),
+        ])
+    }
+
+    func bytes() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+    func testInstallKeepsFormatsBytesAndACLsAndMakesAPrivateFile() throws {
+        let store = try TreeStore(path: path, create: true)
+        let report = try store.install([Self.account("A", server: "alpha")], provenance: Provenance(source: .smartcard,
+                                       cardIdentity: "pkcs15:01"), prune: true)
+        XCTAssertEqual(report.added, ["A"])
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        XCTAssertEqual(mode, 0o600)
+        let key = try store.node(at: "./DMAcc/A/Auth/Bootstrap/ClientSecretKey")
+        XCTAssertEqual(key.value, [0, 1, 2, 0xFF])
+        XCTAssertEqual(key.format, .bin)
+        XCTAssertEqual(key.acl, "Replace=alpha")
+        XCTAssertFalse(key.isReadable)
+        XCTAssertTrue(try store.node(at: "DMAcc/A/ServerID").isReadable)
+        XCTAssertEqual(try store.node(at: "./DMAcc/A/AppAddr").format, .node)
+        XCTAssertEqual(try store.installedAccounts().map(\.provenance.cardIdentity), ["pkcs15:01"])
+    }
+
+    func testTheSameCardTwiceChangesNotOneByte() throws {
+        let provenance = Provenance(source: .smartcard, cardIdentity: "pkcs15:01")
+        _ = try TreeStore(path: path, create: true).install([Self.account("A", server: "alpha")], provenance: provenance, prune: true)
+        let before = try bytes()
+        let report = try TreeStore(path: path, create: false).install([Self.account("A", server: "alpha")],
+                                                                     provenance: provenance, prune: true)
+        XCTAssertEqual(report.unchanged, ["A"])
+        XCTAssertFalse(report.changesTree)
+        XCTAssertEqual(try bytes(), before)
+    }
+
+    func testPruneRemovesOnlyStaleSmartcardAccounts() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("Manual", server: "manual")], provenance: Provenance(source: .manual), prune: false)
+        _ = try store.install([Self.account("A", server: "alpha"), Self.account("B", server: "beta")],
+                              provenance: Provenance(source: .smartcard, cardIdentity: "pkcs15:01"), prune: true)
+        let report = try store.install([Self.account("A", server: "alpha")],
+                                       provenance: Provenance(source: .smartcard, cardIdentity: "pkcs15:02"), prune: true)
+        XCTAssertEqual(report.removed, ["B"])
+        XCTAssertEqual(report.replaced, ["A"], "the same account from another card: provenance changes")
+        XCTAssertEqual(try store.installedAccounts().map(\.name), ["A", "Manual"])
+        XCTAssertThrowsError(try store.node(at: "./DMAcc/B")) {
+            XCTAssertEqual($0 as? TreeStoreError, .noSuchNode("./DMAcc/B"))
+        }
+    }
+
+    func testServerIDsStayUnique() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("Old", server: "alpha")], provenance: Provenance(source: .push), prune: false)
+        let report = try store.install([Self.account("New", server: "alpha")],
+                                       provenance: Provenance(source: .smartcard), prune: true)
+        XCTAssertEqual(report.replaced, ["New"])
+        XCTAssertEqual(try store.installedAccounts().map(\.name), ["New"])
+    }
+
+    func testADryRunWritesNothing() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("A", server: "alpha")], provenance: Provenance(source: .smartcard), prune: true)
+        let before = try bytes()
+        let report = try store.install([Self.account("B", server: "beta")], provenance: Provenance(source: .smartcard),
+                                       prune: true, dryRun: true)
+        XCTAssertEqual(report.added, ["B"])
+        XCTAssertEqual(report.removed, ["A"])
+        XCTAssertEqual(try bytes(), before)
+        XCTAssertEqual(try store.installedAccounts().map(\.name), ["A"])
+    }
+
+    func testExportImportRoundTripsAndARedactedExportCannotRestore() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("A", server: "alpha"), Self.account("B", server: "beta")],
+                              provenance: Provenance(source: .smartcard), prune: true)
+        let full = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: true))
+        let restored = try TreeExport.accounts(fromJSON: full)
+        XCTAssertEqual(restored.map(\.nodes), try store.accounts().map(\.0.nodes))
+        let tnds = TreeExport.tnds(try store.accounts(), acls: [:], revealSecrets: true)
+        let fromTNDS = try BootstrapDecoder().decode(Array(tnds.utf8), format: .tnds).accounts
+        XCTAssertEqual(fromTNDS.map(\.nodes), try store.accounts().map(\.0.nodes))
+        let redacted = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: false))
+        XCTAssertThrowsError(try TreeExport.accounts(fromJSON: redacted)) {
+            XCTAssertEqual($0 as? ImportError, .redactedSecret("A/AppAuth/1/AAuthSecret"))
+        }
+    }
+
+    func testDeletingAnAccountRootRemovesItsRecord() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("A", server: "alpha")], provenance: Provenance(source: .manual), prune: false)
+        XCTAssertEqual(try store.delete("./DMAcc/A"), 12, "the root, 5 leaves and 6 interior nodes")
+        XCTAssertTrue(try store.installedAccounts().isEmpty)
+        XCTAssertThrowsError(try store.delete("./DMAcc")) { XCTAssertEqual($0 as? TreeStoreError, .invalidPath("./DMAcc")) }
+        XCTAssertThrowsError(try store.node(at: "./DMAcc/../x")) { XCTAssertEqual($0 as? TreeStoreError, .invalidPath("./DMAcc/../x")) }
+    }
+
+    func testFilesThatAreNotUsableTreesAreRefused() throws {
+        try Data("this is not a database at all, just text that is long enough".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try TreeStore(path: path, create: false)) { error in
+            guard case .corrupt? = error as? TreeStoreError else { return XCTFail("\(error)") }
+        }
+        try FileManager.default.removeItem(atPath: path)
+        try shell("sqlite3 '\(path)' 'CREATE TABLE other (x)'")
+        XCTAssertThrowsError(try TreeStore(path: path, create: false)) {
+            XCTAssertEqual($0 as? TreeStoreError, .notATreeStore(path: self.path))
+        }
+        try FileManager.default.removeItem(atPath: path)
+        _ = try TreeStore(path: path, create: true)
+        try shell("sqlite3 '\(path)' 'PRAGMA user_version = 99'")
+        XCTAssertThrowsError(try TreeStore(path: path, create: false)) {
+            XCTAssertEqual($0 as? TreeStoreError, .newerSchema(path: self.path, version: 99))
+        }
+        XCTAssertThrowsError(try TreeStore(path: folder.appendingPathComponent("none.sqlite").path, create: false)) { error in
+            guard case .missing? = error as? TreeStoreError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testAWriterWaitsForTheBusyTimeoutThenFailsWithoutWriting() throws {
+        _ = try TreeStore(path: path, create: true).install([Self.account("A", server: "alpha")],
+                                                            provenance: Provenance(source: .manual), prune: false)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", """
+            import sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3)
+            """, path]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        _ = out.fileHandleForReading.availableData
+        let before = try bytes()
+        let store = try TreeStore(path: path, create: false, busyTimeout: 0.3)
+        XCTAssertThrowsError(try store.install([Self.account("B", server: "beta")], provenance: Provenance(source: .manual),
+                                               prune: false)) {
+            XCTAssertEqual($0 as? TreeStoreError, .busy(path: self.path))
+        }
+        holder.terminate()
+        holder.waitUntilExit()
+        XCTAssertEqual(try bytes(), before)
+        let waiting = try TreeStore(path: path, create: false, busyTimeout: 5)
+        XCTAssertEqual(try waiting.install([Self.account("B", server: "beta")], provenance: Provenance(source: .manual),
+                                           prune: false).added, ["B"])
+    }
+
+    func shell(_ command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, command)
+    }
+}

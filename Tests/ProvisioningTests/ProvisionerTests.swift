@@ -1,0 +1,125 @@
+import APDU
+import CardSession
+import CardSimulator
+import CardTransport
+import DMBootstrap
+import DMTree
+import Foundation
+import PKCS15
+import Provisioning
+import SecureChannel
+import XCTest
+
+/// The whole job in process, against the fixture cards.
+final class ProvisionerTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/cards")
+    var folder: URL!
+    var tree: String { folder.appendingPathComponent("tree.sqlite").path }
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("prov-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// A link into a virtual card that is pulled after `removeAfter` commands.
+    final class Link: CardLink {
+        let card: VirtualCard
+        var remaining: Int
+        init(_ card: VirtualCard, removeAfter: Int = .max) {
+            self.card = card
+            remaining = removeAfter
+        }
+        func transmit(raw command: [UInt8]) throws -> [UInt8] {
+            guard remaining > 0 else { throw PCSCError.cardRemoved(reader: "in-process") }
+            remaining -= 1
+            return card.process(command)
+        }
+    }
+
+    func provision(_ profile: String, policy: ProvisioningPolicy = ProvisioningPolicy(), level: UInt8 = 0x33,
+                   dryRun: Bool = false, removeAfter: Int = .max) throws -> Provisioner.Report {
+        let card = try VirtualCard(profile: CardProfile.load(from: Self.fixtures.appendingPathComponent("\(profile).json")))
+        let domain = BuiltInProfiles.demoSecurityDomain
+        var reader = BootstrapReader(keys: try KeyFile.parse(kvn: domain.kvn, enc: domain.enc, mac: domain.mac,
+                                                             dek: domain.dek, mode: nil, source: "test").0)
+        reader.level = try SecurityLevel(level)
+        var provisioner = Provisioner(reader: reader, policy: policy, treePath: tree)
+        provisioner.dryRun = dryRun
+        return try provisioner.provision(over: ISO7816Channel(link: Link(card, removeAfter: removeAfter)), atr: card.atr)
+    }
+
+    func treeBytes() -> Data? { FileManager.default.contents(atPath: tree) }
+
+    func testTwoServersThenACardWithOneOfThemPrunesTheOther() throws {
+        let first = try provision("two-dm")
+        XCTAssertEqual(first.install.added, ["DemoServer", "Backup"])
+        XCTAssertEqual(first.cardIdentity, "pkcs15:0000CAFE0001")
+        let second = try provision("one-dm")
+        XCTAssertEqual(second.install.removed, ["DemoServer"])
+        XCTAssertEqual(second.install.unchanged, ["Backup"])
+        XCTAssertEqual(try TreeStore(path: tree, create: false).installedAccounts().map(\.name), ["Backup"])
+    }
+
+    func testCPAndDMAccountsAreInstalledTogether() throws {
+        let report = try provision("cp-and-dm")
+        XCTAssertEqual(Set(report.install.added), ["cp-dm-server", "Backup"])
+    }
+
+    func testADryRunOnANewTreeCreatesNoFile() throws {
+        let report = try provision("two-dm", dryRun: true)
+        XCTAssertEqual(report.install.added.count, 2)
+        XCTAssertNil(treeBytes())
+    }
+
+    func testPolicyRefusalsTouchNeitherCardNorTree() throws {
+        _ = try provision("one-dm")
+        let before = treeBytes()
+        XCTAssertThrowsError(try provision("two-dm", policy: ProvisioningPolicy(smartcardBootstrap: false))) {
+            XCTAssertEqual($0 as? PolicyError, .smartcardBootstrapDisabled)
+        }
+        XCTAssertThrowsError(try provision("two-dm", level: 0x13)) {
+            XCTAssertEqual($0 as? PolicyError, .levelBelowMinimum(requested: "13", minimum: "33"))
+        }
+        XCTAssertThrowsError(try provision("two-dm", policy: ProvisioningPolicy(allowedServers: ["backup-*"]))) {
+            XCTAssertEqual($0 as? PolicyError, .serversNotAllowed(["dmboot-demo-server"]))
+        }
+        XCTAssertEqual(treeBytes(), before)
+    }
+
+    func testACardPulledAtAnyPointLeavesTheTreeUntouched() throws {
+        _ = try provision("one-dm")
+        let before = treeBytes()
+        for removeAfter in [0, 1, 2, 3, 5, 8, 12, 20, 25] {
+            XCTAssertThrowsError(try provision("two-dm", removeAfter: removeAfter), "after \(removeAfter)") { error in
+                XCTAssertEqual(error as? PCSCError, .cardRemoved(reader: "in-process"), "\(error)")
+            }
+            XCTAssertEqual(treeBytes(), before, "pulled after \(removeAfter) APDUs")
+        }
+    }
+
+    func testBrokenCardsFailBeforeTheTree() throws {
+        XCTAssertThrowsError(try provision("no-dm")) { XCTAssertEqual($0 as? PKCS15Error, .noBootstrapObject) }
+        XCTAssertThrowsError(try provision("short-file"))
+        XCTAssertNil(treeBytes())
+    }
+
+    func testPolicyFilesParseAndMatchServers() throws {
+        let path = folder.appendingPathComponent("policy.json").path
+        try Data(#"{"minimumLevel": "13", "allowedServers": ["*.example.com", "backup-dm"]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let policy = try ProvisioningPolicy.load(path: path)
+        XCTAssertTrue(policy.smartcardBootstrap)
+        XCTAssertEqual(policy.refusedServers(["dm.example.com", "backup-dm", "evil.example.org"]), ["evil.example.org"])
+        XCTAssertNoThrow(try policy.checkRead(level: try SecurityLevel(0x33)))
+        XCTAssertThrowsError(try policy.checkRead(level: nil)) { XCTAssertEqual($0 as? PolicyError, .unprotectedReadRefused) }
+        try Data(#"{"minimumLevel": "77"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ProvisioningPolicy.load(path: path)) { error in
+            guard case .malformed? = error as? PolicyError else { return XCTFail("\(error)") }
+        }
+    }
+}
