@@ -18,5 +18,9 @@ run card info --reader "Virtual PCD 00 00"
 # The virtual card's keys, written 0600 where only this user can read them.
 "$DMBOOT" simulate --write-keys "$RIG_DIR/demo-keys.json"
 run scp03 test --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json"
-run read --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json" --out "$RIG_DIR/bootstraps"
-run decode "$RIG_DIR"/bootstraps/1-dm-*.bin
+# The main job: card in, DM account installed into a local tree, secrets redacted.
+TREE="$RIG_DIR/demo-tree.sqlite"
+rm -f "$TREE"
+run provision --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json" --tree "$TREE"
+run tree show --tree "$TREE"
+run provision --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json" --tree "$TREE"

@@ -1,0 +1,199 @@
+import APDU
+import CardSimulator
+import Foundation
+import XCTest
+
+/// `dmboot provision` through pcscd: the product's main job.
+final class ProvisionCommandTests: XCTestCase {
+    static let cards = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/cards")
+    var folder: URL!
+    var keys: String!
+    var tree: String { folder.appendingPathComponent("tree.sqlite").path }
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("provision-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        keys = folder.appendingPathComponent("keys.json").path
+        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func card(_ profile: String) throws -> VirtualCard {
+        try VirtualCard(profile: CardProfile.load(from: Self.cards.appendingPathComponent("\(profile).json")))
+    }
+
+    func provision(slot: Int = 1, _ extra: [String] = []) throws -> Executable.Result {
+        try Executable.run("dmboot", ["provision", "--reader", Rig.slots[slot].reader, "--keys", keys, "--tree", tree,
+                                      "--json"] + extra)
+    }
+
+    func json(_ result: Executable.Result) throws -> [String: Any] {
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    func installed() throws -> [String] {
+        let result = try Executable.run("dmboot", ["tree", "show", "--tree", tree, "--json"])
+        let object = try json(result)
+        return try XCTUnwrap(object["accounts"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+    }
+
+    func withCard<T>(_ profile: String, slot: Int = 1, _ body: () throws -> T) throws -> T {
+        let inserted = try Rig.insert(try card(profile), slot: slot)
+        defer { try? Rig.remove(inserted, slot: slot) }
+        return try body()
+    }
+
+    func testProvisioningSeveralCardsAndPruningOnAChangedCard() throws {
+        let first = try json(try withCard("two-dm") { try provision() })
+        XCTAssertEqual(first["added"] as? [String], ["DemoServer", "Backup"])
+        XCTAssertEqual(first["apduCount"] as? Int, 3 + 6 + (1 + 11) + (1 + 4))
+        XCTAssertEqual(try installed(), ["Backup", "DemoServer"])
+        let again = try json(try withCard("two-dm") { try provision() })
+        XCTAssertEqual(again["changed"] as? Bool, false)
+        XCTAssertEqual(again["unchanged"] as? [String], ["DemoServer", "Backup"])
+        let changed = try json(try withCard("cp-and-dm") { try provision() })
+        XCTAssertEqual(changed["added"] as? [String], ["cp-dm-server"])
+        XCTAssertEqual(changed["removed"] as? [String], ["DemoServer"])
+        XCTAssertEqual(try installed(), ["Backup", "cp-dm-server"])
+        let large = try json(try withCard("large-dm") { try provision(["--extended-length", "on"]) })
+        XCTAssertEqual(large["apduCount"] as? Int, 3 + 4 * 2)
+        XCTAssertEqual(try installed(), ["DemoServer"])
+    }
+
+    func testADryRunWritesNothing() throws {
+        _ = try json(try withCard("one-dm") { try provision() })
+        let before = FileManager.default.contents(atPath: tree)
+        let dry = try json(try withCard("two-dm") { try provision(["--dry-run"]) })
+        XCTAssertEqual(dry["added"] as? [String], ["DemoServer"])
+        XCTAssertEqual(dry["dryRun"] as? Bool, true)
+        XCTAssertEqual(FileManager.default.contents(atPath: tree), before)
+    }
+
+    func testACardPulledMidReadLeavesTheTreeByteForByte() throws {
+        _ = try json(try withCard("one-dm") { try provision() })
+        let before = FileManager.default.contents(atPath: tree)
+        let pulled = try card("two-dm")
+        pulled.shouldContinue = { $0 < 12 }
+        let inserted = try Rig.insert(pulled, slot: 1)
+        defer { try? Rig.remove(inserted, slot: 1) }
+        let result = try provision()
+        XCTAssertEqual(result.status, 7, result.stderr)
+        XCTAssertTrue(result.stderr.contains("removed"), result.stderr)
+        XCTAssertEqual(FileManager.default.contents(atPath: tree), before)
+    }
+
+    func testPolicyAndTreeErrorsHaveTheirCodes() throws {
+        let policy = folder.appendingPathComponent("policy.json").path
+        try Data(#"{"smartcardBootstrap": false}"#.utf8).write(to: URL(fileURLWithPath: policy))
+        let refused = try withCard("one-dm") { try provision(["--policy", policy]) }
+        XCTAssertEqual(refused.status, 60, refused.stderr)
+        XCTAssertNil(FileManager.default.contents(atPath: tree))
+        let missing = try Executable.run("dmboot", ["tree", "show", "--tree", tree])
+        XCTAssertEqual(missing.status, 50, missing.stderr)
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: tree))
+        let corrupt = try withCard("one-dm") { try provision() }
+        XCTAssertEqual(corrupt.status, 50, corrupt.stderr)
+        XCTAssertEqual(FileManager.default.contents(atPath: tree), Data(repeating: 0x41, count: 4096))
+    }
+
+    func testTwoConcurrentProvisionsIntoOneTree() throws {
+        let first = try Rig.insert(try card("two-dm"), slot: 1)
+        defer { try? Rig.remove(first, slot: 1) }
+        let second = try Rig.insert(try card("cp-and-dm"), slot: 2)
+        defer { try? Rig.remove(second, slot: 2) }
+        let results = Results()
+        let group = DispatchGroup()
+        for slot in [1, 2] {
+            group.enter()
+            DispatchQueue.global().async {
+                results.append(try? self.provision(slot: slot))
+                group.leave()
+            }
+        }
+        group.wait()
+        XCTAssertEqual(results.values.count, 2)
+        for result in results.values { XCTAssertEqual(result?.status, 0, result?.stderr ?? "no result") }
+        let names = Set(try installed())
+        XCTAssertTrue(names == ["DemoServer", "Backup"] || names == ["Backup", "cp-dm-server"], "\(names)")
+    }
+
+    /// SIGKILL at random points of a provisioning and of a large import: the
+    /// tree is always exactly the old one or the new one, and intact.
+    func testSIGKILLAtRandomPointsLeavesTheOldOrTheNewTree() throws {
+        _ = try json(try withCard("one-dm") { try provision() })
+        let old = try Data(contentsOf: URL(fileURLWithPath: tree))
+        let oldAccounts = try installed()
+        let inserted = try Rig.insert(try card("two-dm"), slot: 1)
+        defer { try? Rig.remove(inserted, slot: 1) }
+        var outcomes: [String: Int] = [:]
+        for round in 0..<24 {
+            let process = Process()
+            process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
+            process.arguments = ["provision", "--reader", Rig.slots[1].reader, "--keys", keys, "--tree", tree]
+            process.standardOutput = Pipe()
+            process.standardError = Pipe()
+            try process.run()
+            usleep(UInt32(Int.random(in: 0...150_000)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let now = try installed()
+            XCTAssertTrue(now == oldAccounts || now == ["Backup", "DemoServer"], "round \(round): \(now)")
+            outcomes[now == oldAccounts ? "old" : "new", default: 0] += 1
+            try old.write(to: URL(fileURLWithPath: tree))
+        }
+        print("SIGKILL during provision: \(outcomes)")
+        outcomes = [:]
+
+        let accounts = (0..<400).map { number in
+            [
+                "name": "Imported\(number)",
+                "nodes": [
+                    ["path": "AppID", "format": "chr", "value": "w7"],
+                    ["path": "ServerID", "format": "chr", "value": "server-\(number)"],
+                    ["path": "AppAddr/1/Addr", "format": "chr", "value": "https://s\(number).example.com/dm"],
+                    ["path": "AppAddr/1/AddrType", "format": "chr", "value": "URI"],
+                ],
+            ] as [String: Any]
+        }
+        let export = folder.appendingPathComponent("import.json")
+        try JSONSerialization.data(withJSONObject: ["accounts": accounts]).write(to: export)
+        for round in 0..<24 {
+            let process = Process()
+            process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
+            process.arguments = ["tree", "import", export.path, "--tree", tree]
+            process.standardOutput = Pipe()
+            process.standardError = Pipe()
+            try process.run()
+            usleep(UInt32(Int.random(in: 0...400_000)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let count = try installed().count
+            XCTAssertTrue(count == oldAccounts.count || count == oldAccounts.count + 400, "round \(round): \(count)")
+            outcomes[count == oldAccounts.count ? "old" : "new", default: 0] += 1
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            check.arguments = [tree, "PRAGMA integrity_check"]
+            let out = Pipe()
+            check.standardOutput = out
+            try check.run()
+            check.waitUntilExit()
+            XCTAssertEqual(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ok\n")
+            try old.write(to: URL(fileURLWithPath: tree))
+        }
+        print("SIGKILL during import: \(outcomes)")
+    }
+}
+
+/// Results gathered from concurrent runs.
+final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Executable.Result?] = []
+
+    func append(_ result: Executable.Result?) { lock.withLock { stored.append(result) } }
+    var values: [Executable.Result?] { lock.withLock { stored } }
+}
