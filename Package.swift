@@ -22,6 +22,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"])]),
 
         .target(name: "APDU"),
         .target(name: "CardTransport", dependencies: ["APDU", "CPCSCLite"]),
@@ -32,6 +34,8 @@ let package = Package(
         .target(name: "DMTree", dependencies: ["DMBootstrap", "Crypto", "CSQLite"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel"]),
+        .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession",
+                                                   "CEditLine"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
@@ -39,7 +43,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
-            "APDU", "CardTransport",
+            "APDU", "CardTransport", "APDUScript",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,9 +54,11 @@ let package = Package(
         .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap"]),
         .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator"]),
+        .testTarget(name: "APDUScriptTests", dependencies: ["APDUScript", "CardSimulator"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript"],
+                    exclude: ["pty_session.py"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -27,5 +27,12 @@ for option in $(help_options | sort -u); do
     grep -q -- "$option" <<<"$rendered" || { echo "check-docs: $option is in --help but not in man/dmboot.1" >&2; status=1; }
     grep -q -- "$option" README.md || { echo "check-docs: $option is in --help but not in README.md" >&2; status=1; }
 done
-[ $status -eq 0 ] && say "man pages lint clean; every dmboot option is documented"
+SHELL_BIN="$(dirname "$DMBOOT")/apdu-shell"
+[ -x "$SHELL_BIN" ] || swift build --product apdu-shell >&2
+rendered="$(mandoc -T utf8 man/apdu-shell.1 | col -b)"
+for option in $("$SHELL_BIN" --help | grep -oE -- '--[a-z][a-z0-9-]+' | grep -vx -- '--help' | sort -u); do
+    grep -q -- "$option" <<<"$rendered" || { echo "check-docs: apdu-shell $option is not in man/apdu-shell.1" >&2; status=1; }
+    grep -q -- "$option" README.md || { echo "check-docs: apdu-shell $option is not in README.md" >&2; status=1; }
+done
+[ $status -eq 0 ] && say "man pages lint clean; every dmboot and apdu-shell option is documented"
 exit $status

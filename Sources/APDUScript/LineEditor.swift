@@ -1,0 +1,92 @@
+import CEditLine
+import Foundation
+
+/// Interactive input through libedit: line editing, a persistent history
+/// file and tab completion of commands, keywords, file names and readers.
+public final class LineEditor {
+    private let historyPath: String?
+
+    /// Completion works from C callbacks, which cannot capture; this is the
+    /// one completer they consult.
+    nonisolated(unsafe) static var completer: ShellCompleter?
+    nonisolated(unsafe) static var candidates: [String] = []
+
+    public init(historyPath: String?, completer: ShellCompleter) {
+        self.historyPath = historyPath
+        Self.completer = completer
+        using_history()
+        if let historyPath { read_history(historyPath) }
+        rl_attempted_completion_function = { text, start, _ in
+            let line = rl_line_buffer.map { String(cString: $0) } ?? ""
+            let prefix = String(line.prefix(Int(start)))
+            let word = text.map { String(cString: $0) } ?? ""
+            guard let completion = LineEditor.completer?.complete(prefix: prefix, word: word) else { return nil }
+            switch completion {
+            case .files:
+                return nil
+            case .words(let words):
+                rl_attempted_completion_over = 1
+                LineEditor.candidates = words
+                return rl_completion_matches(text) { _, state in
+                    let index = Int(state)
+                    guard index < LineEditor.candidates.count else { return nil }
+                    return strdup(LineEditor.candidates[index])
+                }
+            }
+        }
+    }
+
+    /// The next line, or nil at end of input (^D).
+    public func readLine(prompt: String) -> String? {
+        guard let raw = readline(prompt) else { return nil }
+        defer { free(raw) }
+        let line = String(cString: raw)
+        if !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            add_history(line)
+            if let historyPath { write_history(historyPath) }
+        }
+        return line
+    }
+}
+
+/// What the shell offers at the cursor.
+public struct ShellCompleter {
+    public enum Completion: Equatable {
+        case words([String])
+        /// Let libedit complete a file name.
+        case files
+    }
+
+    public var readers: () -> [String]
+
+    public init(readers: @escaping () -> [String]) {
+        self.readers = readers
+    }
+
+    static let keywords: [String: [String]] = [
+        "select": ["aid", "fid", "path"],
+        "read": ["binary", "record", "all"],
+        "scp03": ["open", "close"],
+        "trace": ["on", "off"],
+        "help": ShellHelp.commandNames,
+    ]
+
+    public func complete(prefix: String, word: String) -> Completion {
+        let words = prefix.split(separator: " ").map(String.init)
+        let matching = { (options: [String]) -> Completion in .words(options.filter { $0.hasPrefix(word) }) }
+        guard let command = words.first?.lowercased() else { return matching(ShellHelp.commandNames) }
+        switch command {
+        case "include":
+            return .files
+        case "connect":
+            return matching(readers().map { $0.contains(" ") ? "\"\($0)\"" : $0 })
+        case "scp03" where words.count >= 2:
+            if words.last == "keys" { return .files }
+            return matching(["level", "keys", "gp-test-keys"])
+        default:
+            if words.count == 1, let options = Self.keywords[command] { return matching(options) }
+            if words.count >= 2 { return matching(["expect"]) }
+            return .words([])
+        }
+    }
+}
