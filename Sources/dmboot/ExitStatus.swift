@@ -41,6 +41,9 @@ enum ExitStatus: Int32, CaseIterable {
     case noSuchNode = 52
     case secretNotRevealed = 53
     case policyRefusal = 60
+    case pushNotAuthentic = 70
+    case malformedContentType = 71
+    case integrityCheckFailed = 72
 
     var summary: String {
         switch self {
@@ -75,7 +78,11 @@ enum ExitStatus: Int32, CaseIterable {
         case .treeBusy: return "another dmboot kept the DM tree locked past --busy-timeout; nothing was written"
         case .noSuchNode: return "the DM tree has no such node, or the path is not a tree path"
         case .secretNotRevealed: return "the node is secret (no Get in its ACL); --reveal-secrets shows it"
-        case .policyRefusal: return "the policy refused (smartcard bootstrap disabled, level too low, server not allowed)"
+        case .policyRefusal:
+            return "the policy refused (smartcard bootstrap disabled, level too low, server not allowed, legacy NETWORKID)"
+        case .pushNotAuthentic: return "a pushed bootstrap's HMAC does not verify (altered body, or wrong PIN/NETWORKID); nothing was installed"
+        case .malformedContentType: return "a pushed bootstrap's Content-Type is not MIME;KEYTYPE;40HEXDIG"
+        case .integrityCheckFailed: return "an x-syncml-hmac header does not verify, or is malformed"
         }
     }
 
@@ -96,6 +103,16 @@ enum ExitStatus: Int32, CaseIterable {
         case is TransportError: return .transportError
         case is CardStatusError: return .cardError
         case is WBXMLError, is XMLDocumentError: return .malformedBootstrap
+        case let error as PushError:
+            switch error {
+            case .wrongMIMEType, .missingKeyType, .invalidKeyType, .missingDigest, .digestLength, .digestNotHex, .extraFields:
+                return .malformedContentType
+            case .legacyNetworkIDRefused: return .policyRefusal
+            case .digestMismatch, .keyTypeMismatch: return .pushNotAuthentic
+            case .missingSecret: return .keyMaterial
+            case .invalidIMSI, .invalidESN: return .usage
+            }
+        case is HMACHeaderError: return .integrityCheckFailed
         case let error as PolicyError:
             switch error {
             case .unreadable: return .fileError
