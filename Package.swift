@@ -36,10 +36,13 @@ let package = Package(
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel"]),
         .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession",
                                                    "CEditLine"]),
+        .target(name: "ServerCheck", dependencies: ["COpenSSL", "Crypto"]),
+        .target(name: "MCIM", dependencies: ["COpenSSL", "Crypto"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
-            "APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning", "CardSimulator",
+            "APDU", "CardTransport", "Crypto", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
+            "ServerCheck", "MCIM", "CardSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
@@ -51,10 +54,12 @@ let package = Package(
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "APDU"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
-        .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap"]),
+        .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap"], exclude: ["known_answers.py"]),
         .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator"]),
         .testTarget(name: "APDUScriptTests", dependencies: ["APDUScript", "CardSimulator"]),
+        .testTarget(name: "ServerCheckTests", dependencies: ["ServerCheck", "Crypto"]),
+        .testTarget(name: "MCIMTests", dependencies: ["MCIM"], exclude: ["independent_pack.py"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript"],

@@ -16,7 +16,8 @@ public enum KeyFile {
         let mode: String?
     }
 
-    public static func load(path: String) throws -> (SCP03Keys, ChallengeMode) {
+    /// Refuses a secret file that its group or others may read or write.
+    public static func requireOwnerOnly(path: String) throws {
         var status = stat()
         guard stat(path, &status) == 0 else {
             throw KeyError.unreadable(path: path, reason: String(cString: strerror(errno)))
@@ -25,6 +26,10 @@ public enum KeyFile {
         guard permissions & 0o077 == 0 else {
             throw KeyError.tooOpen(path: path, mode: String(permissions, radix: 8))
         }
+    }
+
+    public static func load(path: String) throws -> (SCP03Keys, ChallengeMode) {
+        try requireOwnerOnly(path: path)
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -10,7 +10,8 @@ struct DMBoot: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [ProvisionCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, ReadCommand.self,
-                      DecodeCommand.self, TreeCommand.self, PushCommand.self, AuthCommand.self, SimulateCommand.self,
+                      DecodeCommand.self, TreeCommand.self, PushCommand.self, AuthCommand.self, MCIMCommand.self,
+                      SimulateCommand.self,
                       ExitCodesCommand.self]
     )
 

@@ -5,9 +5,11 @@ import CardTransport
 import Foundation
 import DMBootstrap
 import DMTree
+import MCIM
 import Provisioning
 import PKCS15
 import SecureChannel
+import ServerCheck
 
 /// The exit codes dmboot promises to scripts (dmboot(1), EXIT STATUS). A
 /// factory script branches on these, so a code never changes meaning.
@@ -44,6 +46,13 @@ enum ExitStatus: Int32, CaseIterable {
     case pushNotAuthentic = 70
     case malformedContentType = 71
     case integrityCheckFailed = 72
+    case serverUnreachable = 80
+    case tlsHandshakeFailed = 81
+    case wrongPSK = 82
+    case certificateNotTrusted = 83
+    case protocolTooOld = 84
+    case bootstrapCredentialsUnusable = 85
+    case mcimRefused = 90
 
     var summary: String {
         switch self {
@@ -83,6 +92,13 @@ enum ExitStatus: Int32, CaseIterable {
         case .pushNotAuthentic: return "a pushed bootstrap's HMAC does not verify (altered body, or wrong PIN/NETWORKID); nothing was installed"
         case .malformedContentType: return "a pushed bootstrap's Content-Type is not MIME;KEYTYPE;40HEXDIG"
         case .integrityCheckFailed: return "an x-syncml-hmac header does not verify, or is malformed"
+        case .serverUnreachable: return "the bootstrap server cannot be reached (DNS, refused, timeout)"
+        case .tlsHandshakeFailed: return "the TLS handshake with the bootstrap server failed"
+        case .wrongPSK: return "the bootstrap server rejected the PSK or its identity"
+        case .certificateNotTrusted: return "the bootstrap server's certificate is not trusted"
+        case .protocolTooOld: return "the bootstrap server offers only a protocol older than TLS 1.1"
+        case .bootstrapCredentialsUnusable: return "the account's Auth/Bootstrap nodes are missing or unusable"
+        case .mcimRefused: return "an MCIM blob is malformed, altered, or not for this key; nothing was decrypted"
         }
     }
 
@@ -113,6 +129,18 @@ enum ExitStatus: Int32, CaseIterable {
             case .invalidIMSI, .invalidESN: return .usage
             }
         case is HMACHeaderError: return .integrityCheckFailed
+        case let error as MCIMError:
+            if case .invalidKey = error { return .keyMaterial }
+            return .mcimRefused
+        case let error as ServerCheckError:
+            switch error {
+            case .dnsFailure, .connectionRefused, .connectionFailed, .timeout: return .serverUnreachable
+            case .handshakeFailed: return .tlsHandshakeFailed
+            case .wrongPSK: return .wrongPSK
+            case .certificateNotTrusted: return .certificateNotTrusted
+            case .protocolTooOld: return .protocolTooOld
+            case .unknownSecurityMode, .invalidServerURI, .missingNode, .invalidCredential: return .bootstrapCredentialsUnusable
+            }
         case let error as PolicyError:
             switch error {
             case .unreadable: return .fileError

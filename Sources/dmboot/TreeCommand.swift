@@ -8,7 +8,7 @@ struct TreeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tree", abstract: "Look at and manage the local DM tree.",
         subcommands: [TreeShowCommand.self, TreeGetCommand.self, TreeExportCommand.self, TreeImportCommand.self,
-                      TreeDeleteCommand.self])
+                      TreeDeleteCommand.self, CheckServerCommand.self])
 }
 
 struct TreeShowCommand: ParsableCommand {

@@ -1,0 +1,77 @@
+import ArgumentParser
+import DMTree
+import Foundation
+import ServerCheck
+
+struct CheckServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-server",
+        abstract: "Open a TLS connection to each account's bootstrap server with the credentials the tree holds.",
+        discussion: """
+        Reads ./DMAcc/<x>/Auth/Bootstrap (ServerURI, SecMode, the identities and ClientSecretKey) and connects with
+        OpenSSL: PSK (RFC 4279) or X.509 with the client certificate and key; TLS 1.1 at least, TLS 1.2 at most, only
+        the client cipher suites of the OMA DM 1.3 TLS CR. Reports the protocol, cipher suite and server identity.
+        The keys go from the tree into OpenSSL and nowhere else.
+        """)
+
+    @OptionGroup var treeOptions: TreeOptions
+
+    @Option(help: ArgumentHelp("Only this account (the x of ./DMAcc/x).", valueName: "name"))
+    var account: String?
+
+    @Option(help: ArgumentHelp("Extra trust anchors (PEM) for X.509 mode, beside ServerPublicKeyPSKIdentity.", valueName: "file"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait for the connection and the handshake.", valueName: "seconds"))
+    var timeout: Double = 10
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let store = try treeOptions.open()
+        var names = try store.installedAccounts().map(\.name)
+        if let account {
+            guard names.contains(account) else { throw TreeStoreError.noSuchNode("./DMAcc/\(account)") }
+            names = [account]
+        }
+        let withBootstrap = try names.filter { name in
+            (try? store.node(at: "./DMAcc/\(name)/Auth/Bootstrap")) != nil || account != nil
+        }
+        var results: [[String: Any]] = []
+        var firstFailure: Error?
+        for name in withBootstrap {
+            do {
+                let report = try TLSProbe(timeout: timeout, caFile: caFile).check(try Self.credentials(store, account: name))
+                results.append([
+                    "account": name, "ok": true, "host": report.host, "port": Int(report.port),
+                    "mode": report.mode.rawValue, "protocol": report.protocolVersion, "cipherSuite": report.cipherSuite,
+                    "serverIdentity": report.serverIdentity ?? NSNull(), "serverIssuer": report.serverIssuer ?? NSNull(),
+                ])
+                if !output.json {
+                    Output.line("./DMAcc/\(name): \(report.host):\(report.port) \(report.mode.rawValue) \(report.protocolVersion) \(report.cipherSuite)\(report.serverIdentity.map { " server \($0)" } ?? "")")
+                }
+            } catch {
+                firstFailure = firstFailure ?? error
+                results.append(["account": name, "ok": false, "error": "\(error)"])
+                if !output.json { Output.line("./DMAcc/\(name): FAILED: \(error)") }
+            }
+        }
+        if output.json { Output.json(["tree": store.path, "servers": results]) }
+        if withBootstrap.isEmpty { throw ServerCheckError.missingNode("Auth/Bootstrap in any account") }
+        if let firstFailure { throw firstFailure }
+    }
+
+    static func credentials(_ store: TreeStore, account: String) throws -> BootstrapCredentials {
+        func value(_ leaf: String) throws -> [UInt8] {
+            let path = "./DMAcc/\(account)/Auth/Bootstrap/\(leaf)"
+            guard let node = try? store.node(at: path), let value = node.value else { throw ServerCheckError.missingNode(path) }
+            return value
+        }
+        return BootstrapCredentials(
+            serverURI: String(decoding: try value("ServerURI"), as: UTF8.self),
+            mode: try BootstrapCredentials.mode(from: try value("SecMode")),
+            clientIdentity: try value("ClientPublicKeyPSKIdentity"),
+            serverIdentity: (try? value("ServerPublicKeyPSKIdentity")) ?? [],
+            clientSecret: try value("ClientSecretKey"))
+    }
+}

@@ -1,0 +1,81 @@
+import APDU
+import ArgumentParser
+import Foundation
+import Crypto
+import MCIM
+import SecureChannel
+
+struct MCIMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcim",
+        abstract: "Protected MCIM provisioning blobs (3GPP S3-090792): pack for a device, unpack on it.",
+        discussion: "The byte layout is dmboot's format 1, documented in dmboot(1), MCIM BLOB.",
+        subcommands: [MCIMPackCommand.self, MCIMUnpackCommand.self])
+}
+
+struct MCIMPackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack", abstract: "Protect a payload for the device whose RSA public key (PK_D) is given.")
+
+    @Option(help: ArgumentHelp("The device's RSA public key (PEM).", valueName: "file"))
+    var publicKey: String
+
+    @Option(help: ArgumentHelp("The payload (IMSI, Ki, algorithm data...).", valueName: "file"))
+    var payload: String
+
+    @Option(help: ArgumentHelp("mcim, algorithm or update.", valueName: "tag"))
+    var tag = "mcim"
+
+    @Option(help: ArgumentHelp("Where to write the blob.", valueName: "file"))
+    var out: String
+
+    func validate() throws {
+        guard MCIMBlob.Tag.allCases.contains(where: { $0.name == tag }) else {
+            throw ValidationError("--tag takes mcim, algorithm or update")
+        }
+    }
+
+    func run() throws {
+        let kind = MCIMBlob.Tag.allCases.first { $0.name == tag }!
+        var content = [UInt8](try Data(contentsOf: URL(fileURLWithPath: payload)))
+        defer { Secure.wipe(&content) }
+        let blob = try MCIMBlob.pack(payload: content, tag: kind, publicKeyPEM: [UInt8](try Data(contentsOf: URL(fileURLWithPath: publicKey))))
+        try Data(blob).write(to: URL(fileURLWithPath: out))
+        Output.line("packed \(content.count) payload bytes (\(kind.name)) into \(blob.count) bytes: \(out)")
+    }
+}
+
+struct MCIMUnpackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unpack",
+        abstract: "Check an MCIM blob's MAC, then decrypt it with the device's private key.")
+
+    @Argument(help: ArgumentHelp("The blob.", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp("The device's RSA private key (PEM); only its owner may read it.", valueName: "file"))
+    var key: String
+
+    @Option(help: ArgumentHelp("Write the payload here (mode 0600).", valueName: "file"))
+    var out: String?
+
+    @Flag(help: "Print the payload (hex) on stdout.")
+    var revealSecrets = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try KeyFile.requireOwnerOnly(path: key)
+        var pem = [UInt8](try Data(contentsOf: URL(fileURLWithPath: key)))
+        defer { Secure.wipe(&pem) }
+        let contents = try MCIMBlob.unpack([UInt8](try Data(contentsOf: URL(fileURLWithPath: file))), privateKeyPEM: pem)
+        if let out { try PrivateFile.write(Data(contents.payload), to: out) }
+        let shown = revealSecrets ? Hex.encode(contents.payload) : "<redacted \(contents.payload.count) bytes>"
+        if output.json {
+            Output.json(["tag": contents.tag.name, "version": Int(contents.version), "payloadBytes": contents.payload.count,
+                         "payload": shown, "out": out ?? NSNull()])
+        } else {
+            Output.line("MAC verified; tag \(contents.tag.name), data version \(contents.version), payload \(shown)\(out.map { " -> \($0)" } ?? "")")
+        }
+    }
+}

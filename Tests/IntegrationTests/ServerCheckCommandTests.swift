@@ -1,0 +1,127 @@
+import Foundation
+import XCTest
+
+/// `dmboot tree check-server` and `dmboot mcim` as commands, against openssl s_server.
+final class ServerCheckCommandTests: XCTestCase {
+    var folder: URL!
+    var tree: String { folder.appendingPathComponent("tree.sqlite").path }
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            getsockname(fd, $0, &length)
+        } }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// A tree with one account whose Auth/Bootstrap points at 127.0.0.1:`port` in PSK mode.
+    func importAccount(port: UInt16, psk: [UInt8]) throws {
+        let account: [String: Any] = ["name": "Bench", "nodes": [
+            ["path": "AppID", "format": "chr", "value": "w7"],
+            ["path": "ServerID", "format": "chr", "value": "bench-dm"],
+            ["path": "AppAddr/1/Addr", "format": "chr", "value": "https://127.0.0.1:\(port)/dm"],
+            ["path": "Auth/Bootstrap/ServerURI", "format": "chr", "value": "https://127.0.0.1:\(port)"],
+            ["path": "Auth/Bootstrap/SecMode", "format": "bin", "base64": Data("PSK".utf8).base64EncodedString()],
+            ["path": "Auth/Bootstrap/ClientPublicKeyPSKIdentity", "format": "bin",
+             "base64": Data("bench-device".utf8).base64EncodedString()],
+            ["path": "Auth/Bootstrap/ServerPublicKeyPSKIdentity", "format": "bin", "base64": Data("bench".utf8).base64EncodedString()],
+            ["path": "Auth/Bootstrap/ClientSecretKey", "format": "bin", "base64": Data(psk).base64EncodedString()],
+        ]]
+        let file = folder.appendingPathComponent("bench.json")
+        try JSONSerialization.data(withJSONObject: ["accounts": [account]]).write(to: file)
+        let result = try Executable.run("dmboot", ["tree", "import", file.path, "--tree", tree])
+        XCTAssertEqual(result.status, 0, result.stderr)
+    }
+
+    func server(port: UInt16, keyHex: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1", "-quiet", "-nocert", "-psk", keyHex,
+                             "-psk_identity", "bench-device", "-psk_hint", "bench", "-tls1_2"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = Pipe()
+        try process.run()
+        let hex = String(format: ":%04X", port)
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+            if table.split(separator: "\n").contains(where: { $0.split(separator: " ").count > 3 && $0.split(separator: " ")[1].hasSuffix(hex) }) { break }
+            usleep(20_000)
+        }
+        return process
+    }
+
+    func testCheckServerReportsTheHandshakeOrTheTypedFailure() throws {
+        let psk = (0..<16).map { UInt8($0 + 0x40) }
+        let port = freePort()
+        try importAccount(port: port, psk: psk)
+        let good = try server(port: port, keyHex: psk.map { String(format: "%02x", $0) }.joined())
+        defer { good.terminate() }
+        let result = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--json", "--timeout", "5"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("\"protocol\" : \"TLSv1.2\""), result.stdout)
+        XCTAssertTrue(result.stdout.contains("\"serverIdentity\" : \"bench\""), result.stdout)
+        XCTAssertFalse(result.stdout.contains(Data(psk).base64EncodedString()))
+        good.waitUntilExit()
+
+        let wrong = try server(port: port, keyHex: String(repeating: "11", count: 16))
+        defer { wrong.terminate() }
+        let refused = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--account", "Bench", "--timeout", "5"])
+        XCTAssertEqual(refused.status, 82, refused.stderr + refused.stdout)
+        wrong.waitUntilExit()
+
+        let nobody = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--timeout", "2"])
+        XCTAssertEqual(nobody.status, 80, nobody.stderr)
+    }
+
+    func testMCIMPackAndUnpackCommands() throws {
+        func openssl(_ arguments: [String]) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = arguments
+            process.currentDirectoryURL = folder
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+        }
+        try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "device.key"])
+        try openssl(["pkey", "-in", "device.key", "-pubout", "-out", "device.pub"])
+        let path = { (name: String) in self.folder.appendingPathComponent(name).path }
+        try Data("IMSI=262011234567890;Ki=000102030405060708090A0B0C0D0E0F".utf8).write(to: URL(fileURLWithPath: path("payload")))
+        let packed = try Executable.run("dmboot", ["mcim", "pack", "--public-key", path("device.pub"), "--payload", path("payload"),
+                                                   "--out", path("blob")])
+        XCTAssertEqual(packed.status, 0, packed.stderr)
+        chmod(path("device.key"), 0o644)
+        XCTAssertEqual(try Executable.run("dmboot", ["mcim", "unpack", path("blob"), "--key", path("device.key")]).status, 23)
+        chmod(path("device.key"), 0o600)
+        let unpacked = try Executable.run("dmboot", ["mcim", "unpack", path("blob"), "--key", path("device.key"),
+                                                     "--out", path("opened")])
+        XCTAssertEqual(unpacked.status, 0, unpacked.stderr)
+        XCTAssertTrue(unpacked.stdout.contains("<redacted 56 bytes>"), unpacked.stdout)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("opened"))), try Data(contentsOf: URL(fileURLWithPath: path("payload"))))
+        var blob = try Data(contentsOf: URL(fileURLWithPath: path("blob")))
+        blob[blob.count - 30] ^= 0x01
+        try blob.write(to: URL(fileURLWithPath: path("blob")))
+        let tampered = try Executable.run("dmboot", ["mcim", "unpack", path("blob"), "--key", path("device.key")])
+        XCTAssertEqual(tampered.status, 90, tampered.stderr)
+        XCTAssertTrue(tampered.stderr.contains("MAC does not verify"), tampered.stderr)
+    }
+}
