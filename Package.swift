@@ -38,11 +38,12 @@ let package = Package(
                                                    "CEditLine"]),
         .target(name: "ServerCheck", dependencies: ["COpenSSL", "Crypto"]),
         .target(name: "MCIM", dependencies: ["COpenSSL", "Crypto"]),
+        .target(name: "Station", dependencies: ["CardTransport"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "Crypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
             "APDU", "CardTransport", "Crypto", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
-            "ServerCheck", "MCIM", "CardSimulator",
+            "ServerCheck", "MCIM", "Station", "CardSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "APDUScriptTests", dependencies: ["APDUScript", "CardSimulator"]),
         .testTarget(name: "ServerCheckTests", dependencies: ["ServerCheck", "Crypto"]),
         .testTarget(name: "MCIMTests", dependencies: ["MCIM"], exclude: ["independent_pack.py"]),
+        .testTarget(name: "StationTests", dependencies: ["Station", "CardTransport"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript"],

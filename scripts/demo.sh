@@ -24,3 +24,13 @@ rm -f "$TREE"
 run provision --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json" --tree "$TREE"
 run tree show --tree "$TREE"
 run provision --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json" --tree "$TREE"
+# Station mode: four more cards through the two "B" readers, a log line per card.
+STATION_DIR="$RIG_DIR/demo-station"
+rm -rf "$STATION_DIR" && mkdir -p "$STATION_DIR"
+echo; echo "\$ dmboot station --readers 'Virtual PCD B' --keys ... --tree-dir $STATION_DIR/trees --json-log $STATION_DIR/station.jsonl --max-cards 4"
+"$DMBOOT" station --readers "Virtual PCD B" --keys "$RIG_DIR/demo-keys.json" --tree-dir "$STATION_DIR/trees" \
+    --json-log "$STATION_DIR/station.jsonl" --max-cards 4 &
+STATION=$!
+"$DMBOOT" simulate --feed 4 --port 35965 --port 35966 >/dev/null
+wait "$STATION"
+head -n 1 "$STATION_DIR/station.jsonl"

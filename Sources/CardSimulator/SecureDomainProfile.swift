@@ -65,9 +65,14 @@ public struct CardFaults: Sendable {
     public var corruptResponseMAC = false
     /// Flip a bit of the card cryptogram in INITIALIZE UPDATE.
     public var corruptCardCryptogram = false
+    /// Answer 6300 to EXTERNAL AUTHENTICATE, as a card does whose keys the
+    /// host has wrong in a way only the card can tell.
+    public var refuseExternalAuthenticate = false
 
-    public init(corruptResponseMAC: Bool = false, corruptCardCryptogram: Bool = false) {
+    public init(corruptResponseMAC: Bool = false, corruptCardCryptogram: Bool = false,
+                refuseExternalAuthenticate: Bool = false) {
         self.corruptResponseMAC = corruptResponseMAC
         self.corruptCardCryptogram = corruptCardCryptogram
+        self.refuseExternalAuthenticate = refuseExternalAuthenticate
     }
 }

@@ -16,6 +16,13 @@ public final class VPCDConnection: @unchecked Sendable {
     private let card: VirtualCard
     private let lock = NSLock()
     private var socket: Int32 = -1
+    private var commandsSincePowerOn = 0
+    /// Seconds to wait before each answer, to model a slow card (or to keep
+    /// cards in progress long enough to interrupt a station in a test).
+    public var responseDelay: Double = 0
+    /// Called when the driver resets or powers off the card after it has
+    /// answered commands: the host is done with it, so an operator may pull it.
+    public var onSessionEnd: (() -> Void)?
 
     public init(card: VirtualCard) {
         self.card = card
@@ -63,8 +70,11 @@ public final class VPCDConnection: @unchecked Sendable {
             let reply: [UInt8]?
             if message.count == 1 {
                 switch message[0] {
-                case 0x00: reply = nil
+                case 0x00:
+                    endSession()
+                    reply = nil
                 case 0x01, 0x02:
+                    endSession()
                     card.powerOn()
                     reply = nil
                 case 0x04: reply = card.atr
@@ -75,10 +85,17 @@ public final class VPCDConnection: @unchecked Sendable {
                     close()
                     return
                 }
+                if responseDelay > 0 { usleep(useconds_t(responseDelay * 1_000_000)) }
+                commandsSincePowerOn += 1
                 reply = card.process(message)
             }
             if let reply { try send(reply) }
         }
+    }
+
+    private func endSession() {
+        if commandsSincePowerOn > 0 { onSessionEnd?() }
+        commandsSincePowerOn = 0
     }
 
     /// Pulls the card: pcscd sees it removed.

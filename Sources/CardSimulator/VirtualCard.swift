@@ -14,6 +14,9 @@ public final class VirtualCard {
     private var pendingResponse: [UInt8] = []
     /// Commands processed since power-on; tests use it to pull the card at a given point.
     public private(set) var commandCount = 0
+    /// EXTERNAL AUTHENTICATE commands received in this card's life: a station
+    /// must never send a second one to a card that refused the first.
+    public private(set) var externalAuthenticateCount = 0
     /// Called before each command; returning false drops the connection (a pulled card).
     public var shouldContinue: ((Int) -> Bool)?
     /// Misbehaviour a test asks for.
@@ -86,6 +89,12 @@ public final class VirtualCard {
             return answer
         }
         if command.cla & 0x80 != 0 && command.ins == 0x82 {
+            externalAuthenticateCount += 1
+            if faults.refuseExternalAuthenticate {
+                domain.endSession()
+                secureChannelNumber = nil
+                return Self.error(0x6300)
+            }
             return domain.externalAuthenticate(command, extendedLength: extendedLength)
         }
         guard let session = domain.session, secureChannelNumber == channel else { return dispatch(command) }

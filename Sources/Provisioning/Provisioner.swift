@@ -10,21 +10,40 @@ import PKCS15
 /// then install all accounts and prune stale smartcard accounts in one
 /// transaction. Any failure before the commit leaves the tree as it was.
 public struct Provisioner {
+    /// Where the accounts go: one tree, or one tree per card (a factory
+    /// station provisions many devices, and the prune of OMA DM 8.1 is about
+    /// one device's tree).
+    public enum TreeLocation: Sendable {
+        case file(String)
+        case perCard(directory: String)
+
+        /// The tree for the card `identity`: <directory>/<identity>.sqlite for per-card trees.
+        public func path(for identity: String) -> String {
+            switch self {
+            case .file(let path): return path
+            case .perCard(let directory):
+                let name = identity.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }
+                return (directory as NSString).appendingPathComponent(String(name) + ".sqlite")
+            }
+        }
+    }
+
     public var reader: BootstrapReader
     public var policy: ProvisioningPolicy
-    public var treePath: String
+    public var tree: TreeLocation
     public var busyTimeout: Double = 5
     public var dryRun = false
 
-    public init(reader: BootstrapReader, policy: ProvisioningPolicy, treePath: String) {
+    public init(reader: BootstrapReader, policy: ProvisioningPolicy, tree: TreeLocation) {
         self.reader = reader
         self.policy = policy
-        self.treePath = treePath
+        self.tree = tree
     }
 
     public struct Report {
         public let card: BootstrapReader.Result
         public let cardIdentity: String
+        public let treePath: String
         public let accounts: [DMAccount]
         public let install: InstallReport
         public let dryRun: Bool
@@ -52,10 +71,15 @@ public struct Provisioner {
         let identity = "pkcs15:\(card.contents.tokenInfo.serialHex)"
         let provenance = Provenance(source: .smartcard, cardIdentity: identity,
                                     document: objects.compactMap(\.label).joined(separator: "; "))
-        let install = try TreeInstaller(path: treePath, busyTimeout: busyTimeout)
+        let path = tree.path(for: identity)
+        if case .perCard(let directory) = tree {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+        let install = try TreeInstaller(path: path, busyTimeout: busyTimeout)
             .install(accounts, provenance: provenance, prune: true, dryRun: dryRun)
-        return Report(card: card, cardIdentity: identity, accounts: accounts, install: install, dryRun: dryRun,
-                      duration: ContinuousClock.now - started)
+        return Report(card: card, cardIdentity: identity, treePath: path, accounts: accounts, install: install,
+                      dryRun: dryRun, duration: ContinuousClock.now - started)
     }
 }
 

@@ -9,7 +9,7 @@ struct DMBoot: ParsableCommand {
         Exit status: 0 success, 2 usage; see dmboot(1), EXIT STATUS, for every code.
         """,
         version: "0.1.0",
-        subcommands: [ProvisionCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, ReadCommand.self,
+        subcommands: [ProvisionCommand.self, StationCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, ReadCommand.self,
                       DecodeCommand.self, TreeCommand.self, PushCommand.self, AuthCommand.self, MCIMCommand.self,
                       SimulateCommand.self,
                       ExitCodesCommand.self]
@@ -26,7 +26,7 @@ struct DMBoot: ParsableCommand {
         } catch {
             let status = ExitStatus.of(error)
             if status != .internalError {
-                Output.progress("dmboot: \(error)")
+                Output.progress("dmboot: \(describe(error))")
                 Foundation.exit(status.rawValue)
             }
             // What is left is the argument parser's: help, version, usage mistakes.
@@ -44,6 +44,17 @@ struct DMBoot: ParsableCommand {
     }
 }
 
+/// What an error says to the user: the error's own text, except for file
+/// errors, which Foundation prints as a dictionary.
+func describe(_ error: Error) -> String {
+    guard let error = error as? CocoaError else { return "\(error)" }
+    let path = error.filePath ?? "a file"
+    let reason = error.userInfo[NSLocalizedDescriptionKey] as? String
+        ?? (error.underlying.map { "\($0.localizedDescription)" })
+        ?? (error.isFileError ? "file error \(error.code.rawValue)" : "error \(error.code.rawValue)")
+    return "cannot read or write \(path): \(reason)"
+}
+
 /// `dmboot exit-codes`: the contract, printable for scripts and the man page.
 struct ExitCodesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,10 +64,11 @@ struct ExitCodesCommand: ParsableCommand {
 
     func run() throws {
         if output.json {
-            Output.json(ExitStatus.allCases.map { ["code": Int($0.rawValue), "meaning": $0.summary] })
+            Output.json(ExitStatus.allCases.map { ["code": Int($0.rawValue), "class": "\($0)", "meaning": $0.summary] })
         } else {
             for status in ExitStatus.allCases {
-                Output.line(String(format: "%3d  %@", status.rawValue, status.summary))
+                Output.line(String(format: "%3d  ", status.rawValue) + "\(status)".padding(toLength: 31, withPad: " ", startingAt: 0)
+                            + status.summary)
             }
         }
     }

@@ -74,7 +74,7 @@ struct ProvisionCommand: ParsableCommand {
         reader.mode = mode
         reader.level = try channelOptions.securityLevel()
         pkcs15Options.configure(&reader)
-        var provisioner = Provisioner(reader: reader, policy: policy, treePath: treeOptions.path)
+        var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(treeOptions.path))
         provisioner.busyTimeout = treeOptions.busyTimeout
         provisioner.dryRun = dryRun
         let context = try PCSCContext()

@@ -5,18 +5,36 @@ import Foundation
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Insert a virtual card into a vpcd reader slot of pcscd and serve it until stopped.",
+        abstract: "Insert virtual cards into vpcd reader slots of pcscd and serve them until stopped.",
         discussion: """
         The card is the built-in demo card unless --profile names a JSON profile (dmboot(1), SIMULATOR PROFILES).
         pcscd must run with the vsmartcard vpcd driver; slot N listens on port 35963 + N.
-        The card is removed when this process ends (SIGINT, SIGTERM) or pcscd stops.
+        With several --port, each slot gets its own card: the profile at the same position, or the last one given.
+        The cards are removed when this process ends (SIGINT, SIGTERM) or pcscd stops.
+
+        With --feed COUNT it plays a station operator: it inserts COUNT cards, one after another in each slot and
+        in parallel across slots, each with its own PKCS#15 serial number and the profiles taken in turn, pulls each
+        card once the host has reset it after use, and prints a JSON line per card (commands, EXTERNAL
+        AUTHENTICATEs, seconds in the reader).
         """)
 
-    @Option(help: "Card profile (JSON). Default: the built-in demo card.")
-    var profile: String?
+    @Option(help: ArgumentHelp("Card profile (JSON); repeat for several slots or, with --feed, cards in turn. Default: the built-in demo card.", valueName: "file"))
+    var profile: [String] = []
 
-    @Option(help: "vpcd port of the reader slot (35963 is the first slot of Debian's vpcd configuration).")
-    var port: UInt16 = VPCDConnection.defaultPort
+    @Option(help: ArgumentHelp("vpcd port of a reader slot; repeat to serve several (default 35963, the first slot of Debian's vpcd configuration).", valueName: "port"))
+    var port: [UInt16] = []
+
+    @Option(help: ArgumentHelp("Feed this many cards through the slots, pulling each once the host is done with it.", valueName: "count"))
+    var feed: Int?
+
+    @Option(help: ArgumentHelp("With --feed: seconds between pulling a card and inserting the next (pcscd polls every 0.4 s).", valueName: "seconds"))
+    var gap: Double = 0.5
+
+    @Option(help: ArgumentHelp("With --feed: seconds a card waits for the host before it is pulled unused.", valueName: "seconds"))
+    var untouchedTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Milliseconds each card waits before answering a command (a slow card).", valueName: "ms"))
+    var responseDelay: Double = 0
 
     @Option(help: "Address of the host running pcscd.")
     var host = "127.0.0.1"
@@ -30,8 +48,21 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the card's SCP03 key file (mode 0600) for --keys, and exit.", valueName: "file"))
     var writeKeys: String?
 
+    func validate() throws {
+        if let feed, feed < 1 { throw ValidationError("--feed takes a positive number of cards") }
+        if gap < 0 || untouchedTimeout <= 0 || responseDelay < 0 {
+            throw ValidationError("--gap, --untouched-timeout and --response-delay take positive numbers")
+        }
+        if feed == nil && profile.count > max(port.count, 1) {
+            throw ValidationError("\(profile.count) profiles for \(max(port.count, 1)) slot(s): give a --port per profile, or --feed")
+        }
+    }
+
     func run() throws {
-        let cardProfile = try profile.map { try CardProfile.load(from: URL(fileURLWithPath: $0)) } ?? BuiltInProfiles.demo
+        let profiles = try profile.isEmpty ? [BuiltInProfiles.demo] : profile.map { try CardProfile.load(from: URL(fileURLWithPath: $0)) }
+        let ports = port.isEmpty ? [VPCDConnection.defaultPort] : port
+        if let feed { return try runFeeder(profiles: profiles, ports: ports, count: feed) }
+        let cardProfile = profiles[0]
         if printProfile {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -47,20 +78,73 @@ struct SimulateCommand: ParsableCommand {
             Output.progress("dmboot simulate: wrote the SCP03 keys of \"\(cardProfile.name)\" to \(writeKeys) (mode 0600)")
             return
         }
-        let card = try VirtualCard(profile: cardProfile)
-        let connection = VPCDConnection(card: card)
-        try connection.connect(host: host, port: port, retryFor: connectTimeout)
-        Output.progress("dmboot simulate: \"\(cardProfile.name)\" inserted in the vpcd slot at \(host):\(port)")
+        var inserted: [VPCDConnection] = []
+        for (index, port) in ports.enumerated() {
+            let slotProfile = profiles[min(index, profiles.count - 1)]
+            let connection = VPCDConnection(card: try VirtualCard(profile: slotProfile))
+            connection.responseDelay = responseDelay / 1000
+            try connection.connect(host: host, port: port, retryFor: connectTimeout)
+            Output.progress("dmboot simulate: \"\(slotProfile.name)\" inserted in the vpcd slot at \(host):\(port)")
+            inserted.append(connection)
+        }
+        let connections = inserted
+        onTermination { connections.forEach { $0.close() } }
+        let group = DispatchGroup()
+        let failures = FailureCollector()
+        for connection in connections {
+            group.enter()
+            Thread {
+                do { try connection.serve() } catch { failures.record(error) }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        if let failure = failures.first { throw failure }
+        Output.progress("dmboot simulate: card(s) removed")
+    }
+
+    private func runFeeder(profiles: [CardProfile], ports: [UInt16], count: Int) throws {
+        var configuration = CardFeeder.Configuration(ports: ports, profiles: profiles, count: count)
+        configuration.host = host
+        configuration.gap = gap
+        configuration.untouchedTimeout = untouchedTimeout
+        configuration.responseDelay = responseDelay / 1000
+        configuration.connectTimeout = connectTimeout
+        let feeder = CardFeeder(configuration: configuration)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lock = NSLock()
+        feeder.onCard = { report in
+            guard let line = try? encoder.encode(report) else { return }
+            lock.withLock { FileHandle.standardOutput.write(line + Data("\n".utf8)) }
+        }
+        onTermination {
+            Output.progress("dmboot simulate: no more cards; pulling the cards in the readers once they are done")
+            feeder.stop()
+        }
+        let reports = try feeder.run()
+        let untouched = reports.filter { $0.outcome != "used" }.count
+        Output.progress("dmboot simulate: fed \(reports.count) card(s) through \(ports.count) slot(s), \(untouched) untouched")
+    }
+
+    private func onTermination(_ handler: @escaping @Sendable () -> Void) {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { connection.close() }
+            source.setEventHandler(handler: handler)
             source.resume()
             Self.signalSources.append(source)
         }
-        try connection.serve()
-        Output.progress("dmboot simulate: card removed")
     }
 
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+}
+
+/// The first error of several serving threads.
+private final class FailureCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [Error] = []
+
+    func record(_ error: Error) { lock.withLock { errors.append(error) } }
+    var first: Error? { lock.withLock { errors.first } }
 }

@@ -146,4 +146,21 @@ final class VirtualCardTests: XCTestCase {
         XCTAssertEqual(send(card, "00A4000C025040"), "9000")
         XCTAssertEqual(send(card, "00B0000000"), "CAFE9000")
     }
+
+    func testFedCardsGetDistinctSerialNumbersUnderTheProfilesPrefix() throws {
+        let serials = (0..<300).compactMap { CardFeeder.profile(BuiltInProfiles.demo, numbered: $0).pkcs15?.serialNumber }
+        XCTAssertEqual(Set(serials).count, 300)
+        XCTAssertEqual(serials[0], "44454D4F00000000")
+        XCTAssertEqual(serials[299], "44454D4F0000012B")
+        let plain = try makeCard().profile
+        XCTAssertEqual(CardFeeder.profile(plain, numbered: 7), plain, "a card without PKCS#15 keeps its profile")
+    }
+
+    func testARefusedExternalAuthenticateIsCountedAndClosesTheSession() throws {
+        let card = try VirtualCard(profile: BuiltInProfiles.demo)
+        card.faults.refuseExternalAuthenticate = true
+        XCTAssertEqual(send(card, "8482330010" + String(repeating: "00", count: 16)), "6300")
+        XCTAssertEqual(send(card, "8482330010" + String(repeating: "00", count: 16)), "6300")
+        XCTAssertEqual(card.externalAuthenticateCount, 2)
+    }
 }

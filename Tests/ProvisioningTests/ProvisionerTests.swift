@@ -48,7 +48,7 @@ final class ProvisionerTests: XCTestCase {
         var reader = BootstrapReader(keys: try KeyFile.parse(kvn: domain.kvn, enc: domain.enc, mac: domain.mac,
                                                              dek: domain.dek, mode: nil, source: "test").0)
         reader.level = try SecurityLevel(level)
-        var provisioner = Provisioner(reader: reader, policy: policy, treePath: tree)
+        var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(tree))
         provisioner.dryRun = dryRun
         return try provisioner.provision(over: ISO7816Channel(link: Link(card, removeAfter: removeAfter)), atr: card.atr)
     }

@@ -49,7 +49,7 @@ final class SessionReplayTests: XCTestCase {
                              applicationID: vector.sd_aid.map { [UInt8](hex: $0) },
                              compatibility: vector.compatibility.union(extra))
         let hostChallenge = [UInt8](hex: vector.host_challenge)
-        let initializeUpdate = try host.initializeUpdateCommand(hostChallenge: hostChallenge)
+        let initializeUpdate = host.initializeUpdateCommand(hostChallenge: hostChallenge)
         XCTAssertEqual(try withoutLe(initializeUpdate.encoded().hexString),
                        try withoutLe(vector.initialize_update.command), "\(vector.id): IU", file: file, line: line)
         let response = try ResponseAPDU(bytes: [UInt8](hex: vector.initialize_update.response))
