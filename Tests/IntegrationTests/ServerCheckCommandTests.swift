@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `dmboot tree check-server` and `dmboot mcim` as commands, against openssl s_server.
@@ -13,22 +14,6 @@ final class ServerCheckCommandTests: XCTestCase {
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: folder)
-    }
-
-    func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            getsockname(fd, $0, &length)
-        } }
-        return UInt16(bigEndian: address.sin_port)
     }
 
     /// A tree with one account whose Auth/Bootstrap points at 127.0.0.1:`port` in PSK mode.
@@ -50,31 +35,16 @@ final class ServerCheckCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
     }
 
-    func server(port: UInt16, keyHex: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1", "-quiet", "-nocert", "-psk", keyHex,
-                             "-psk_identity", "bench-device", "-psk_hint", "bench", "-tls1_2"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = Pipe()
-        try process.run()
-        let hex = String(format: ":%04X", port)
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline {
-            let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
-            if table.split(separator: "\n").contains(where: { $0.split(separator: " ").count > 3 && $0.split(separator: " ")[1].hasSuffix(hex) }) { break }
-            usleep(20_000)
-        }
-        return process
+    func server(port: UInt16, keyHex: String) throws -> TLSPeer {
+        try TLSPeer(port: port, arguments: ["-nocert", "-psk", keyHex, "-psk_identity", "bench-device", "-psk_hint", "bench",
+                                            "-tls1_2"], folder: folder)
     }
 
     func testCheckServerReportsTheHandshakeOrTheTypedFailure() throws {
         let psk = (0..<16).map { UInt8($0 + 0x40) }
-        let port = freePort()
+        let port = TLSPeer.freePort()
         try importAccount(port: port, psk: psk)
         let good = try server(port: port, keyHex: psk.map { String(format: "%02x", $0) }.joined())
-        defer { good.terminate() }
         let result = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--json", "--timeout", "5"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("\"protocol\" : \"TLSv1.2\""), result.stdout)
@@ -83,7 +53,6 @@ final class ServerCheckCommandTests: XCTestCase {
         good.waitUntilExit()
 
         let wrong = try server(port: port, keyHex: String(repeating: "11", count: 16))
-        defer { wrong.terminate() }
         let refused = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--account", "Bench", "--timeout", "5"])
         XCTAssertEqual(refused.status, 82, refused.stderr + refused.stdout)
         wrong.waitUntilExit()

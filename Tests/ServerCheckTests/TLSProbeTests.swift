@@ -1,5 +1,6 @@
 import Foundation
 import ServerCheck
+import TestSupport
 import XCTest
 
 /// The bootstrap-server check against a real peer: openssl s_server on loopback.

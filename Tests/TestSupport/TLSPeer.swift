@@ -2,13 +2,13 @@ import Foundation
 import XCTest
 
 /// `openssl s_server` on a free loopback port, started and stopped by a test:
-/// the real peer the TLS check talks to.
-final class TLSPeer {
-    let port: UInt16
+/// the real peer the TLS check talks to (unit tests and the command's tests).
+public final class TLSPeer {
+    public let port: UInt16
     private let process = Process()
 
-    init(arguments: [String], folder: URL) throws {
-        port = TLSPeer.freePort()
+    public init(port: UInt16 = TLSPeer.freePort(), arguments: [String], folder: URL) throws {
+        self.port = port
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1", "-quiet"] + arguments
         process.currentDirectoryURL = folder
@@ -30,7 +30,12 @@ final class TLSPeer {
         process.waitUntilExit()
     }
 
-    static func freePort() -> UInt16 {
+    /// Waits until s_server has served its `-naccept` connections and left, freeing the port.
+    public func waitUntilExit() {
+        process.waitUntilExit()
+    }
+
+    public static func freePort() -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -47,7 +52,7 @@ final class TLSPeer {
     }
 
     /// Whether something listens: checked through /proc, so no probe connection uses up -naccept.
-    static func listening(_ port: UInt16) -> Bool {
+    public static func listening(_ port: UInt16) -> Bool {
         let hex = String(format: ":%04X", port)
         guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
         return table.split(separator: "\n").contains { line in
@@ -58,10 +63,14 @@ final class TLSPeer {
 }
 
 /// A throwaway PKI made with the openssl command: a CA, a server and a client certificate.
-struct TestPKI {
-    let folder: URL
+public struct TestPKI {
+    public let folder: URL
 
-    func run(_ arguments: [String]) throws {
+    public init(folder: URL) {
+        self.folder = folder
+    }
+
+    public func run(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
@@ -74,7 +83,7 @@ struct TestPKI {
     }
 
     /// `name`.key, `name`.pem and `name`.der signed by `ca` (self-signed when nil).
-    func issue(_ name: String, commonName: String, by ca: String?, serverName: String? = nil) throws {
+    public func issue(_ name: String, commonName: String, by ca: String?, serverName: String? = nil) throws {
         try run(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-subj", "/CN=\(commonName)",
                  "-out", "\(name).csr"])
         var arguments = ["x509", "-req", "-in", "\(name).csr", "-days", "2", "-out", "\(name).pem"]
@@ -96,5 +105,5 @@ struct TestPKI {
         try run(["pkcs8", "-topk8", "-nocrypt", "-in", "\(name).key", "-outform", "DER", "-out", "\(name).key.der"])
     }
 
-    func bytes(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: folder.appendingPathComponent(name))) }
+    public func bytes(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: folder.appendingPathComponent(name))) }
 }
