@@ -11,9 +11,9 @@ struct APDUShell: ParsableCommand {
         commandName: "apdu-shell",
         abstract: "An interactive and scriptable APDU shell: readers, SELECT/READ, raw APDUs, SCP03 sessions, expectations.",
         discussion: """
-        Interactive on a terminal (line editing, history, tab completion, 'help'); a script with -f or on standard
+        Interactive on a terminal (line editing, history, tab completion, 'help'); a script with -f or on standard \
         input otherwise, stopping at the first failed expectation. The language is in apdu-script(5).
-        Exit status: 0 success, 1 a failed expectation, 2 a malformed script or command line, 3 a reader or card
+        Exit status: 0 success, 1 a failed expectation, 2 a malformed script or command line, 3 a reader or card \
         failure, 4 a secure-channel or key failure, 5 an unreadable script.
         """,
         version: "0.1.0")

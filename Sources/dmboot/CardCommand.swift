@@ -16,7 +16,7 @@ struct CardInfoCommand: ParsableCommand {
         commandName: "info",
         abstract: "Show the card's ATR decoded and its PKCS#15 application: TokenInfo and data objects.",
         discussion: """
-        The PKCS#15 directory files (ODF, TokenInfo, DODF) are read in clear; no bootstrap EF is read and no key
+        The PKCS#15 directory files (ODF, TokenInfo, DODF) are read in clear; no bootstrap EF is read and no key \
         is needed. A card without a PKCS#15 application shows its ATR only.
         """)
 

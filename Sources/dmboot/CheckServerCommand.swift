@@ -8,9 +8,9 @@ struct CheckServerCommand: ParsableCommand {
         commandName: "check-server",
         abstract: "Open a TLS connection to each account's bootstrap server with the credentials the tree holds.",
         discussion: """
-        Reads ./DMAcc/<x>/Auth/Bootstrap (ServerURI, SecMode, the identities and ClientSecretKey) and connects with
-        OpenSSL: PSK (RFC 4279) or X.509 with the client certificate and key; TLS 1.1 at least, TLS 1.2 at most, only
-        the client cipher suites of the OMA DM 1.3 TLS CR. Reports the protocol, cipher suite and server identity.
+        Reads ./DMAcc/<x>/Auth/Bootstrap (ServerURI, SecMode, the identities and ClientSecretKey) and connects with \
+        OpenSSL: PSK (RFC 4279) or X.509 with the client certificate and key; TLS 1.1 at least, TLS 1.2 at most, only \
+        the client cipher suites of the OMA DM 1.3 TLS CR. Reports the protocol, cipher suite and server identity. \
         The keys go from the tree into OpenSSL and nowhere else.
         """)
 

@@ -48,8 +48,8 @@ struct ProvisionCommand: ParsableCommand {
         commandName: "provision",
         abstract: "The whole job: read the card's DM bootstrap over SCP03 and install its accounts into the DM tree.",
         discussion: """
-        Connects, selects PKCS#15, opens SCP03, reads every bootstrap object, decodes and checks all of them, applies
-        the policy, and only then installs the accounts and removes the accounts an earlier card put there that this
+        Connects, selects PKCS#15, opens SCP03, reads every bootstrap object, decodes and checks all of them, applies \
+        the policy, and only then installs the accounts and removes the accounts an earlier card put there that this \
         card no longer carries, in one transaction. A failure at any step before that leaves the tree file as it was.
         """)
 

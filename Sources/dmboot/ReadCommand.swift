@@ -33,8 +33,8 @@ struct ReadCommand: ParsableCommand {
         commandName: "read",
         abstract: "Read the bootstrap objects of the card's PKCS#15 application over SCP03.",
         discussion: """
-        Selects the PKCS#15 application, opens SCP03 at --level, reads EF(ODF), EF(TokenInfo) and the DODFs, and
-        every DM (oidDO 2.23.43.7.1) and CP bootstrap they point at. Lists each object; with --out, writes each one
+        Selects the PKCS#15 application, opens SCP03 at --level, reads EF(ODF), EF(TokenInfo) and the DODFs, and \
+        every DM (oidDO 2.23.43.7.1) and CP bootstrap they point at. Lists each object; with --out, writes each one \
         to a file (mode 0600: bootstraps carry credentials). Nothing is decoded or installed.
         """)
 

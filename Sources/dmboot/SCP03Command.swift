@@ -15,8 +15,8 @@ struct SCP03TestCommand: ParsableCommand {
         commandName: "test",
         abstract: "Open an SCP03 channel and report what the card said (never a key).",
         discussion: """
-        Selects the application (the PKCS#15 AID unless --aid or --no-select), runs INITIALIZE UPDATE and,
-        when the card cryptogram verifies, EXTERNAL AUTHENTICATE at --level. A refused EXTERNAL AUTHENTICATE
+        Selects the application (the PKCS#15 AID unless --aid or --no-select), runs INITIALIZE UPDATE and, \
+        when the card cryptogram verifies, EXTERNAL AUTHENTICATE at --level. A refused EXTERNAL AUTHENTICATE \
         is never retried: cards block their keys after a few failures.
         """)
 

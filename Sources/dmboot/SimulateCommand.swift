@@ -7,14 +7,14 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Insert virtual cards into vpcd reader slots of pcscd and serve them until stopped.",
         discussion: """
-        The card is the built-in demo card unless --profile names a JSON profile (dmboot(1), SIMULATOR PROFILES).
-        pcscd must run with the vsmartcard vpcd driver; slot N listens on port 35963 + N.
-        With several --port, each slot gets its own card: the profile at the same position, or the last one given.
+        The card is the built-in demo card unless --profile names a JSON profile (dmboot(1), SIMULATOR PROFILES). \
+        pcscd must run with the vsmartcard vpcd driver; slot N listens on port 35963 + N. \
+        With several --port, each slot gets its own card: the profile at the same position, or the last one given. \
         The cards are removed when this process ends (SIGINT, SIGTERM) or pcscd stops.
 
-        With --feed COUNT it plays a station operator: it inserts COUNT cards, one after another in each slot and
-        in parallel across slots, each with its own PKCS#15 serial number and the profiles taken in turn, pulls each
-        card once the host has reset it after use, and prints a JSON line per card (commands, EXTERNAL
+        With --feed COUNT it plays a station operator: it inserts COUNT cards, one after another in each slot and \
+        in parallel across slots, each with its own PKCS#15 serial number and the profiles taken in turn, pulls each \
+        card once the host has reset it after use, and prints a JSON line per card (commands, EXTERNAL \
         AUTHENTICATEs, seconds in the reader).
         """)
 

@@ -11,9 +11,10 @@ struct StationCommand: ParsableCommand {
         commandName: "station",
         abstract: "Factory station: provision every card inserted into the watched readers, unattended, a log line per card.",
         discussion: """
-        Watches the readers with SCardGetStatusChange (no polling) and provisions each card as it is inserted, in parallel
-        across readers, then waits for its removal. A failed card is left alone (never a second EXTERNAL AUTHENTICATE).
-        SIGINT or SIGTERM finishes the cards in progress, writes a summary and exits.
+        Watches the readers with SCardGetStatusChange (no polling) and provisions each card as it is inserted, \
+        in parallel across readers, then waits for its removal. A failed card is left alone (never a second \
+        EXTERNAL AUTHENTICATE). SIGINT or SIGTERM finishes the cards in progress, writes a summary and exits. \
+        Failed cards are in the log (--json-log); the exit status is 0 after a clean stop.
         """)
 
     @Option(help: ArgumentHelp("all, or a comma-separated list of reader names, indexes or unique parts.", valueName: "readers"))
@@ -23,7 +24,7 @@ struct StationCommand: ParsableCommand {
     @OptionGroup var channelOptions: ChannelOptions
     @OptionGroup var pkcs15Options: PKCS15Options
 
-    @Option(help: ArgumentHelp("One tree per card, <dir>/<card identity>.sqlite (the factory layout).", valueName: "dir"))
+    @Option(help: ArgumentHelp("One tree per card, <dir>/pkcs15-<serial>.sqlite (the factory layout).", valueName: "dir"))
     var treeDir: String?
 
     @Option(help: ArgumentHelp("One tree for every card (each card prunes the smartcard accounts of the others).", valueName: "path"))
