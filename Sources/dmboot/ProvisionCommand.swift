@@ -67,13 +67,11 @@ struct ProvisionCommand: ParsableCommand {
 
     func run() throws {
         let policy = try policyOptions.load()
-        try policy.checkRead(level: try channelOptions.securityLevel())
+        let level = try channelOptions.securityLevel()
+        try policy.checkRead(level: level)
         let (keys, mode) = try keyOptions.load()
         defer { keys.wipe() }
-        var reader = BootstrapReader(keys: keys)
-        reader.mode = mode
-        reader.level = try channelOptions.securityLevel()
-        pkcs15Options.configure(&reader)
+        let reader = pkcs15Options.bootstrapReader(keys: keys, mode: mode, level: level)
         var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(treeOptions.path))
         provisioner.busyTimeout = treeOptions.busyTimeout
         provisioner.dryRun = dryRun

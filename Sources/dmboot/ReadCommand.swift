@@ -22,9 +22,14 @@ struct PKCS15Options: ParsableArguments {
         }
     }
 
-    func configure(_ reader: inout BootstrapReader) {
+    /// The card reader every bootstrap-reading command uses: these options, the keys and the level.
+    func bootstrapReader(keys: SCP03Keys, mode: ChallengeMode, level: SecurityLevel) -> BootstrapReader {
+        var reader = BootstrapReader(keys: keys)
+        reader.mode = mode
+        reader.level = level
         reader.extendedLength = BootstrapReader.ExtendedLength(rawValue: extendedLength) ?? .auto
         reader.extraDMLabels = dmLabels
+        return reader
     }
 }
 
@@ -56,10 +61,7 @@ struct ReadCommand: ParsableCommand {
         // A reset ends the card's side of the session with the connection.
         defer { card.disconnect(resetCard: true) }
         let channel = ISO7816Channel(link: card)
-        var reader = BootstrapReader(keys: keys)
-        reader.mode = mode
-        reader.level = try channelOptions.securityLevel()
-        pkcs15Options.configure(&reader)
+        let reader = pkcs15Options.bootstrapReader(keys: keys, mode: mode, level: try channelOptions.securityLevel())
         let result = try reader.read(over: channel, atr: try card.atr())
         let objects = result.contents.bootstrapObjects
         guard !objects.isEmpty else { throw PKCS15Error.noBootstrapObject }

@@ -57,10 +57,7 @@ struct StationCommand: ParsableCommand {
         try policy.checkRead(level: level)
         let (keys, mode) = try keyOptions.load()
         defer { keys.wipe() }
-        var reader = BootstrapReader(keys: keys)
-        reader.mode = mode
-        reader.level = level
-        pkcs15Options.configure(&reader)
+        let reader = pkcs15Options.bootstrapReader(keys: keys, mode: mode, level: level)
         var provisioner = Provisioner(reader: reader, policy: policy,
                                       tree: treeDir.map { .perCard(directory: $0) } ?? .file(tree!))
         provisioner.busyTimeout = busyTimeout
