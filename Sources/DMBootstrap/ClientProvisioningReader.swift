@@ -1,11 +1,18 @@
+import Foundation
+
 /// Reads an OMA Client Provisioning document and maps each APPLICATION with
-/// APPID w7 onto a DMAcc account, as the OMA DM bootstrap specification does:
-/// PROVIDER-ID → ServerID, NAME → Name, TO-NAPID/TO-PROXY → ToConRef (the
-/// first also PrefConRef), ADDR or APPADDR/ADDR, ADDRTYPE, PORT/PORTNBR →
-/// AppAddr, APPAUTH → AppAuth with AAUTHLEVEL APPSRV → SRVCRED, CLIENT →
-/// CLCRED, OBEX → OBEX.
+/// APPID w7 onto a DMAcc account: PROVIDER-ID → ServerID, NAME → Name,
+/// TO-NAPID/TO-PROXY → ToConRef (the first also PrefConRef), ADDR or
+/// APPADDR/ADDR, ADDRTYPE, PORT/PORTNBR → AppAddr, APPAUTH → AppAuth.
+///
+/// The APPAUTH levels name whose credentials they carry, and DMAcc names the
+/// opposite side: APPSRV holds what the client presents to the server
+/// (DMAcc CLCRED), CLIENT what the server presents to the client (SRVCRED).
+/// README.md ("Client Provisioning w7") lists the public texts this follows.
 struct ClientProvisioningReader {
-    static let levels = ["APPSRV": "SRVCRED", "CLIENT": "CLCRED", "OBEX": "OBEX"]
+    static let levels = ["APPSRV": "CLCRED", "CLIENT": "SRVCRED", "OBEX": "OBEX"]
+    /// Provisioning Content spells address types in capitals; DMAcc AddrType does not.
+    static let addressTypes = ["IPV4": "IPv4", "IPV6": "IPv6", "E164": "E164", "ALPHA": "ALPHA", "URI": "URI"]
 
     func read(_ document: Document, encoding: DecodedBootstrap.Encoding) throws -> DecodedBootstrap {
         var accounts: [DMAccount] = []
@@ -36,6 +43,12 @@ struct ClientProvisioningReader {
         return cleaned.isEmpty ? "CP\(index)" : String(cleaned)
     }
 
+    /// The DMAcc AddrType for a Provisioning Content ADDRTYPE (URI when absent, as DMAcc defaults).
+    static func addressType(_ value: String?) -> String {
+        guard let value else { return "URI" }
+        return addressTypes[value.uppercased()] ?? value
+    }
+
     func map(_ application: Element, index: Int) throws -> DMAccount {
         let providerID = Self.parm(application, "PROVIDER-ID")
         var account = DMAccount(name: Self.accountName(providerID, index: index), source: .clientProvisioning)
@@ -57,7 +70,7 @@ struct ClientProvisioningReader {
         for (number, address) in addresses.enumerated() {
             let base = "AppAddr/\(number + 1)"
             chr("\(base)/Addr", Self.parm(address, "ADDR"))
-            chr("\(base)/AddrType", Self.parm(address, "ADDRTYPE") ?? "URI")
+            chr("\(base)/AddrType", Self.addressType(Self.parm(address, "ADDRTYPE")))
             for (portNumber, port) in address.children(named: "characteristic").filter({ $0.attributes["type"] == "PORT" }).enumerated() {
                 if let value = Self.parm(port, "PORTNBR") {
                     account.set(DMNode(path: "\(base)/Port/\(portNumber + 1)/PortNbr", format: .int, value: Array(value.utf8)))
@@ -72,7 +85,11 @@ struct ClientProvisioningReader {
             chr("\(base)/AAuthName", Self.parm(auth, "AAUTHNAME"))
             chr("\(base)/AAuthSecret", Self.parm(auth, "AAUTHSECRET"))
             if let data = Self.parm(auth, "AAUTHDATA") {
-                account.set(DMNode(path: "\(base)/AAuthData", format: .bin, value: Array(data.utf8)))
+                guard let bytes = Data(base64Encoded: data.filter { !$0.isWhitespace }) else {
+                    throw BootstrapError.malformedItem(command: "APPAUTH",
+                                                       reason: "AAUTHDATA of \(account.name) is not base64, as w7 requires")
+                }
+                account.set(DMNode(path: "\(base)/AAuthData", format: .bin, value: [UInt8](bytes)))
             }
         }
         return account

@@ -75,9 +75,15 @@ final class FormatEquivalenceTests: XCTestCase {
         XCTAssertEqual(account.text("ToConRef/1/ConRef"), "INTERNET")
         XCTAssertEqual(account.text("AppAddr/1/Addr"), "https://cp-dm.example.com/dm")
         XCTAssertEqual(account.text("AppAddr/1/Port/1/PortNbr"), "443")
-        XCTAssertEqual(account.text("AppAuth/1/AAuthLevel"), "SRVCRED", "APPSRV")
-        XCTAssertEqual(account.text("AppAuth/2/AAuthLevel"), "CLCRED", "CLIENT")
-        XCTAssertEqual(account.text("AppAuth/2/AAuthSecret"), "cp-client-secret")
+        // APPSRV carries the device's own credentials (DMAcc CLCRED), CLIENT the server's (SRVCRED): W7KnownAnswerTests cites why.
+        XCTAssertEqual(account.text("AppAuth/1/AAuthLevel"), "CLCRED", "APPSRV")
+        XCTAssertEqual(account.text("AppAuth/1/AAuthName"), "cp-device")
+        XCTAssertEqual(account.text("AppAuth/1/AAuthSecret"), "cp-client-secret")
+        XCTAssertEqual(account.node("AppAuth/1/AAuthData")?.value, Array("cp-client-nonce".utf8), "AAUTHDATA is base64")
+        XCTAssertEqual(account.text("AppAuth/2/AAuthLevel"), "SRVCRED", "CLIENT")
+        XCTAssertEqual(account.text("AppAuth/2/AAuthName"), "cp-dm-server")
+        XCTAssertEqual(account.text("AppAuth/2/AAuthSecret"), "cp-server-secret")
+        XCTAssertEqual(account.node("AppAuth/2/AAuthData")?.value, Array("cp-server-nonce".utf8))
     }
 
     func testRequestingTheWrongDocumentTypeSaysWhatWasFound() {
