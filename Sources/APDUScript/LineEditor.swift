@@ -16,8 +16,8 @@ public final class LineEditor {
         Self.completer = completer
         using_history()
         if let historyPath { read_history(historyPath) }
-        rl_attempted_completion_function = { text, start, _ in
-            let line = rl_line_buffer.map { String(cString: $0) } ?? ""
+        cedit_set_completion_function { text, start, _ in
+            let line = cedit_line_buffer().map { String(cString: $0) } ?? ""
             let prefix = String(line.prefix(Int(start)))
             let word = text.map { String(cString: $0) } ?? ""
             guard let completion = LineEditor.completer?.complete(prefix: prefix, word: word) else { return nil }
@@ -25,7 +25,7 @@ public final class LineEditor {
             case .files:
                 return nil
             case .words(let words):
-                rl_attempted_completion_over = 1
+                cedit_set_completion_over(1)
                 LineEditor.candidates = words
                 return rl_completion_matches(text) { _, state in
                     let index = Int(state)

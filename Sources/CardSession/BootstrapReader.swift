@@ -7,7 +7,7 @@ import SecureChannel
 /// The card half of a provisioning, in the order the OMA DM CR's Appendix H
 /// gives: select the PKCS#15 application in clear, open SCP03, then walk the
 /// PKCS#15 structures and read the bootstrap over the protected channel.
-public struct BootstrapReader {
+public struct BootstrapReader: Sendable {
     public enum ExtendedLength: String, CaseIterable, Sendable {
         /// Use extended length when the ATR's card capabilities announce it.
         case auto, on, off

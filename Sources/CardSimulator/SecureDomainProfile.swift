@@ -1,6 +1,6 @@
 import APDU
 import Foundation
-import Crypto
+import CardCrypto
 import SecureChannel
 
 /// The SCP03 side of a virtual card, as a profile describes it.

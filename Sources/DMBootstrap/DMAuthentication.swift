@@ -1,4 +1,4 @@
-import Crypto
+import CardCrypto
 import Foundation
 
 /// OMA DM's application-layer authentication helpers (Security 5.4.2, 5.6.1).

@@ -1,4 +1,4 @@
-import Crypto
+import CardCrypto
 
 /// The 3GPP GBA key derivation (TS 33.220 Annex B) as OMA DM Security
 /// 5.10.2.4.1 uses it for pushed bootstraps: HMAC-SHA-256(Ks_(ext/int)_NAF,

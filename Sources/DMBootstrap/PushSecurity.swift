@@ -1,5 +1,5 @@
 import APDU
-import Crypto
+import CardCrypto
 
 /// The Content-Type of a pushed DM bootstrap (OMA DM Security 5.10.2.3.2):
 /// `application/vnd.syncml.dm+wbxml;KEYTYPE;40HEXDIG`, parsed exactly by its

@@ -1,4 +1,4 @@
-import Crypto
+import CardCrypto
 import DMBootstrap
 import Foundation
 

@@ -1,4 +1,4 @@
-import Crypto
+import CardCrypto
 import Foundation
 
 /// The protected MCIM provisioning blob of 3GPP S3-090792 (TR 33.812

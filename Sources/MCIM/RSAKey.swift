@@ -1,5 +1,5 @@
 import COpenSSL
-import Crypto
+import CardCrypto
 
 /// An RSA key from PEM, for wrapping and unwrapping the MCIM keys with OAEP.
 final class RSAKey {

@@ -9,7 +9,7 @@ import PKCS15
 /// The main job: read the card, decode and check every bootstrap, and only
 /// then install all accounts and prune stale smartcard accounts in one
 /// transaction. Any failure before the commit leaves the tree as it was.
-public struct Provisioner {
+public struct Provisioner: Sendable {
     /// Where the accounts go: one tree, or one tree per card (a factory
     /// station provisions many devices, and the prune of OMA DM 8.1 is about
     /// one device's tree).

@@ -1,4 +1,4 @@
-import Crypto
+import CardCrypto
 import APDU
 
 /// What the card says in its INITIALIZE UPDATE response:

@@ -1,5 +1,5 @@
 import APDU
-import Crypto
+import CardCrypto
 import Foundation
 
 /// The static SCP03 keys as dmboot reads them: from a key file (JSON,

@@ -1,5 +1,5 @@
 import APDU
-import Crypto
+import CardCrypto
 
 /// The card's half of SCP03, as a security domain implements it: answers
 /// INITIALIZE UPDATE, checks EXTERNAL AUTHENTICATE, counts failed

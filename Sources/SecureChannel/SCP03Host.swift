@@ -1,6 +1,6 @@
 import APDU
 import CardTransport
-import Crypto
+import CardCrypto
 
 /// Opens an SCP03 session from the host: INITIALIZE UPDATE, every check of
 /// the card's answer, then EXTERNAL AUTHENTICATE. Nothing after INITIALIZE

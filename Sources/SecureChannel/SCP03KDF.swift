@@ -1,4 +1,4 @@
-import Crypto
+import CardCrypto
 
 /// The SCP03 key derivation (GP Amendment D 4.1.5): NIST SP 800-108 in
 /// counter mode with AES-CMAC as the PRF. The counter byte sits in the

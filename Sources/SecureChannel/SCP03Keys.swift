@@ -1,8 +1,8 @@
-import Crypto
+import CardCrypto
 
 /// The static keys a card and a device share (Key-ENC, Key-MAC, Key-DEK) and
 /// the key version number that names them on the card.
-public struct SCP03Keys {
+public struct SCP03Keys: Sendable {
     public let version: UInt8
     public let enc: SecretBytes
     public let mac: SecretBytes
@@ -43,7 +43,7 @@ public struct SCP03Keys {
 
 /// S-ENC, S-MAC and S-RMAC of one session, derived from the static keys and
 /// both challenges.
-public struct SessionKeys {
+public struct SessionKeys: Sendable {
     public let enc: SecretBytes
     public let mac: SecretBytes
     public let rmac: SecretBytes

@@ -1,5 +1,5 @@
 import APDU
-import Crypto
+import CardCrypto
 
 /// Behaviours of other SCP03 implementations that differ from Amendment D.
 /// Off by default; they exist so that traces of those implementations can be

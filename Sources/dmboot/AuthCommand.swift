@@ -1,6 +1,6 @@
 import APDU
 import ArgumentParser
-import Crypto
+import CardCrypto
 import DMBootstrap
 import Foundation
 

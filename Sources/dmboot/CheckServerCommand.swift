@@ -34,7 +34,7 @@ struct CheckServerCommand: ParsableCommand {
             guard names.contains(account) else { throw TreeStoreError.noSuchNode("./DMAcc/\(account)") }
             names = [account]
         }
-        let withBootstrap = try names.filter { name in
+        let withBootstrap = names.filter { name in
             (try? store.node(at: "./DMAcc/\(name)/Auth/Bootstrap")) != nil || account != nil
         }
         var results: [[String: Any]] = []

@@ -1,7 +1,7 @@
 import APDU
 import ArgumentParser
 import Foundation
-import Crypto
+import CardCrypto
 import MCIM
 import SecureChannel
 
@@ -73,7 +73,7 @@ struct MCIMUnpackCommand: ParsableCommand {
         let shown = revealSecrets ? Hex.encode(contents.payload) : "<redacted \(contents.payload.count) bytes>"
         if output.json {
             Output.json(["tag": contents.tag.name, "version": Int(contents.version), "payloadBytes": contents.payload.count,
-                         "payload": shown, "out": out ?? NSNull()])
+                         "payload": shown, "out": out as Any? ?? NSNull()])
         } else {
             Output.line("MAC verified; tag \(contents.tag.name), data version \(contents.version), payload \(shown)\(out.map { " -> \($0)" } ?? "")")
         }

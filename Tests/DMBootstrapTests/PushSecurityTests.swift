@@ -1,5 +1,5 @@
 import APDU
-import Crypto
+import CardCrypto
 import DMBootstrap
 import Foundation
 import XCTest

@@ -1,6 +1,7 @@
 import APDU
 import CardSimulator
 import Foundation
+import Synchronization
 import XCTest
 
 /// `dmboot provision` through pcscd: the product's main job.
@@ -27,8 +28,11 @@ final class ProvisionCommandTests: XCTestCase {
     }
 
     func provision(slot: Int = 1, _ extra: [String] = []) throws -> Executable.Result {
-        try Executable.run("dmboot", ["provision", "--reader", Rig.slots[slot].reader, "--keys", keys, "--tree", tree,
-                                      "--json"] + extra)
+        try Executable.run("dmboot", provisionArguments(slot: slot) + extra)
+    }
+
+    func provisionArguments(slot: Int) -> [String] {
+        ["provision", "--reader", Rig.slots[slot].reader, "--keys", keys, "--tree", tree, "--json"]
     }
 
     func json(_ result: Executable.Result) throws -> [String: Any] {
@@ -106,18 +110,15 @@ final class ProvisionCommandTests: XCTestCase {
         defer { try? Rig.remove(first, slot: 1) }
         let second = try Rig.insert(try card("cp-and-dm"), slot: 2)
         defer { try? Rig.remove(second, slot: 2) }
-        let results = Results()
-        let group = DispatchGroup()
-        for slot in [1, 2] {
-            group.enter()
-            DispatchQueue.global().async {
-                results.append(try? self.provision(slot: slot))
-                group.leave()
-            }
+        let arguments = [1, 2].map(provisionArguments(slot:))
+        let results = Mutex<[Executable.Result?]>([])
+        DispatchQueue.concurrentPerform(iterations: arguments.count) { index in
+            let result = try? Executable.run("dmboot", arguments[index])
+            results.withLock { $0.append(result) }
         }
-        group.wait()
-        XCTAssertEqual(results.values.count, 2)
-        for result in results.values { XCTAssertEqual(result?.status, 0, result?.stderr ?? "no result") }
+        let values = results.withLock { $0 }
+        XCTAssertEqual(values.count, 2)
+        for result in values { XCTAssertEqual(result?.status, 0, result?.stderr ?? "no result") }
         let names = Set(try installed())
         XCTAssertTrue(names == ["DemoServer", "Backup"] || names == ["Backup", "cp-dm-server"], "\(names)")
     }
@@ -187,13 +188,4 @@ final class ProvisionCommandTests: XCTestCase {
         }
         print("SIGKILL during import: \(outcomes)")
     }
-}
-
-/// Results gathered from concurrent runs.
-final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [Executable.Result?] = []
-
-    func append(_ result: Executable.Result?) { lock.withLock { stored.append(result) } }
-    var values: [Executable.Result?] { lock.withLock { stored } }
 }

@@ -3,39 +3,45 @@ import Foundation
 import XCTest
 
 final class MCIMBlobTests: XCTestCase {
-    static var folder: URL!
-    static var publicKey: [UInt8] = []
-    static var privateKey: [UInt8] = []
-    static var otherPrivateKey: [UInt8] = []
+    /// Two RSA key pairs made by the openssl CLI once for the whole class, and
+    /// the folder holding their PEM files (the Python cross-check reads them).
+    struct Keys: Sendable {
+        let folder: URL
+        let publicKey: [UInt8]
+        let privateKey: [UInt8]
+        let otherPrivateKey: [UInt8]
 
-    override class func setUp() {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcim-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for name in ["device", "other"] {
-            openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "\(name).key"])
+        static func generate() -> Keys {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcim-\(UUID().uuidString)")
+            try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for name in ["device", "other"] {
+                openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "\(name).key"], in: folder)
+            }
+            openssl(["pkey", "-in", "device.key", "-pubout", "-out", "device.pub"], in: folder)
+            let bytes = { (name: String) in (try? [UInt8](Data(contentsOf: folder.appendingPathComponent(name)))) ?? [] }
+            return Keys(folder: folder, publicKey: bytes("device.pub"), privateKey: bytes("device.key"),
+                        otherPrivateKey: bytes("other.key"))
         }
-        openssl(["pkey", "-in", "device.key", "-pubout", "-out", "device.pub"])
-        publicKey = bytes("device.pub")
-        privateKey = bytes("device.key")
-        otherPrivateKey = bytes("other.key")
+
+        static func openssl(_ arguments: [String], in folder: URL) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = arguments
+            process.currentDirectoryURL = folder
+            process.standardError = FileHandle.nullDevice
+            try? process.run()
+            process.waitUntilExit()
+        }
     }
+
+    static let keys = Keys.generate()
+    static var folder: URL { keys.folder }
+    static var publicKey: [UInt8] { keys.publicKey }
+    static var privateKey: [UInt8] { keys.privateKey }
+    static var otherPrivateKey: [UInt8] { keys.otherPrivateKey }
 
     override class func tearDown() {
         try? FileManager.default.removeItem(at: folder)
-    }
-
-    static func openssl(_ arguments: [String]) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
-        process.waitUntilExit()
-    }
-
-    static func bytes(_ name: String) -> [UInt8] {
-        (try? [UInt8](Data(contentsOf: folder.appendingPathComponent(name)))) ?? []
     }
 
     func testRoundTripsAcrossThePaddingEdges() throws {

@@ -2,7 +2,7 @@ import APDU
 import CardSession
 import CardSimulator
 import CardTransport
-import Crypto
+import CardCrypto
 import Foundation
 import PKCS15
 import SecureChannel

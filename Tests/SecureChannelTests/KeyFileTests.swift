@@ -1,4 +1,4 @@
-import Crypto
+import CardCrypto
 import Foundation
 import SecureChannel
 import XCTest
@@ -17,7 +17,7 @@ final class KeyFileTests: XCTestCase {
 
     func write(_ json: String, mode: Int = 0o600) throws -> String {
         let path = folder.appendingPathComponent("keys.json").path
-        FileManager.default.createFile(atPath: path, contents: Data(json.utf8),
+        _ = FileManager.default.createFile(atPath: path, contents: Data(json.utf8),
                                        attributes: [.posixPermissions: mode])
         return path
     }

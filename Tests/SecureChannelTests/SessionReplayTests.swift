@@ -1,6 +1,6 @@
 import APDU
 import CardTransport
-import Crypto
+import CardCrypto
 import SecureChannel
 import XCTest
 

@@ -1,7 +1,7 @@
 import APDU
 import CardSimulator
 import CardTransport
-import Crypto
+import CardCrypto
 import SecureChannel
 
 /// An in-process link straight into a virtual card: the unit tests' fake

@@ -53,24 +53,24 @@ final class StationTests: XCTestCase {
         }
     }
 
-    func reader(_ name: String, _ present: Bool, events: Int = 0) -> ReaderSnapshot {
+    static func reader(_ name: String, _ present: Bool, events: Int = 0) -> ReaderSnapshot {
         ReaderSnapshot(name: name, cardPresent: present, cardEvents: events)
     }
 
     func testCardsAreProvisionedOncePerInsertionAndReadersComeAndGo() throws {
-        let events = ScriptedEvents([reader("A", true), reader("B", false)])
+        let events = ScriptedEvents([Self.reader("A", true), Self.reader("B", false)])
         let jobs = Jobs(failing: ["B"])
         var configuration = Station.Configuration()
         configuration.maxCards = 4
         let station = Station(configuration: configuration, events: events, job: jobs.run)
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: 0.1)
-            events.post([self.reader("A", true), self.reader("B", true)])          // B inserted, A still in: no second job for A
+            events.post([Self.reader("A", true), Self.reader("B", true)])          // B inserted, A still in: no second job for A
             Thread.sleep(forTimeInterval: 0.1)
-            events.post([self.reader("A", false, events: 1), self.reader("B", true)])         // A pulled
-            events.post([self.reader("A", true, events: 2), self.reader("B", true), self.reader("C", true)])  // A again; reader C appears with a card
+            events.post([Self.reader("A", false, events: 1), Self.reader("B", true)])         // A pulled
+            events.post([Self.reader("A", true, events: 2), Self.reader("B", true), Self.reader("C", true)])  // A again; reader C appears with a card
             Thread.sleep(forTimeInterval: 0.1)
-            events.post([self.reader("A", true, events: 2), self.reader("B", false)])         // C unplugged, B's failed card removed
+            events.post([Self.reader("A", true, events: 2), Self.reader("B", false)])         // C unplugged, B's failed card removed
         }
         let results = try station.run()
         XCTAssertEqual(results.count, 4)
@@ -102,7 +102,7 @@ final class StationTests: XCTestCase {
     }
 
     func testReadersOutsideTheListAreIgnored() throws {
-        let events = ScriptedEvents([reader("Virtual PCD 00 00", true), reader("ACR38U", true)])
+        let events = ScriptedEvents([Self.reader("Virtual PCD 00 00", true), Self.reader("ACR38U", true)])
         let jobs = Jobs()
         var configuration = Station.Configuration()
         configuration.readers = ["virtual"]
@@ -112,7 +112,7 @@ final class StationTests: XCTestCase {
     }
 
     func testOnceProvisionsTheCardsPresentAtStartThenEnds() throws {
-        let events = ScriptedEvents([reader("A", true), reader("B", false), reader("C", true)])
+        let events = ScriptedEvents([Self.reader("A", true), Self.reader("B", false), Self.reader("C", true)])
         let jobs = Jobs()
         var configuration = Station.Configuration()
         configuration.once = true
@@ -121,14 +121,14 @@ final class StationTests: XCTestCase {
     }
 
     func testStopFinishesTheCardsInProgressAndStartsNoMore() throws {
-        let events = ScriptedEvents([reader("A", true), reader("B", true)])
+        let events = ScriptedEvents([Self.reader("A", true), Self.reader("B", true)])
         let jobs = Jobs()
         let station = Station(configuration: Station.Configuration(), events: events, job: jobs.run)
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: 0.005)
             station.stop()
-            events.post([self.reader("A", false), self.reader("B", false)])
-            events.post([self.reader("A", true), self.reader("B", true)])
+            events.post([Self.reader("A", false), Self.reader("B", false)])
+            events.post([Self.reader("A", true), Self.reader("B", true)])
         }
         let results = try station.run()
         XCTAssertEqual(results.count, 2, "both cards in progress finished; no card after stop")

@@ -1,36 +1,61 @@
 import COpenSSL
+import Synchronization
 
 /// Key material that wipes itself. Static keys, session keys and PSKs live in
 /// this type so that a copy cannot outlive the session in freed memory, and so
 /// that printing one shows its length, never its value.
-public final class SecretBytes: CustomStringConvertible, CustomDebugStringConvertible {
-    private var storage: [UInt8]
+///
+/// The bytes live in a buffer this object allocates and alone owns: unlike an
+/// array, no copy-on-write sharing can leave an unwiped twin behind. The
+/// buffer is zeroed on `wipe()` and on deallocation; a lock makes the object
+/// safe to share between the threads of a station.
+public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    private let storage: Mutex<Storage>
+    public let count: Int
+
+    /// An owned allocation; `Mutex` requires its value to be sendable, and the
+    /// only access to the pointer is under that lock.
+    private struct Storage: ~Copyable, @unchecked Sendable {
+        let buffer: UnsafeMutableRawBufferPointer
+
+        init(copying bytes: [UInt8]) {
+            buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 16)
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        }
+
+        func wipe() {
+            if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
+        }
+
+        deinit {
+            wipe()
+            buffer.deallocate()
+        }
+    }
 
     public init(_ bytes: [UInt8]) {
-        storage = bytes
+        count = bytes.count
+        storage = Mutex(Storage(copying: bytes))
     }
-
-    deinit {
-        wipe()
-    }
-
-    public var count: Int { storage.count }
 
     /// Runs `body` with the secret; the pointer must not escape.
     public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        try storage.withUnsafeBufferPointer(body)
+        try storage.withLock { storage in
+            try body(UnsafeBufferPointer(start: storage.buffer.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                         count: count))
+        }
     }
 
     /// A copy as a plain array, for code that must hand the bytes on (OpenSSL
     /// calls, KDF inputs). The caller wipes it with `Secure.wipe`.
-    public func exposedCopy() -> [UInt8] { storage }
+    public func exposedCopy() -> [UInt8] { withBytes { Array($0) } }
 
     /// Overwrites the bytes with zeros in a way the optimiser keeps.
     public func wipe() {
-        Secure.wipe(&storage)
+        storage.withLock { $0.wipe() }
     }
 
-    public var description: String { "<redacted \(storage.count) bytes>" }
+    public var description: String { "<redacted \(count) bytes>" }
     public var debugDescription: String { description }
 }
 
@@ -79,8 +104,10 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     static func lastOpenSSLError() -> String {
         let code = ERR_get_error()
         guard code != 0 else { return "no detail" }
-        var buffer = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buffer, buffer.count)
-        return String(cString: buffer)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        buffer.withUnsafeMutableBufferPointer { pointer in
+            pointer.withMemoryRebound(to: CChar.self) { ERR_error_string_n(code, $0.baseAddress, $0.count) }
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }
 }

@@ -1,5 +1,5 @@
 import APDU
-import Crypto
+import CardCrypto
 import Foundation
 import XCTest
 
