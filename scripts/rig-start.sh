@@ -27,7 +27,13 @@ DMBOOT="$(dmboot_bin)"
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 ours_pcscd="$(cat "$RIG_DIR/pcscd.pid" 2>/dev/null || true)"
-foreign_pcscd="$(pgrep -x pcscd | grep -vx "${ours_pcscd:-none}" | head -n1 || true)"
+# Only a pcscd in this mount namespace shares our /run/pcscd socket; daemons of
+# other namespaces (parallel test runs under unshare) are no concern.
+same_namespace() { [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$(readlink /proc/self/ns/mnt)" ]; }
+foreign_pcscd=""
+for pid in $(pgrep -x pcscd | grep -vx "${ours_pcscd:-none}" || true); do
+    if same_namespace "$pid"; then foreign_pcscd="$pid"; break; fi
+done
 
 if alive "$ours_pcscd"; then
     say "pcscd (pid $ours_pcscd) from an earlier rig-start is running; reusing it"
