@@ -74,6 +74,7 @@ public enum ServerCheckError: Error, Equatable, CustomStringConvertible {
     case protocolTooOld(String)
     case handshakeFailed(String)
     case invalidCredential(String)
+    case weakKey(String)
 
     public var description: String {
         switch self {
@@ -92,6 +93,8 @@ public enum ServerCheckError: Error, Equatable, CustomStringConvertible {
             return "the server offers only a protocol older than TLS 1.1, which the CR does not allow (\(detail))"
         case .handshakeFailed(let reason): return "the TLS handshake failed: \(reason)"
         case .invalidCredential(let reason): return "the account's bootstrap credentials cannot be used: \(reason)"
+        case .weakKey(let detail):
+            return "\(detail); dmboot requires \(TLSProbe.minimumSecurityBits) (see dmboot(1), check-server); the connection was closed"
         }
     }
 }

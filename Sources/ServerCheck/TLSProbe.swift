@@ -15,6 +15,31 @@ public struct TLSProbe {
         "DHE-RSA-AES128-SHA256", "AES128-SHA256",
     ]
 
+    /// The TLS 1.1 counterparts of those suites: every suite the CR lists is
+    /// TLS 1.2-only (SHA-256 or GCM), so without these its TLS 1.1 floor could
+    /// never be reached. Offered after the CR's suites.
+    public static let pskTLS11CipherSuites = [
+        "PSK-AES128-CBC-SHA", "DHE-PSK-AES128-CBC-SHA", "RSA-PSK-AES128-CBC-SHA", "ECDHE-PSK-AES128-CBC-SHA",
+    ]
+    public static let x509TLS11CipherSuites = ["ECDHE-ECDSA-AES128-SHA", "DHE-RSA-AES128-SHA", "AES128-SHA"]
+    /// OpenSSL 3 allows TLS 1.1 only at security level 0, which also drops its
+    /// key-size checks; dmboot puts back the one of level 2 (Debian's default)
+    /// itself: the server's key and the ephemeral key give at least 112 bits.
+    public static let minimumSecurityBits: Int32 = 112
+
+    /// The cipher list for `mode`: the CR's suites, then their TLS 1.1 counterparts, at security level 0.
+    static func cipherList(for mode: BootstrapCredentials.Mode) -> String {
+        let suites = mode == .psk ? pskCipherSuites + pskTLS11CipherSuites : x509CipherSuites + x509TLS11CipherSuites
+        return (suites + ["@SECLEVEL=0"]).joined(separator: ":")
+    }
+
+    /// Whether `host` is an IPv4 or IPv6 literal: RFC 6066 section 3 forbids sending one as SNI.
+    static func isIPLiteral(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
     public var timeout: Double
     /// Extra trust anchors (PEM) beside the account's ServerPublicKeyPSKIdentity.
     public var caFile: String?
@@ -43,8 +68,7 @@ public struct TLSProbe {
         defer { SSL_CTX_free(context) }
         SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_1_VERSION), nil)
         SSL_CTX_ctrl(context, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
-        let suites = credentials.mode == .psk ? Self.pskCipherSuites : Self.x509CipherSuites
-        guard SSL_CTX_set_cipher_list(context, suites.joined(separator: ":")) == 1 else {
+        guard SSL_CTX_set_cipher_list(context, Self.cipherList(for: credentials.mode)) == 1 else {
             throw ServerCheckError.handshakeFailed("OpenSSL offers none of the CR's cipher suites")
         }
         guard let ssl = SSL_new(context) else { throw ServerCheckError.handshakeFailed("SSL_new") }
@@ -60,13 +84,19 @@ public struct TLSProbe {
         case .x509:
             try configureCertificates(ssl: ssl, context: context, credentials: credentials, host: host)
         }
-        host.withCString { name in
-            _ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: name))
+        if !Self.isIPLiteral(host) {
+            host.withCString { name in
+                _ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: name))
+            }
         }
         SSL_set_fd(ssl, socket)
         ERR_clear_error()
         if SSL_connect(ssl) != 1 {
             throw classifyFailure(ssl: ssl, mode: credentials.mode)
+        }
+        if let weakness = Self.weakKey(ssl) {
+            SSL_shutdown(ssl)
+            throw ServerCheckError.weakKey(weakness)
         }
         let version = String(cString: SSL_get_version(ssl))
         let cipher = String(cString: SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)))
@@ -107,12 +137,32 @@ public struct TLSProbe {
             throw ServerCheckError.invalidCredential("cannot load trust anchors from \(caFile)")
         }
         SSL_set_verify(ssl, SSL_VERIFY_PEER, nil)
-        var address = in_addr()
-        if inet_pton(AF_INET, host, &address) == 1 {
+        // The CR puts the server's own certificate in ServerPublicKeyPSKIdentity:
+        // a partial chain lets that leaf (or an intermediate) be the trust anchor.
+        X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl), UInt(X509_V_FLAG_PARTIAL_CHAIN))
+        if Self.isIPLiteral(host) {
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
         } else {
             SSL_set1_host(ssl, host)
         }
+    }
+
+    /// Describes a server or ephemeral key weaker than `minimumSecurityBits`, or nil.
+    static func weakKey(_ ssl: OpaquePointer) -> String? {
+        if let peer = SSL_get1_peer_certificate(ssl) {
+            defer { X509_free(peer) }
+            if let key = X509_get0_pubkey(peer), EVP_PKEY_get_security_bits(key) < minimumSecurityBits {
+                return "the server certificate's key gives \(EVP_PKEY_get_security_bits(key)) bits of security"
+            }
+        }
+        var ephemeral: OpaquePointer?
+        if SSL_ctrl(ssl, SSL_CTRL_GET_PEER_TMP_KEY, 0, &ephemeral) == 1, let key = ephemeral {
+            defer { EVP_PKEY_free(key) }
+            if EVP_PKEY_get_security_bits(key) < minimumSecurityBits {
+                return "the server's ephemeral key gives \(EVP_PKEY_get_security_bits(key)) bits of security"
+            }
+        }
+        return nil
     }
 
     static func certificate(_ der: [UInt8], what: String) throws -> OpaquePointer {

@@ -93,7 +93,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .malformedContentType: return "a pushed bootstrap's Content-Type is not MIME;KEYTYPE;40HEXDIG"
         case .integrityCheckFailed: return "an x-syncml-hmac header does not verify, or is malformed"
         case .serverUnreachable: return "the bootstrap server cannot be reached (DNS, refused, timeout)"
-        case .tlsHandshakeFailed: return "the TLS handshake with the bootstrap server failed"
+        case .tlsHandshakeFailed: return "the TLS handshake with the bootstrap server failed, or its certificate or ephemeral key gives under 112 bits of security"
         case .wrongPSK: return "the bootstrap server rejected the PSK or its identity"
         case .certificateNotTrusted: return "the bootstrap server's certificate is not trusted"
         case .protocolTooOld: return "the bootstrap server offers only a protocol older than TLS 1.1"
@@ -135,7 +135,7 @@ enum ExitStatus: Int32, CaseIterable {
         case let error as ServerCheckError:
             switch error {
             case .dnsFailure, .connectionRefused, .connectionFailed, .timeout: return .serverUnreachable
-            case .handshakeFailed: return .tlsHandshakeFailed
+            case .handshakeFailed, .weakKey: return .tlsHandshakeFailed
             case .wrongPSK: return .wrongPSK
             case .certificateNotTrusted: return .certificateNotTrusted
             case .protocolTooOld: return .protocolTooOld

@@ -1,5 +1,5 @@
 import Foundation
-import ServerCheck
+@testable import ServerCheck
 import TestSupport
 import XCTest
 
@@ -74,6 +74,76 @@ final class TLSProbeTests: XCTestCase {
         let rogue = try TLSPeer(arguments: ["-cert", "rogue.pem", "-key", "rogue.key", "-tls1_2"], folder: folder)
         XCTAssertThrowsError(try TLSProbe(timeout: 5).check(try credentials(rogue.port))) { error in
             guard case .certificateNotTrusted? = error as? ServerCheckError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testTheCRsTLS11FloorIsReachable() throws {
+        // The CR (session TLS security, 9.2.2): client and server SHALL support TLS 1.1.
+        let server = try pskServer(key: pskHex, extra: ["-tls1_1", "-cipher", "PSK-AES128-CBC-SHA:@SECLEVEL=0"])
+        let report = try TLSProbe(timeout: 5).check(pskCredentials(port: server.port, key: psk))
+        XCTAssertEqual(report.protocolVersion, "TLSv1.1")
+        XCTAssertEqual(report.cipherSuite, "PSK-AES128-CBC-SHA")
+    }
+
+    func testAServerKeyWeakerThan112BitsIsRefusedDespiteTheLoweredSecurityLevel() throws {
+        let pki = TestPKI(folder: folder)
+        try pki.run(["req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout", "weak.key", "-subj", "/CN=weak",
+                     "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2", "-out", "weak.pem"])
+        try pki.run(["x509", "-in", "weak.pem", "-outform", "DER", "-out", "weak.der"])
+        try pki.issue("client", commonName: "device-490154203237518", by: nil)
+        let server = try TLSPeer(arguments: ["-cert", "weak.pem", "-key", "weak.key", "-tls1_2", "-cipher", "ALL:@SECLEVEL=0"],
+                                 folder: folder)
+        let credentials = BootstrapCredentials(serverURI: "127.0.0.1:\(server.port)", mode: .x509,
+                                               clientIdentity: try pki.bytes("client.der"), serverIdentity: try pki.bytes("weak.der"),
+                                               clientSecret: try pki.bytes("client.key.der"))
+        XCTAssertThrowsError(try TLSProbe(timeout: 5).check(credentials)) { error in
+            guard case .weakKey(let detail)? = error as? ServerCheckError else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.contains("80 bits"), detail)
+        }
+    }
+
+    func testTheServersOwnCertificateIsAPinnedLeaf() throws {
+        // The CR (12.2, ServerPublicKeyPSKIdentity): "the Server's Certificate (X509 Certificate mode)".
+        let pki = TestPKI(folder: folder)
+        try pki.issue("ca", commonName: "dmboot test CA", by: nil)
+        try pki.issue("server", commonName: "bootstrap.example.com", by: "ca", serverName: "bootstrap.example.com")
+        try pki.issue("other", commonName: "bootstrap.example.com", by: "ca", serverName: "bootstrap.example.com")
+        try pki.issue("client", commonName: "device-490154203237518", by: "ca")
+        let credentials = { (port: UInt16) in
+            BootstrapCredentials(serverURI: "https://127.0.0.1:\(port)", mode: .x509, clientIdentity: try pki.bytes("client.der"),
+                                 serverIdentity: try pki.bytes("server.der"), clientSecret: try pki.bytes("client.key.der"))
+        }
+        let pinned = try TLSPeer(arguments: ["-cert", "server.pem", "-key", "server.key", "-tls1_2"], folder: folder)
+        XCTAssertEqual(try TLSProbe(timeout: 5).check(try credentials(pinned.port)).serverIdentity, "/CN=bootstrap.example.com")
+        // Same CA, same name, but not the pinned certificate.
+        let sibling = try TLSPeer(arguments: ["-cert", "other.pem", "-key", "other.key", "-tls1_2"], folder: folder)
+        XCTAssertThrowsError(try TLSProbe(timeout: 5).check(try credentials(sibling.port))) { error in
+            guard case .certificateNotTrusted? = error as? ServerCheckError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testNoServerNameIndicationForAnIPLiteral() throws {
+        // RFC 6066 section 3: literal IPv4 and IPv6 addresses are not permitted in "HostName".
+        // The peer answers any SNI but bootstrap.example.com with a fatal alert.
+        let pki = TestPKI(folder: folder)
+        try pki.issue("ca", commonName: "dmboot test CA", by: nil)
+        try pki.issue("server", commonName: "bootstrap.example.com", by: "ca", serverName: "bootstrap.example.com")
+        try pki.issue("client", commonName: "device-490154203237518", by: "ca")
+        let sniStrict = ["-cert", "server.pem", "-key", "server.key", "-cert2", "server.pem", "-key2", "server.key",
+                         "-servername", "bootstrap.example.com", "-servername_fatal", "-tls1_2"]
+        let credentials = { (uri: String) in
+            BootstrapCredentials(serverURI: uri, mode: .x509, clientIdentity: try pki.bytes("client.der"),
+                                 serverIdentity: try pki.bytes("ca.der"), clientSecret: try pki.bytes("client.key.der"))
+        }
+        let literal = try TLSPeer(arguments: sniStrict, folder: folder)
+        XCTAssertNoThrow(try TLSProbe(timeout: 5).check(try credentials("https://127.0.0.1:\(literal.port)")))
+        XCTAssertTrue(TLSProbe.isIPLiteral("2001:db8::1"))
+        XCTAssertFalse(TLSProbe.isIPLiteral("bootstrap.example.com"))
+        // A host name is sent: "localhost" is not the name the peer expects, so it refuses.
+        let named = try TLSPeer(arguments: sniStrict, folder: folder)
+        XCTAssertThrowsError(try TLSProbe(timeout: 5).check(try credentials("https://localhost:\(named.port)"))) { error in
+            guard case .handshakeFailed(let reason)? = error as? ServerCheckError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("unrecognized name"), reason)
         }
     }
 
