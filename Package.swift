@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
 
+        .target(name: "TerminalText"),
         .target(name: "APDU"),
         .target(name: "CardTransport", dependencies: ["APDU", "CPCSCLite"]),
         .target(name: "CardCrypto", dependencies: ["COpenSSL"]),
@@ -35,7 +36,7 @@ let package = Package(
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel"]),
         .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession",
-                                                   "CEditLine"]),
+                                                   "CEditLine", "TerminalText"]),
         .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto"]),
         .target(name: "MCIM", dependencies: ["COpenSSL", "CardCrypto"]),
         .target(name: "Station", dependencies: ["CardTransport"]),
@@ -43,14 +44,15 @@ let package = Package(
 
         .executableTarget(name: "dmboot", dependencies: [
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
-            "ServerCheck", "MCIM", "Station", "CardSimulator",
+            "ServerCheck", "MCIM", "Station", "CardSimulator", "TerminalText",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
-            "APDU", "CardTransport", "APDUScript",
+            "APDU", "CardTransport", "APDUScript", "TerminalText",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .testTarget(name: "TerminalTextTests", dependencies: ["TerminalText"]),
         .testTarget(name: "APDUTests", dependencies: ["APDU"]),
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "APDU"]),

@@ -26,7 +26,7 @@ struct DMBoot: ParsableCommand {
         } catch {
             let status = ExitStatus.of(error)
             if status != .internalError {
-                Output.progress("dmboot: \(describe(error))")
+                Output.progress("dmboot: \(indented(describe(error)))")
                 Foundation.exit(status.rawValue)
             }
             // What is left is the argument parser's: help, version, usage mistakes.
@@ -53,6 +53,18 @@ func describe(_ error: Error) -> String {
         ?? (error.underlying.map { "\($0.localizedDescription)" })
         ?? (error.isFileError ? "file error \(error.code.rawValue)" : "error \(error.code.rawValue)")
     return "cannot read or write \(path): \(reason)"
+}
+
+/// A message of several lines with every line after the first indented, so
+/// no line of an error, whatever a card or file put into it, can pass for a
+/// line of dmboot's own.
+func indented(_ message: String) -> String {
+    let lines = message.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+    var result = lines.first ?? ""
+    for line in lines.dropFirst() {
+        result += line.hasPrefix(" ") ? "\n" + line : "\n  " + line
+    }
+    return result
 }
 
 /// `dmboot exit-codes`: the contract, printable for scripts and the man page.

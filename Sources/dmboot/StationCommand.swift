@@ -5,6 +5,7 @@ import Foundation
 import Provisioning
 import SecureChannel
 import Station
+import TerminalText
 
 struct StationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -178,7 +179,7 @@ final class StatusBoard: @unchecked Sendable {
         let text = result.succeeded
             ? "\(result.reader): \(result.outcome) \(result.cardIdentity ?? "") in \(String(format: "%.0f", result.seconds * 1000)) ms, \(result.apduCount ?? 0) APDUs"
             : "\(result.reader): FAILED \(result.outcome) (\(result.exitCode)): \(result.error ?? "")"
-        if !terminal { Self.emit(text + "\n") }
+        if !terminal { Self.emit(TerminalText.escape(text) + "\n") }
     }
 
     func show(_ states: [String: ReaderActivity]) {
@@ -194,21 +195,21 @@ final class StatusBoard: @unchecked Sendable {
             }
             if terminal {
                 var text = drawn > 0 ? "\u{1B}[\(drawn)A" : ""
-                for (_, line) in lines { text += "\u{1B}[2K\(line)\n" }
+                for (_, line) in lines { text += "\u{1B}[2K\(TerminalText.escape(line))\n" }
                 drawn = lines.count
                 Self.emit(text)
             } else {
                 // Plain lines: only what changed, and no "remove the card" (the result line said it).
                 let changed = lines.filter { shown[$0.0] != $0.1 }
                 for (name, line) in changed { shown[name] = line }
-                Self.emit(changed.map(\.1).filter { !$0.hasSuffix("remove the card") }.map { $0 + "\n" }.joined())
+                Self.emit(changed.map(\.1).filter { !$0.hasSuffix("remove the card") }.map { TerminalText.escape($0) + "\n" }.joined())
             }
         }
     }
 
     func message(_ text: String) {
         lock.withLock { drawn = 0 }
-        Self.emit(text + "\n")
+        Self.emit(TerminalText.escapeLines(text) + "\n")
     }
 
     static func emit(_ text: String) {

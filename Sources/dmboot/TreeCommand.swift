@@ -103,7 +103,7 @@ struct TreeGetCommand: ParsableCommand {
                 Output.line(String(decoding: value, as: UTF8.self))
             }
         } else {
-            Output.line((try treeOptions.open().nodes(under: node.path)).dropFirst().map(\.path).joined(separator: "\n"))
+            for child in try treeOptions.open().nodes(under: node.path).dropFirst() { Output.line(child.path) }
         }
     }
 }
