@@ -24,6 +24,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
 
         .target(name: "TerminalText"),
         .target(name: "APDU"),
@@ -40,6 +42,7 @@ let package = Package(
         .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto"]),
         .target(name: "MCIM", dependencies: ["COpenSSL", "CardCrypto"]),
         .target(name: "Station", dependencies: ["CardTransport"]),
+        .target(name: "Results", dependencies: ["CLibPQ"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "ServerCheckTests", dependencies: ["ServerCheck", "CardCrypto", "TestSupport"]),
         .testTarget(name: "MCIMTests", dependencies: ["MCIM"], exclude: ["independent_pack.py"]),
         .testTarget(name: "StationTests", dependencies: ["Station", "CardTransport"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",

@@ -17,6 +17,8 @@ PACKAGES=(
     openssl               # s_server, the TLS peer of the check-server tests
     python3-cryptography  # independent implementation for MCIM cross-checks
     procps iproute2       # pgrep, ss: the rig checks processes and ports
+    libpq-dev             # libpq: the results database client
+    postgresql            # the results database server the tests start (scripts/pg-start.sh)
 )
 
 missing=()
@@ -30,5 +32,18 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 say "installing: ${missing[*]}"
+# Debian's postgresql would create and start a default cluster on port 5432:
+# the tests run their own (scripts/pg-start.sh), so nothing is left running.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    $SUDO mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
 $SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    # Should a default cluster exist after all, the package's service is not ours to leave running.
+    pg_lsclusters --no-header 2>/dev/null | awk '$4 == "online" { print $1, $2 }' | while read -r version name; do
+        $SUDO pg_ctlcluster "$version" "$name" stop
+    done
+fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, builds,
-# starts pcscd with the virtual readers, runs every test, and stops exactly
-# what it started.
+# starts pcscd with the virtual readers and a private PostgreSQL server for
+# the results tests, runs every test, and stops exactly what it started.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
@@ -11,8 +11,10 @@ swift build --build-tests 2>&1 | grep -v '^\[' || true
 swift build --build-tests >/dev/null   # fail here, loudly, on a build error
 say "built in $((SECONDS - started)) s"
 
-trap 'bash scripts/rig-stop.sh' EXIT
+trap 'bash scripts/rig-stop.sh; bash scripts/pg-stop.sh --remove' EXIT
 bash scripts/rig-start.sh --no-card
+DMBOOT_TEST_RESULTS_URL="$(bash scripts/pg-start.sh --no-fsync)"
+export DMBOOT_TEST_RESULTS_URL
 
 bash scripts/check-docs.sh
 swift test --disable-swift-testing

@@ -1,0 +1,178 @@
+import CLibPQ
+import Foundation
+import Synchronization
+
+/// What went wrong talking to the results database, split the way a station
+/// must react: an outage is spooled around, a refusal is a fact about the data.
+public enum ResultsDatabaseError: Error, Equatable, CustomStringConvertible {
+    /// The server cannot be reached, or the connection broke (the server went
+    /// away, restarted, or ran out of connections). Retried later.
+    case unavailable(server: String, reason: String)
+    /// The server answered with an error: `sqlState` is PostgreSQL's code,
+    /// `constraint` the constraint a violation names.
+    case refused(sqlState: String, constraint: String?, message: String)
+    /// The URL is not a libpq connection URL.
+    case invalidURL(String)
+    /// The database was migrated by a newer dmboot; this one does not know its tables.
+    case newerSchema(found: Int, known: Int)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let server, let reason):
+            return "the results database \(server) is unreachable: \(reason)"
+        case .refused(let state, let constraint, let message):
+            return "the results database refused a statement (SQLSTATE \(state)\(constraint.map { ", constraint \($0)" } ?? "")): \(message)"
+        case .invalidURL(let reason):
+            return "--results takes a postgresql:// URL (libpq): \(reason)"
+        case .newerSchema(let found, let known):
+            return "the results database has schema version \(found), newer than this dmboot's \(known): upgrade dmboot"
+        }
+    }
+
+    /// Whether the station should spool and retry rather than treat this as an answer.
+    public var isOutage: Bool {
+        switch self {
+        case .unavailable: return true
+        case .refused(let state, _, _):
+            // Class 08 connection exceptions, 53 insufficient resources
+            // (too many connections, disk full), 57P operator intervention
+            // (shutdown, crash recovery): all pass when the server is back.
+            return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P")
+        case .invalidURL, .newerSchema: return false
+        }
+    }
+}
+
+/// The rows of one statement, as PostgreSQL's text format gives them.
+public struct QueryRows: Sendable {
+    public let columns: [String]
+    public let rows: [[String?]]
+
+    public func value(_ row: Int, _ column: String) -> String? {
+        guard let index = columns.firstIndex(of: column) else { return nil }
+        return rows[row][index]
+    }
+}
+
+/// One libpq connection. A lock serializes its calls, so a connection may
+/// pass from one card thread to the next (libpq connections are not to be
+/// used by two threads at once).
+public final class PostgresConnection: Sendable {
+    private let handle: Mutex<OpaquePointer?>
+    /// The server as shown in messages: the URL without its password.
+    public let server: String
+
+    /// Connects with libpq. A connect timeout of `connectTimeout` seconds
+    /// applies unless the URL sets its own `connect_timeout`.
+    public init(url: String, connectTimeout: Int = 5) throws {
+        server = Self.redacted(url)
+        guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
+            throw ResultsDatabaseError.invalidURL("\(server) does not start with postgresql://")
+        }
+        // Later key words win: the URL's own settings override the default timeout.
+        let keywords = ["connect_timeout", "dbname"]
+        let values = ["\(connectTimeout)", url]
+        let connection = Self.withCStrings(keywords) { keys in
+            Self.withCStrings(values) { values in PQconnectdbParams(keys, values, 1) }
+        }
+        guard let connection else { throw ResultsDatabaseError.unavailable(server: server, reason: "out of memory") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let reason = Self.message(PQerrorMessage(connection))
+            PQfinish(connection)
+            if reason.contains("invalid URI") || reason.contains("invalid connection option")
+                || reason.contains("invalid integer value") {
+                throw ResultsDatabaseError.invalidURL(reason)
+            }
+            throw ResultsDatabaseError.unavailable(server: server, reason: reason)
+        }
+        clibpq_silence_notices(connection)
+        handle = Mutex(connection)
+    }
+
+    deinit {
+        handle.withLock { connection in
+            if let connection { PQfinish(connection) }
+            connection = nil
+        }
+    }
+
+    /// Whether the connection broke; a broken connection is thrown away, not reused.
+    public var isBroken: Bool {
+        handle.withLock { connection in connection.map { PQstatus($0) != CONNECTION_OK } ?? true }
+    }
+
+    /// Runs one statement with `$1`, `$2`... parameters sent apart from the
+    /// SQL text (never spliced into it). `nil` is SQL NULL.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [String?] = []) throws -> QueryRows {
+        try handle.withLock { connection -> QueryRows in
+            guard let connection, PQstatus(connection) == CONNECTION_OK else {
+                throw ResultsDatabaseError.unavailable(server: server, reason: "the connection was lost")
+            }
+            let result = Self.withOptionalCStrings(parameters) { values in
+                PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+                return Self.rows(of: result)
+            default:
+                throw error(of: result, connection: connection)
+            }
+        }
+    }
+
+    private func error(of result: OpaquePointer?, connection: OpaquePointer) -> ResultsDatabaseError {
+        let message = Self.message(result.flatMap { PQresultErrorMessage($0) } ?? PQerrorMessage(connection))
+        let field = { (code: UInt8) -> String? in
+            result.flatMap { PQresultErrorField($0, Int32(code)) }.map { String(cString: $0) }
+        }
+        // No SQLSTATE and a bad connection: the server went away mid-statement.
+        guard let state = field(UInt8(ascii: "C")), PQstatus(connection) == CONNECTION_OK || state.hasPrefix("57P") else {
+            return .unavailable(server: server, reason: message.isEmpty ? "the connection was lost" : message)
+        }
+        let primary = field(UInt8(ascii: "M")) ?? message
+        return .refused(sqlState: state, constraint: field(UInt8(ascii: "n")), message: primary)
+    }
+
+    private static func rows(of result: OpaquePointer?) -> QueryRows {
+        guard let result else { return QueryRows(columns: [], rows: []) }
+        let columnCount = PQnfields(result), rowCount = PQntuples(result)
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+        let rows = (0..<rowCount).map { row in
+            (0..<columnCount).map { column -> String? in
+                PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+            }
+        }
+        return QueryRows(columns: columns, rows: rows)
+    }
+
+    private static func message(_ text: UnsafePointer<CChar>?) -> String {
+        guard let text else { return "" }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\n", with: "; ")
+    }
+
+    /// The URL as it may be shown: user and host kept, any password replaced.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else {
+            return url.contains("@") ? "(an unparsable URL with credentials)" : url
+        }
+        if components.password != nil { components.password = "***" }
+        if let items = components.queryItems, items.contains(where: { $0.name == "password" }) {
+            components.queryItems = items.map { $0.name == "password" ? URLQueryItem(name: "password", value: "***") : $0 }
+        }
+        return components.string ?? url
+    }
+
+    private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+        withOptionalCStrings(strings) { body($0!) }
+    }
+
+    private static func withOptionalCStrings<T>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+        let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+        defer { copies.forEach { $0.map { free($0) } } }
+        let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
