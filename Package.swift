@@ -41,17 +41,18 @@ let package = Package(
                                                    "CEditLine", "TerminalText"]),
         .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto"]),
         .target(name: "MCIM", dependencies: ["COpenSSL", "CardCrypto"]),
+        .target(name: "ExitContract", dependencies: ["APDU", "CardTransport", "SecureChannel"]),
         .target(name: "Station", dependencies: ["CardTransport"]),
         .target(name: "Results", dependencies: ["CLibPQ"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
-            "ServerCheck", "MCIM", "Station", "CardSimulator", "TerminalText",
+            "ServerCheck", "MCIM", "Station", "CardSimulator", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
-            "APDU", "CardTransport", "APDUScript", "TerminalText",
+            "APDU", "CardTransport", "APDUScript", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -20,7 +20,7 @@ public enum PCSCError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .serviceNotRunning:
-            return "the PC/SC service (pcscd) is not running; start it (scripts/rig-start.sh starts one with the virtual reader)"
+            return "the PC/SC service (pcscd) is not running; start it with 'sudo systemctl start pcscd.socket' (or run 'sudo pcscd'), and check 'systemctl status pcscd'; for the virtual test card, scripts/rig-start.sh starts a pcscd with the vpcd reader instead"
         case .noReaders:
             return "no smartcard reader is connected; plug one in, or start the virtual reader with scripts/rig-start.sh"
         case .unknownReader(let name, let available):

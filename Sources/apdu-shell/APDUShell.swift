@@ -2,6 +2,7 @@ import APDU
 import APDUScript
 import ArgumentParser
 import CardTransport
+import ExitContract
 import Foundation
 import SecureChannel
 
@@ -13,8 +14,9 @@ struct APDUShell: ParsableCommand {
         discussion: """
         Interactive on a terminal (line editing, history, tab completion, 'help'); a script with -f or on standard \
         input otherwise, stopping at the first failed expectation. The language is in apdu-script(5).
-        Exit status: 0 success, 1 a failed expectation, 2 a malformed script or command line, 3 a reader or card \
-        failure, 4 a secure-channel or key failure, 5 an unreadable script.
+        Exit status: dmboot's contract (`dmboot exit-codes`, apdu-shell(1)): 0 success, 2 a malformed script or \
+        command line, 3-11 a PC/SC, reader or card failure, 13 an unreadable script, 14 a failed expectation, 20-24 \
+        a secure-channel or key failure.
         """,
         version: "0.1.0")
 
@@ -57,23 +59,23 @@ struct APDUShell: ParsableCommand {
         let text: String
         if let file {
             guard let read = try? String(contentsOfFile: file, encoding: .utf8) else {
-                Self.fail("cannot read the script \(file)", status: 5)
+                Self.fail("cannot read the script \(file)", status: .fileError)
             }
             text = read
         } else {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        var failure: (String, Int32)?
+        var failure: (String, ExitStatus)?
         do {
             try interpreter.run(ScriptParser().parse(text, file: name))
         } catch let error as ScriptSyntaxError {
-            failure = ("\(error)", 2)
+            failure = ("\(error)", .usage)
         } catch let error as ScriptFailure {
             failure = (Self.describe(error, script: name), Self.status(of: error))
         } catch {
-            failure = ("\(error)", 3)
+            failure = ("\(error)", ExitStatus.ofCardLayers(error) ?? .transportError)
         }
-        if json { Transcript.print(interpreter.transcript, script: name, failure: failure?.0) }
+        if json { Transcript.print(interpreter.transcript, script: name, failure: failure) }
         if let failure { Self.fail(failure.0, status: failure.1) }
     }
 
@@ -115,36 +117,35 @@ struct APDUShell: ParsableCommand {
         }
     }
 
-    static func status(of failure: ScriptFailure) -> Int32 {
+    static func status(of failure: ScriptFailure) -> ExitStatus {
         switch failure {
-        case .expectationFailed: return 1
-        case .unreadableScript: return 5
-        case .invalidArgument, .unknownVariable: return 2
-        case .notConnected: return 3
+        case .expectationFailed: return .expectationFailed
+        case .unreadableScript: return .fileError
+        case .invalidArgument, .unknownVariable, .notConnected: return .usage
         case .lineFailed(_, _, _, let error):
             switch error {
-            case is ScriptSyntaxError: return 2
-            case is ScriptFailure: return status(of: error as! ScriptFailure)
-            case is SecureChannelError, is KeyError: return 4
-            case is Hex.ParseError, is APDUError, is StatusPattern.PatternError: return 2
-            default: return 3
+            case let failure as ScriptFailure: return status(of: failure)
+            case is ScriptSyntaxError, is APDUError, is StatusPattern.PatternError: return .usage
+            default: return ExitStatus.ofCardLayers(error) ?? .transportError
             }
         }
     }
 
-    static func fail(_ message: String, status: Int32) -> Never {
+    static func fail(_ message: String, status: ExitStatus) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
-        Foundation.exit(status)
+        Foundation.exit(status.rawValue)
     }
 }
 
 /// The --json transcript: one object with every line run and how it ended.
 enum Transcript {
-    static func print(_ entries: [ScriptInterpreter.Entry], script: String, failure: String?) {
+    static func print(_ entries: [ScriptInterpreter.Entry], script: String, failure: (String, ExitStatus)?) {
         let object: [String: Any] = [
             "script": script,
             "ok": failure == nil,
-            "failure": failure ?? NSNull(),
+            "failure": failure?.0 ?? NSNull(),
+            "exitCode": Int(failure?.1.rawValue ?? 0),
+            "class": "\(failure?.1 ?? .success)",
             "steps": entries.map { entry in
                 [
                     "file": entry.file, "line": entry.line, "text": entry.text, "ok": entry.ok,

@@ -56,8 +56,13 @@ struct CheckServerCommand: ParsableCommand {
                 if !output.json { Output.line("./DMAcc/\(name): FAILED: \(error)") }
             }
         }
-        if output.json { Output.json(["tree": store.path, "servers": results]) }
-        if withBootstrap.isEmpty { throw ServerCheckError.missingNode("Auth/Bootstrap in any account") }
+        if withBootstrap.isEmpty { firstFailure = ServerCheckError.missingNode("Auth/Bootstrap in any account") }
+        if output.json {
+            var object: [String: Any] = ["tree": store.path, "servers": results, "ok": firstFailure == nil]
+            if let firstFailure { object.merge(FailureReport.fields(for: firstFailure)) { $1 } }
+            Output.json(object)
+            if let firstFailure { throw ReportedFailure(error: firstFailure) }
+        }
         if let firstFailure { throw firstFailure }
     }
 

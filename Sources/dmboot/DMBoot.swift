@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExitContract
 import Foundation
 
 struct DMBoot: ParsableCommand {
@@ -17,31 +18,67 @@ struct DMBoot: ParsableCommand {
 
     /// Runs the command line and ends the process with the documented status:
     /// help and version exit 0, every command-line mistake exits 2, and each
-    /// failure of a layer exits with its class's code.
+    /// failure of a layer exits with its class's code. With --json a failure
+    /// is also one JSON object on stdout, so a script reads every outcome the
+    /// same way.
     static func runAndExit() -> Never {
+        let json = asksForJSON(CommandLine.arguments.dropFirst())
         do {
             var command = try parseAsRoot()
             try command.run()
             Foundation.exit(ExitStatus.success.rawValue)
+        } catch let failure as ReportedFailure {
+            fail(ExitStatus.of(failure.error), describe(failure.error), json: false)
         } catch {
             let status = ExitStatus.of(error)
-            if status != .internalError {
-                Output.progress("dmboot: \(indented(describe(error)))")
-                Foundation.exit(status.rawValue)
-            }
+            if status != .internalError { fail(status, describe(error), json: json) }
             // What is left is the argument parser's: help, version, usage mistakes.
             switch exitCode(for: error) {
             case .success:
                 DMBoot.exit(withError: error)
             case .validationFailure:
+                if json { Output.json(FailureReport(status: .usage, message: message(for: error)).json) }
                 Output.progress(fullMessage(for: error))
                 Foundation.exit(ExitStatus.usage.rawValue)
             default:
-                Output.progress("dmboot: \(fullMessage(for: error))")
-                Foundation.exit(ExitStatus.internalError.rawValue)
+                fail(.internalError, fullMessage(for: error), json: json)
             }
         }
     }
+
+    private static func fail(_ status: ExitStatus, _ message: String, json: Bool) -> Never {
+        if json { Output.json(FailureReport(status: status, message: message).json) }
+        Output.progress("dmboot: \(indented(message))")
+        Foundation.exit(status.rawValue)
+    }
+
+    /// Whether the command line asks for JSON, read before parsing so that a
+    /// command line that does not parse still answers in JSON.
+    static func asksForJSON(_ arguments: ArraySlice<String>) -> Bool {
+        arguments.prefix { $0 != "--" }.contains("--json")
+    }
+}
+
+/// A failure as --json reports it: the exit code, its class (as `dmboot
+/// exit-codes` names it), and the message.
+struct FailureReport {
+    let status: ExitStatus
+    let message: String
+
+    var json: [String: Any] {
+        ["ok": false, "exitCode": Int(status.rawValue), "class": "\(status)", "message": message]
+    }
+
+    /// The failure fields for a command that has its own JSON object to report in.
+    static func fields(for error: Error) -> [String: Any] {
+        FailureReport(status: .of(error), message: describe(error)).json
+    }
+}
+
+/// An error the command has already reported in its JSON object: only the
+/// message on stderr and the exit status remain to be done.
+struct ReportedFailure: Error {
+    let error: Error
 }
 
 /// What an error says to the user: the error's own text, except for file

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CardSession
 import CardTransport
+import ExitContract
 import Foundation
 import Provisioning
 import SecureChannel

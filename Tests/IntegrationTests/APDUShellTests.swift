@@ -76,7 +76,7 @@ final class APDUShellTests: XCTestCase {
         let result = try withDemoCard {
             try shell([], stdin: "select aid A000000063504B43532D3135 expect 9000\nselect fid 7777 expect 9000\necho never\n")
         }
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 14, "dmboot exit-codes: expectationFailed")
         XCTAssertTrue(result.stderr.contains("<stdin> line 2: expected 9000, got 6A82 (error: file or application not found)"),
                       result.stderr)
         XCTAssertFalse(result.stdout.contains("never"))
@@ -86,9 +86,11 @@ final class APDUShellTests: XCTestCase {
         let result = try withDemoCard {
             try shell(["--json"], stdin: "select aid A000000063504B43532D3135\nscp03 open\nselect fid 5033\nread all\nexpect 6A82\n")
         }
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 14)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(object["ok"] as? Bool, false)
+        XCTAssertEqual(object["exitCode"] as? Int, 14)
+        XCTAssertEqual(object["class"] as? String, "expectationFailed")
         let steps = try XCTUnwrap(object["steps"] as? [[String: Any]])
         XCTAssertEqual(steps.map { $0["line"] as? Int }, [1, 2, 3, 4, 5])
         XCTAssertEqual(steps.last?["ok"] as? Bool, false)
@@ -107,7 +109,7 @@ final class APDUShellTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("bad.apdu:2:"), result.stderr)
         XCTAssertTrue(result.stderr.contains("bad.apdu:3:"), result.stderr)
         XCTAssertFalse(result.stdout.contains("connected"))
-        XCTAssertEqual(try shell(["-f", "/nonexistent.apdu"]).status, 5)
+        XCTAssertEqual(try shell(["-f", "/nonexistent.apdu"]).status, 13)
     }
 
     func testAnInteractiveSessionCompletesAndRemembersHistory() throws {

@@ -1,0 +1,140 @@
+import APDU
+import CardTransport
+import SecureChannel
+
+/// The exit codes dmboot and apdu-shell promise to scripts (dmboot(1) and
+/// apdu-shell(1), EXIT STATUS; `dmboot exit-codes`). One contract for both
+/// tools: a factory script branches on these, so a code never changes meaning
+/// and means the same whichever tool returns it.
+public enum ExitStatus: Int32, CaseIterable, Sendable {
+    case success = 0
+    case internalError = 1
+    case usage = 2
+    case serviceUnavailable = 3
+    case noReader = 4
+    case readerNotFound = 5
+    case noCard = 6
+    case cardRemoved = 7
+    case readerBusy = 8
+    case timeout = 9
+    case transportError = 10
+    case cardError = 11
+    case simulatorError = 12
+    case fileError = 13
+    case expectationFailed = 14
+    case secretMissing = 15
+    case cardNotAuthenticated = 20
+    case authenticationRefused = 21
+    case secureMessagingFailure = 22
+    case keyMaterial = 23
+    case secureChannelUnsupported = 24
+    case malformedCardData = 30
+    case noPKCS15Application = 31
+    case noBootstrapObject = 32
+    case malformedBootstrap = 40
+    case invalidAccount = 41
+    case treeStore = 50
+    case treeBusy = 51
+    case noSuchNode = 52
+    case secretNotRevealed = 53
+    case policyRefusal = 60
+    case pushNotAuthentic = 70
+    case malformedContentType = 71
+    case integrityCheckFailed = 72
+    case serverUnreachable = 80
+    case tlsHandshakeFailed = 81
+    case wrongPSK = 82
+    case certificateNotTrusted = 83
+    case protocolTooOld = 84
+    case bootstrapCredentialsUnusable = 85
+    case mcimRefused = 90
+    case notAnRSAKey = 91
+
+    public var summary: String {
+        switch self {
+        case .success: return "success"
+        case .internalError: return "internal error (a bug: please report it)"
+        case .usage: return "bad command line, flag or input file argument"
+        case .serviceUnavailable: return "the PC/SC service (pcscd) is not running"
+        case .noReader: return "no smartcard reader is connected"
+        case .readerNotFound: return "--reader names no reader, or more than one"
+        case .noCard: return "no card in the reader"
+        case .cardRemoved: return "the card was removed or reset during the command"
+        case .readerBusy: return "another application holds the card exclusively"
+        case .timeout: return "a wait (--wait, --timeout) ran out"
+        case .transportError: return "other PC/SC or card communication failure"
+        case .cardError: return "the card answered a command with an error status"
+        case .simulatorError: return "the virtual card could not start (profile, driver port)"
+        case .fileError: return "a file named on the command line cannot be read or written (missing, not a regular file, too large)"
+        case .expectationFailed: return "apdu-shell: an expectation of the script (expect SW or data) did not hold"
+        case .secretMissing: return "a secret the command needs (push PIN, NETWORKID, password, HMAC key, Ks_NAF) was not given"
+        case .cardNotAuthenticated:
+            return "the card did not prove it holds the static keys (card cryptogram or challenge); nothing was sent after INITIALIZE UPDATE"
+        case .authenticationRefused:
+            return "the card refused EXTERNAL AUTHENTICATE; not retried (cards block keys after a few failures)"
+        case .secureMessagingFailure: return "a protected response failed its check (R-MAC, padding, counter); the session was closed"
+        case .keyMaterial: return "the SCP03 keys could not be loaded (missing, unreadable, readable by others, malformed)"
+        case .secureChannelUnsupported: return "the card cannot run the requested SCP03 session (key version, i parameter, level)"
+        case .malformedCardData:
+            return "the card's PKCS#15 data is malformed (the message names the file and offset), or points outside the application"
+        case .noPKCS15Application: return "the card has no PKCS#15 application"
+        case .noBootstrapObject: return "the PKCS#15 application holds no DM bootstrap object"
+        case .malformedBootstrap: return "the bootstrap document is malformed (WBXML or XML; the message names the offset)"
+        case .invalidAccount: return "the bootstrap's DM accounts are not valid (every problem is listed)"
+        case .treeStore: return "the DM tree file cannot be used (missing, corrupt, not a tree, newer schema, I/O); nothing was written"
+        case .treeBusy: return "another dmboot kept the DM tree locked past --busy-timeout; nothing was written"
+        case .noSuchNode: return "the DM tree has no such node, or the path is not a tree path"
+        case .secretNotRevealed: return "the node is secret (no Get in its ACL); --reveal-secrets shows it"
+        case .policyRefusal:
+            return "the policy refused (smartcard bootstrap disabled, level too low, server not allowed, legacy NETWORKID)"
+        case .pushNotAuthentic: return "a pushed bootstrap's HMAC does not verify (altered body, or wrong PIN/NETWORKID); nothing was installed"
+        case .malformedContentType: return "a pushed bootstrap's Content-Type is not MIME;KEYTYPE;40HEXDIG"
+        case .integrityCheckFailed: return "an x-syncml-hmac header does not verify, or is malformed"
+        case .serverUnreachable: return "the bootstrap server cannot be reached (DNS, refused, timeout)"
+        case .tlsHandshakeFailed: return "the TLS handshake with the bootstrap server failed, or its certificate or ephemeral key gives under 112 bits of security"
+        case .wrongPSK: return "the bootstrap server rejected the PSK or its identity"
+        case .certificateNotTrusted: return "the bootstrap server's certificate is not trusted"
+        case .protocolTooOld: return "the bootstrap server offers only a protocol older than TLS 1.1"
+        case .bootstrapCredentialsUnusable: return "the account's Auth/Bootstrap nodes are missing or unusable"
+        case .mcimRefused: return "an MCIM blob is malformed, altered, or not for this key; nothing was decrypted"
+        case .notAnRSAKey: return "the PEM file is not an RSA key (public for mcim pack, private for mcim unpack)"
+        }
+    }
+
+    /// The status for an error of the layers both tools share: PC/SC, card
+    /// status words, SCP03 and its keys, hex input. Nil for any other error,
+    /// which the tool maps itself.
+    public static func ofCardLayers(_ error: Error) -> ExitStatus? {
+        switch error {
+        case let error as PCSCError:
+            switch error {
+            case .serviceNotRunning: return .serviceUnavailable
+            case .noReaders: return .noReader
+            case .unknownReader, .ambiguousReader, .readerUnavailable: return .readerNotFound
+            case .noCard, .unresponsiveCard, .protocolMismatch: return .noCard
+            case .cardRemoved, .cardReset: return .cardRemoved
+            case .sharingViolation: return .readerBusy
+            case .timeout: return .timeout
+            case .failure: return .transportError
+            }
+        case is TransportError: return .transportError
+        case is CardStatusError: return .cardError
+        case is KeyError: return .keyMaterial
+        case let error as SecureChannelError:
+            switch error {
+            case .cardCryptogramMismatch, .cardChallengeMismatch: return .cardNotAuthenticated
+            case .externalAuthenticateRefused: return .authenticationRefused
+            case .unsupportedSecurityLevel, .unparsableSecurityLevel: return .usage
+            case .invalidKey, .mixedKeyLengths: return .keyMaterial
+            case .initializeUpdateFailed, .malformedInitializeUpdateResponse, .notSCP03, .keyVersionMismatch,
+                 .challengeModeMismatch, .capabilityMissing:
+                return .secureChannelUnsupported
+            case .responseMACMissing, .responseMACMismatch, .commandMACMismatch, .dataWithErrorStatus, .badPadding,
+                 .responseNotBlockAligned, .counterExhausted, .commandTooLong, .expectedLengthTooLong, .sessionClosed:
+                return .secureMessagingFailure
+            }
+        case is Hex.ParseError: return .usage
+        default: return nil
+        }
+    }
+}
