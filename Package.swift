@@ -26,6 +26,8 @@ let package = Package(
                        providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0",
+                       providers: [.apt(["libxml2-dev"])]),
 
         .target(name: "TerminalText"),
         .target(name: "APDU"),
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "CardCrypto", dependencies: ["COpenSSL"]),
         .target(name: "SecureChannel", dependencies: ["APDU", "CardTransport", "CardCrypto"]),
         .target(name: "PKCS15", dependencies: ["APDU", "CardTransport"]),
-        .target(name: "DMBootstrap", dependencies: ["APDU", "CardCrypto"]),
+        .target(name: "DMBootstrap", dependencies: ["APDU", "CardCrypto", "CLibXML2"]),
         .target(name: "DMTree", dependencies: ["DMBootstrap", "CardCrypto", "CSQLite"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel"]),

@@ -10,6 +10,7 @@ PACKAGES=(
     libssl-dev            # OpenSSL: every cryptographic primitive
     libsqlite3-dev        # the DM tree store
     libedit-dev           # line editing for apdu-shell
+    libxml2-dev           # the XML parser for bootstrap documents and tree imports
     pcsc-tools            # scriptor, pcsc_scan: independent clients for cross-checks
     opensc                # opensc-tool: another independent client
     libwbxml2-utils       # xml2wbxml / wbxml2xml: an independent WBXML encoder for fixtures

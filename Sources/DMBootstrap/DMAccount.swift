@@ -51,17 +51,21 @@ public struct DMAccount: Equatable, Sendable {
     /// `<x>` in ./DMAcc/<x>.
     public var name: String
     public var source: Source
-    /// Nodes in path order, interior ones included.
-    public private(set) var nodes: [DMNode]
+    /// Nodes by path, interior ones included: a dictionary, so that a
+    /// document with many nodes costs linear time to read.
+    private var byPath: [String: DMNode]
 
     public init(name: String, source: Source, nodes: [DMNode] = []) {
         self.name = name
         self.source = source
-        self.nodes = []
+        self.byPath = [:]
         for node in nodes { set(node) }
     }
 
-    public func node(_ path: String) -> DMNode? { nodes.first { $0.path == path } }
+    /// Nodes in path order, interior ones included.
+    public var nodes: [DMNode] { byPath.values.sorted { $0.path < $1.path } }
+
+    public func node(_ path: String) -> DMNode? { byPath[path] }
     public func text(_ path: String) -> String? { node(path)?.text }
 
     /// Adds or replaces a node, creating the interior nodes above it.
@@ -69,18 +73,9 @@ public struct DMAccount: Equatable, Sendable {
         var prefix = ""
         for segment in node.path.split(separator: "/").dropLast() {
             prefix = prefix.isEmpty ? String(segment) : prefix + "/" + segment
-            if self.node(prefix) == nil { insert(DMNode(path: prefix, format: .node, value: nil)) }
+            if byPath[prefix] == nil { byPath[prefix] = DMNode(path: prefix, format: .node, value: nil) }
         }
-        if let index = nodes.firstIndex(where: { $0.path == node.path }) {
-            nodes[index] = node
-        } else {
-            insert(node)
-        }
-    }
-
-    private mutating func insert(_ node: DMNode) {
-        let index = nodes.firstIndex { $0.path > node.path } ?? nodes.count
-        nodes.insert(node, at: index)
+        byPath[node.path] = node
     }
 
     public var serverID: String? { text("ServerID") }

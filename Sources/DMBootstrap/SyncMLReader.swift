@@ -15,7 +15,8 @@ struct SyncMLReader {
         func visit(_ command: Element, inheritedMeta: Element?) throws {
             switch command.name {
             case "Atomic", "Sequence":
-                for child in command.children { try visit(child, inheritedMeta: command.child("Meta")) }
+                let meta = command.child("Meta")
+                for child in command.children { try visit(child, inheritedMeta: meta) }
             case "Add", "Replace":
                 let commandMeta = command.child("Meta") ?? inheritedMeta
                 for item in command.children(named: "Item") {

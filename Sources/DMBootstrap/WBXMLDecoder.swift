@@ -2,13 +2,14 @@
 /// the document types of `WBXMLLanguage`. Every count and offset is checked
 /// against what is left; extension tokens are refused, not skipped.
 public struct WBXMLDecoder {
-    /// Deeper than any bootstrap document nests, shallow enough that a
-    /// hostile document cannot exhaust the stack.
-    public static let maxDepth = 64
+    public static let maxDepth = DecodingLimits.maxDepth
 
     public init() {}
 
     public func decode(_ bytes: [UInt8]) throws -> Document {
+        guard bytes.count <= DecodingLimits.maxBytes else {
+            throw WBXMLError.tooLarge(bytes: bytes.count, limit: DecodingLimits.maxBytes)
+        }
         var cursor = Cursor(bytes: bytes)
         let version = try cursor.byte()
         guard (0x01...0x03).contains(version) else { throw WBXMLError.unsupportedVersion(version) }
@@ -97,6 +98,8 @@ public struct WBXMLDecoder {
         var language: WBXMLLanguage!
         var tagPage: UInt8 = 0
         var attributePage: UInt8 = 0
+        var elements = 0
+        var referencedBytes = 0
 
         func text(_ bytes: [UInt8], at offset: Int) throws -> String {
             if latin1 { return String(bytes.map { Character(Unicode.Scalar($0)) }) }
@@ -104,10 +107,16 @@ public struct WBXMLDecoder {
             return text
         }
 
-        func tableString(at index: UInt32) throws -> String {
+        /// A string-table entry. References can repeat one long entry, so
+        /// what they produce together is limited, not just the input.
+        mutating func tableString(at index: UInt32) throws -> String {
             let start = Int(index)
             guard start < stringTable.count, let end = stringTable[start...].firstIndex(of: 0) else {
                 throw WBXMLError.stringTableOffsetOutOfRange(index: index, tableLength: stringTable.count)
+            }
+            referencedBytes += end - start
+            guard referencedBytes <= DecodingLimits.maxBytes else {
+                throw WBXMLError.tooMuchReferencedText(offset: cursor.offset, limit: DecodingLimits.maxBytes)
             }
             return try text(Array(stringTable[start..<end]), at: start)
         }
@@ -126,6 +135,10 @@ public struct WBXMLDecoder {
 
         mutating func element(depth: Int) throws -> Element {
             guard depth < WBXMLDecoder.maxDepth else { throw WBXMLError.tooDeep(offset: cursor.offset) }
+            elements += 1
+            guard elements <= DecodingLimits.maxElements else {
+                throw WBXMLError.tooManyElements(offset: cursor.offset, limit: DecodingLimits.maxElements)
+            }
             var token = try cursor.byte()
             while token == 0x00 {
                 try switchPage(attribute: false)
@@ -264,6 +277,9 @@ public enum WBXMLError: Error, Equatable, CustomStringConvertible {
     case invalidUTF8(offset: Int)
     case tooDeep(offset: Int)
     case trailingData(offset: Int)
+    case tooLarge(bytes: Int, limit: Int)
+    case tooManyElements(offset: Int, limit: Int)
+    case tooMuchReferencedText(offset: Int, limit: Int)
 
     public var description: String {
         func hex(_ value: UInt8) -> String { String(value, radix: 16, uppercase: true).count == 1 ? "0" + String(value, radix: 16, uppercase: true) : String(value, radix: 16, uppercase: true) }
@@ -300,6 +316,12 @@ public enum WBXMLError: Error, Equatable, CustomStringConvertible {
             return "WBXML elements nest deeper than \(WBXMLDecoder.maxDepth) at offset \(offset)"
         case .trailingData(let offset):
             return "WBXML has bytes after the root element, at offset \(offset)"
+        case .tooLarge(let bytes, let limit):
+            return "WBXML is \(bytes) bytes, more than the \(limit) a bootstrap document may have"
+        case .tooManyElements(let offset, let limit):
+            return "WBXML has more than \(limit) elements (at offset \(offset)), more than a bootstrap document may have"
+        case .tooMuchReferencedText(let offset, let limit):
+            return "WBXML string-table references at offset \(offset) add up to more than \(limit) bytes of text"
         }
     }
 }

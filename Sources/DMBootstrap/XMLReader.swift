@@ -1,84 +1,206 @@
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
+import CLibXML2
 
-/// Reads textual XML into the same `Element` tree as WBXML. External
-/// entities are never resolved: a bootstrap must not reach outside itself.
+/// Reads textual XML into the same `Element` tree as WBXML, with libxml2:
+/// it reports bad bytes as errors where Foundation's XMLParser trapped.
+/// Nothing outside the document is ever read: no network, no DTD loading,
+/// no entity expansion, and a document that declares or uses an entity
+/// other than the five predefined ones and character references is refused
+/// rather than read with holes where the entity's text would have been.
 public struct XMLReader {
     public init() {}
 
+    /// libxml2 sets up its global tables once; doing it here, before any
+    /// parse, keeps that off the threads a station reads cards on.
+    private static let libraryReady: Bool = {
+        xmlInitParser()
+        return true
+    }()
+
     public func decode(_ bytes: [UInt8]) throws -> Document {
-        let delegate = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes))
-        parser.shouldProcessNamespaces = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = delegate
-        guard parser.parse(), let root = delegate.root else {
-            let error = parser.parserError as NSError?
-            throw XMLDocumentError.malformed(line: parser.lineNumber, column: parser.columnNumber,
-                                             reason: delegate.failure ?? error?.localizedDescription ?? "not well-formed")
+        guard bytes.count <= DecodingLimits.maxBytes else {
+            throw XMLDocumentError.tooLarge(bytes: bytes.count, limit: DecodingLimits.maxBytes)
         }
-        return Document(root: root, publicID: delegate.publicID)
+        if Self.isUTF8(declaredBy: bytes), let offset = Self.firstInvalidUTF8(bytes) {
+            let (line, column) = Self.position(of: offset, in: bytes)
+            throw XMLDocumentError.invalidUTF8(offset: offset, line: line, column: column)
+        }
+        precondition(Self.libraryReady)
+        guard let context = xmlNewParserCtxt() else { throw XMLDocumentError.outOfMemory }
+        defer { xmlFreeParserCtxt(context) }
+        // Entity declarations stop the parse where they stand: the reader
+        // never has to reason about what an entity would have expanded to.
+        context.pointee.sax.pointee.entityDecl = { context, _, _, _, _, _ in
+            xmlStopParser(context?.assumingMemoryBound(to: xmlParserCtxt.self))
+        }
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        let parsed = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buffer.count, 1)) {
+                xmlCtxtReadMemory(context, $0, Int32(buffer.count), nil, nil, options)
+            }
+        }
+        guard let document = parsed, context.pointee.wellFormed != 0, context.pointee.errNo == 0 else {
+            if parsed != nil { xmlFreeDoc(parsed) }
+            throw Self.failure(of: context)
+        }
+        defer { xmlFreeDoc(document) }
+        guard let rootNode = xmlDocGetRootElement(document) else {
+            throw XMLDocumentError.malformed(line: 1, column: 1, reason: "no root element")
+        }
+        var builder = TreeBuilder()
+        let root = try builder.element(rootNode, depth: 0)
+        return Document(root: root, publicID: nil)
     }
 
-    private final class TreeBuilder: NSObject, XMLParserDelegate {
-        var stack: [Element] = []
-        var root: Element?
-        var publicID: String?
-        var failure: String?
-
-        static func local(_ name: String) -> String {
-            name.split(separator: ":").last.map(String.init) ?? name
+    /// The error libxml2 recorded, in our terms.
+    static func failure(of context: xmlParserCtxtPtr) -> XMLDocumentError {
+        if context.pointee.errNo == Int32(XML_ERR_USER_STOP.rawValue) {
+            return .entityDeclared(line: Int(context.pointee.input?.pointee.line ?? 0))
         }
+        guard let error = xmlCtxtGetLastError(context) else {
+            return .malformed(line: 1, column: 1, reason: "not well-formed")
+        }
+        let code = error.pointee.code
+        if code == Int32(XML_ERR_UNDECLARED_ENTITY.rawValue) || code == Int32(XML_WAR_UNDECLARED_ENTITY.rawValue) {
+            return .undefinedEntity(line: Int(error.pointee.line))
+        }
+        let message = error.pointee.message.map { String(cString: $0) } ?? "not well-formed"
+        return .malformed(line: Int(error.pointee.line), column: Int(error.pointee.int2),
+                          reason: message.split(whereSeparator: \.isNewline).first.map(String.init) ?? message)
+    }
 
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                    qualifiedName: String?, attributes: [String: String] = [:]) {
-            guard stack.count < WBXMLDecoder.maxDepth else {
-                failure = "elements nest deeper than \(WBXMLDecoder.maxDepth)"
-                parser.abortParsing()
-                return
+    /// Whether the document is UTF-8 by the rules of XML 1.0 appendix F:
+    /// no UTF-16 byte-order mark and no declaration naming another encoding.
+    static func isUTF8(declaredBy bytes: [UInt8]) -> Bool {
+        if bytes.starts(with: [0xFE, 0xFF]) || bytes.starts(with: [0xFF, 0xFE]) { return false }
+        let head = bytes.prefix(256)
+        guard head.starts(with: Array("<?xml".utf8)), let end = head.firstIndex(of: UInt8(ascii: ">")) else { return true }
+        let declaration = String(decoding: head[..<end], as: UTF8.self).lowercased()
+        guard let range = declaration.range(of: "encoding") else { return true }
+        let rest = declaration[range.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "'" }
+        let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        return name == "utf-8" || name == "utf8"
+    }
+
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        var offset = 0
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
             }
-            let kept = attributes.filter { !$0.key.hasPrefix("xmlns") }
-            stack.append(Element(name: Self.local(elementName), attributes: kept))
         }
+    }
 
-        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
-            guard let finished = stack.popLast() else { return }
-            if stack.isEmpty {
-                root = finished
-            } else {
-                stack[stack.count - 1].content.append(.element(finished))
+    /// Line and column (both from 1) of a byte offset, counting columns in bytes.
+    static func position(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+        let before = bytes[..<offset]
+        let line = before.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+        let lineStart = before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        return (line, offset - lineStart + 1)
+    }
+
+    /// Copies libxml2's tree into `Element`s, counting them against the limits.
+    private struct TreeBuilder {
+        var elements = 0
+
+        mutating func element(_ node: xmlNodePtr, depth: Int) throws -> Element {
+            guard depth < DecodingLimits.maxDepth else {
+                throw XMLDocumentError.tooDeep(line: Int(xmlGetLineNo(node)), limit: DecodingLimits.maxDepth)
             }
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) {
-            guard !stack.isEmpty else { return }
-            if case .text(let previous)? = stack[stack.count - 1].content.last {
-                stack[stack.count - 1].content[stack[stack.count - 1].content.count - 1] = .text(previous + string)
-            } else {
-                stack[stack.count - 1].content.append(.text(string))
+            elements += 1
+            guard elements <= DecodingLimits.maxElements else {
+                throw XMLDocumentError.tooManyElements(limit: DecodingLimits.maxElements)
             }
+            var element = Element(name: Self.string(node.pointee.name))
+            var attribute = node.pointee.properties
+            while let current = attribute {
+                let value = xmlNodeGetContent(UnsafeMutableRawPointer(current).assumingMemoryBound(to: xmlNode.self))
+                defer { xmlFree(value) }
+                var name = Self.string(current.pointee.name)
+                if let prefix = current.pointee.ns?.pointee.prefix { name = Self.string(prefix) + ":" + name }
+                element.attributes[name] = value.map { String(cString: $0) } ?? ""
+                attribute = current.pointee.next
+            }
+            var text: [UInt8] = []
+            func flushText() {
+                if !text.isEmpty {
+                    element.content.append(.text(String(decoding: text, as: UTF8.self)))
+                    text.removeAll()
+                }
+            }
+            var child = node.pointee.children
+            while let current = child {
+                switch current.pointee.type {
+                case XML_ELEMENT_NODE:
+                    flushText()
+                    element.content.append(.element(try self.element(current, depth: depth + 1)))
+                case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
+                    if let content = current.pointee.content {
+                        text.append(contentsOf: UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content))))
+                    }
+                case XML_ENTITY_REF_NODE:
+                    throw XMLDocumentError.undefinedEntity(line: Int(xmlGetLineNo(current)))
+                default:
+                    break
+                }
+                child = current.pointee.next
+            }
+            flushText()
+            return element
         }
 
-        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-            self.parser(parser, foundCharacters: String(decoding: CDATABlock, as: UTF8.self))
-        }
-
-        func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?, systemID: String?) {
-            failure = "external entity \(name) declared; dmboot does not resolve entities"
-            parser.abortParsing()
+        static func string(_ pointer: UnsafePointer<xmlChar>?) -> String {
+            pointer.map { String(cString: $0) } ?? ""
         }
     }
 }
 
+/// Sizes no bootstrap document reaches (a card's bootstrap file is a few
+/// kilobytes, a backup of a tree a few hundred), so that a hostile one is
+/// refused before it costs time or memory.
+public enum DecodingLimits {
+    /// Input bytes, for every encoding.
+    public static let maxBytes = 1 << 20
+    /// Element nesting: deeper than any bootstrap nests, shallow enough that
+    /// recursive readers cannot exhaust the stack.
+    public static let maxDepth = 64
+    /// Elements in one document.
+    public static let maxElements = 50_000
+}
+
 public enum XMLDocumentError: Error, Equatable, CustomStringConvertible {
     case malformed(line: Int, column: Int, reason: String)
+    case invalidUTF8(offset: Int, line: Int, column: Int)
+    case entityDeclared(line: Int)
+    case undefinedEntity(line: Int)
+    case tooLarge(bytes: Int, limit: Int)
+    case tooDeep(line: Int, limit: Int)
+    case tooManyElements(limit: Int)
+    case outOfMemory
 
     public var description: String {
         switch self {
         case .malformed(let line, let column, let reason):
             return "XML is not well-formed at line \(line), column \(column): \(reason)"
+        case .invalidUTF8(let offset, let line, let column):
+            return "XML is not valid UTF-8 at byte offset \(offset) (line \(line), column \(column)); "
+                + "declare the encoding if it is not UTF-8"
+        case .entityDeclared(let line):
+            return "XML declares an entity at line \(line); dmboot does not read entity declarations or external entities"
+        case .undefinedEntity(let line):
+            return "XML refers to an entity that is not one of the five predefined ones at line \(line); "
+                + "dmboot does not expand entities (use a character reference)"
+        case .tooLarge(let bytes, let limit):
+            return "XML is \(bytes) bytes, more than the \(limit) a bootstrap document may have"
+        case .tooDeep(let line, let limit):
+            return "XML elements nest deeper than \(limit) at line \(line)"
+        case .tooManyElements(let limit):
+            return "XML has more than \(limit) elements, more than a bootstrap document may have"
+        case .outOfMemory:
+            return "libxml2 could not allocate a parser"
         }
     }
 }
