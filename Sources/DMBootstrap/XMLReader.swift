@@ -117,11 +117,9 @@ public struct XMLReader {
             var element = Element(name: Self.string(node.pointee.name))
             var attribute = node.pointee.properties
             while let current = attribute {
-                let value = xmlNodeGetContent(UnsafeMutableRawPointer(current).assumingMemoryBound(to: xmlNode.self))
-                defer { xmlFree(value) }
                 var name = Self.string(current.pointee.name)
                 if let prefix = current.pointee.ns?.pointee.prefix { name = Self.string(prefix) + ":" + name }
-                element.attributes[name] = value.map { String(cString: $0) } ?? ""
+                element.attributes[name] = try Self.text(of: current.pointee.children)
                 attribute = current.pointee.next
             }
             var text: [UInt8] = []
@@ -150,6 +148,22 @@ public struct XMLReader {
             }
             flushText()
             return element
+        }
+
+        /// An attribute's value: libxml2 keeps it as a list of text nodes.
+        static func text(of first: xmlNodePtr?) throws -> String {
+            var bytes: [UInt8] = []
+            var node = first
+            while let current = node {
+                if current.pointee.type == XML_ENTITY_REF_NODE {
+                    throw XMLDocumentError.undefinedEntity(line: Int(xmlGetLineNo(current)))
+                }
+                if let content = current.pointee.content {
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content))))
+                }
+                node = current.pointee.next
+            }
+            return String(decoding: bytes, as: UTF8.self)
         }
 
         static func string(_ pointer: UnsafePointer<xmlChar>?) -> String {

@@ -57,6 +57,7 @@ final class XMLInputTests: XCTestCase {
     func testEntitiesAreRefusedNotEmptied() {
         let cases: [(String, String, XMLDocumentError)] = [
             ("undefined", "<SyncML>&nothing;</SyncML>", .undefinedEntity(line: 1)),
+            ("undefined in an attribute", "<SyncML a=\"&nothing;\"/>", .undefinedEntity(line: 1)),
             ("undefined with an external subset",
              "<!DOCTYPE SyncML SYSTEM \"http://example.org/x.dtd\">\n<SyncML>&nothing;</SyncML>", .undefinedEntity(line: 2)),
             ("external", "<!DOCTYPE SyncML [<!ENTITY leak SYSTEM \"file:///etc/passwd\">]><SyncML>&leak;</SyncML>",
