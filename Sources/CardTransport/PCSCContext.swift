@@ -154,7 +154,22 @@ public final class PCSCContext {
 
     /// Interrupts a blocking `statusChange` from another thread.
     public func cancel() {
-        SCardCancel(handle)
+        interrupter.interrupt()
+    }
+
+    /// What another thread needs to interrupt this context's blocking calls:
+    /// pcsc-lite allows SCardCancel from any thread, while the context itself
+    /// stays on its own.
+    public var interrupter: Interrupter { Interrupter(handle: handle) }
+
+    public struct Interrupter: Sendable {
+        let handle: SCARDCONTEXT
+
+        /// Wakes a SCardGetStatusChange in progress. pcsc-lite drops the
+        /// request when no call is blocked at that moment.
+        public func interrupt() {
+            SCardCancel(handle)
+        }
     }
 
     /// Connects to the card in `reader`, T=0 or T=1 as the card and reader negotiate.

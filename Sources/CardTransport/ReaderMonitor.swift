@@ -1,5 +1,6 @@
 import CPCSCLite
 import Foundation
+import Synchronization
 
 /// What one reader holds, as the monitor last saw it.
 public struct ReaderSnapshot: Equatable, Sendable {
@@ -23,51 +24,88 @@ public struct ReaderSnapshot: Equatable, Sendable {
 /// Watches readers come and go and cards be inserted and removed, sleeping in
 /// SCardGetStatusChange (with pcsc-lite's PnP pseudo-reader for reader
 /// arrivals) until something changes. `cancel()` from another thread wakes it.
-public final class ReaderMonitor: @unchecked Sendable {
+public final class ReaderMonitor: Sendable {
     static let plugAndPlay = "\\\\?PnP?\\Notification"
-    private let context: PCSCContext
-    private var known: [String: DWORD] = [:]
-    private var plugAndPlayState: DWORD = CPCSC_STATE_UNAWARE
+
+    /// The context and what this monitor last saw: one caller at a time.
+    private struct Watch {
+        let context: PCSCContext
+        var known: [String: DWORD] = [:]
+        var plugAndPlayState: DWORD = CPCSC_STATE_UNAWARE
+    }
+
+    /// Whether a stop was asked, and whether a wait is (about to be) blocked in pcscd.
+    private struct Cancellation {
+        var cancelled = false
+        var waiting = false
+    }
+
+    private let watch: Mutex<Watch>
+    private let cancellation = Mutex(Cancellation())
+    private let interrupter: PCSCContext.Interrupter
 
     public init() throws {
-        context = try PCSCContext()
+        let context = try PCSCContext()
+        interrupter = context.interrupter
+        watch = Mutex(Watch(context: context))
     }
 
     /// The readers and their cards now.
     public func snapshot() throws -> [ReaderSnapshot] {
-        let names = try context.readerNames()
+        try watch.withLock { try Self.snapshot(&$0) }
+    }
+
+    private static func snapshot(_ watch: inout Watch) throws -> [ReaderSnapshot] {
+        let names = try watch.context.readerNames()
         guard !names.isEmpty else { return [] }
-        let states = try context.statusChange(names: names, known: names.map { _ in CPCSC_STATE_UNAWARE }, timeoutMilliseconds: 0)
-        for (name, state) in zip(names, states) { known[name] = state.event & ~CPCSC_STATE_CHANGED }
-        return zip(names, states).map { Self.snapshot(name: $0, event: $1.event) }
+        let states = try watch.context.statusChange(names: names, known: names.map { _ in CPCSC_STATE_UNAWARE },
+                                                    timeoutMilliseconds: 0)
+        for (name, state) in zip(names, states) { watch.known[name] = state.event & ~CPCSC_STATE_CHANGED }
+        return zip(names, states).map { snapshot(name: $0, event: $1.event) }
     }
 
     /// Blocks until a reader or a card changes, then returns the new picture;
-    /// nil when `cancel()` woke it.
+    /// nil once `cancel()` was called, whether before or during the wait.
     public func waitForChange() throws -> [ReaderSnapshot]? {
-        let names = try context.readerNames()
-        known = known.filter { names.contains($0.key) }
-        let watched = names + [Self.plugAndPlay]
-        let current = names.map { known[$0] ?? CPCSC_STATE_UNAWARE } + [plugAndPlayState]
-        let states: [PCSCContext.StatusChange]
-        do {
-            states = try context.statusChange(names: watched, known: current, timeoutMilliseconds: CPCSC_INFINITE)
-        } catch PCSCError.failure(_, let code) where code == Int(CPCSC_E_CANCELLED) {
-            return nil
-        } catch PCSCError.unknownReader {
-            // A reader left between listing and waiting: the next round lists again.
-            return try snapshot()
+        try watch.withLock { watch in
+            let names = try watch.context.readerNames()
+            watch.known = watch.known.filter { names.contains($0.key) }
+            let watched = names + [Self.plugAndPlay]
+            let current = names.map { watch.known[$0] ?? CPCSC_STATE_UNAWARE } + [watch.plugAndPlayState]
+            let mayWait = cancellation.withLock { state in
+                state.waiting = !state.cancelled
+                return state.waiting
+            }
+            guard mayWait else { return nil }
+            let states: [PCSCContext.StatusChange]
+            do {
+                defer { cancellation.withLock { $0.waiting = false } }
+                states = try watch.context.statusChange(names: watched, known: current, timeoutMilliseconds: CPCSC_INFINITE)
+            } catch PCSCError.failure(_, let code) where code == Int(CPCSC_E_CANCELLED) {
+                return nil
+            } catch PCSCError.unknownReader {
+                // A reader left between listing and waiting: the next round lists again.
+                return try Self.snapshot(&watch)
+            }
+            for (name, state) in zip(names, states) { watch.known[name] = state.event & ~CPCSC_STATE_CHANGED }
+            watch.plugAndPlayState = states.last!.event & ~CPCSC_STATE_CHANGED
+            return try watch.context.readerNames() == names
+                ? zip(names, states).map { Self.snapshot(name: $0, event: $1.event) }
+                : try Self.snapshot(&watch)
         }
-        for (name, state) in zip(names, states) { known[name] = state.event & ~CPCSC_STATE_CHANGED }
-        plugAndPlayState = states.last!.event & ~CPCSC_STATE_CHANGED
-        return try context.readerNames() == names
-            ? zip(names, states).map { Self.snapshot(name: $0, event: $1.event) }
-            : try snapshot()
     }
 
-    /// Wakes a `waitForChange` blocked in another thread.
+    /// Ends the current `waitForChange` and every later one. The stop sticks:
+    /// SCardCancel is lost when it lands while no call is blocked in pcscd
+    /// (between two waits, or just before one enters the daemon), so this
+    /// records the stop first and repeats the interruption until no wait is
+    /// left in progress. Returns once no wait can block any more.
     public func cancel() {
-        context.cancel()
+        cancellation.withLock { $0.cancelled = true }
+        while cancellation.withLock({ $0.waiting }) {
+            interrupter.interrupt()
+            usleep(2_000)
+        }
     }
 
     static func snapshot(name: String, event: DWORD) -> ReaderSnapshot {

@@ -1,11 +1,13 @@
 import CardTransport
 import Foundation
+import Synchronization
 
 /// Where reader and card events come from: PC/SC in the product, a script in unit tests.
-public protocol ReaderEventSource: AnyObject {
+public protocol ReaderEventSource: Sendable {
     func snapshot() throws -> [ReaderSnapshot]
     /// Blocks until something changes; nil when cancelled.
     func waitForChange() throws -> [ReaderSnapshot]?
+    /// Ends the current wait and every later one, even one not yet begun.
     func cancel()
 }
 
@@ -51,7 +53,7 @@ public enum ReaderActivity: Equatable, Sendable {
 /// inserted, in parallel across readers, and waits for its removal before the
 /// next. A card whose provisioning failed is left alone until it is removed:
 /// it is never authenticated a second time.
-public final class Station: @unchecked Sendable {
+public final class Station: Sendable {
     public struct Configuration: Sendable {
         /// Reader name parts to watch; empty watches every reader.
         public var readers: [String] = []
@@ -68,52 +70,101 @@ public final class Station: @unchecked Sendable {
 
     public typealias Job = @Sendable (_ reader: String) -> CardResult
 
+    /// What the station reports as it goes. Both run in order on one serial
+    /// queue, never under the station's lock, so they may call `stop()`.
+    public struct Observers: Sendable {
+        /// Each finished card.
+        public var result: @Sendable (CardResult) -> Void
+        /// Every change of a reader's activity.
+        public var activity: @Sendable ([String: ReaderActivity]) -> Void
+
+        public init(result: @escaping @Sendable (CardResult) -> Void = { _ in },
+                    activity: @escaping @Sendable ([String: ReaderActivity]) -> Void = { _ in }) {
+            self.result = result
+            self.activity = activity
+        }
+    }
+
+    /// Everything that changes while the station runs, only touched under `state`'s lock.
+    private struct State {
+        var states: [String: ReaderActivity] = [:]
+        var present: [String: Bool] = [:]
+        /// Per reader: pcscd's card event count now, and when its card was taken.
+        var cardEvents: [String: Int] = [:]
+        var cardEventsWhenTaken: [String: Int] = [:]
+        var initialReaders: Set<String>?
+        var inFlight = 0
+        var started = 0
+        var stopping = false
+        var done = false
+        var monitorFailure: Error?
+        var results: [CardResult] = []
+    }
+
     private let configuration: Configuration
     private let events: ReaderEventSource
     private let job: Job
-    private let queue = DispatchQueue(label: "dmboot.station")
+    private let observers: Observers
+    private let state = Mutex(State())
+    private let notifications = DispatchQueue(label: "dmboot.station.observers")
     private let finished = DispatchSemaphore(value: 0)
-    private var states: [String: ReaderActivity] = [:]
-    private var present: [String: Bool] = [:]
-    /// Per reader: pcscd's card event count now, and when its card was taken.
-    private var cardEvents: [String: Int] = [:]
-    private var cardEventsWhenTaken: [String: Int] = [:]
-    private var initialReaders: Set<String>?
-    private var inFlight = 0
-    private var started = 0
-    private var stopping = false
-    private var done = false
-    private var monitorFailure: Error?
-    public private(set) var results: [CardResult] = []
-    /// Called on the station's queue for each finished card.
-    public var onResult: ((CardResult) -> Void)?
-    /// Called on the station's queue whenever a reader's activity changes.
-    public var onActivity: (([String: ReaderActivity]) -> Void)?
 
-    public init(configuration: Configuration, events: ReaderEventSource, job: @escaping Job) {
+    public init(configuration: Configuration, events: ReaderEventSource, observers: Observers = Observers(),
+                job: @escaping Job) {
         self.configuration = configuration
         self.events = events
+        self.observers = observers
         self.job = job
     }
 
     /// Watches and provisions until `stop()`, `--once` or `--max-cards` ends it.
+    /// Returns once every card is finished and every observer call was made.
     public func run() throws -> [CardResult] {
         let first = try events.snapshot()
-        queue.sync { handle(first, initial: true) }
-        let monitor = Thread { [weak self] in self?.watch() }
+        update { handle(first, initial: true, &$0) }
+        let monitor = Thread { [self] in watch() }
         monitor.name = "dmboot-station-monitor"
         monitor.start()
         finished.wait()
-        if let monitorFailure { throw monitorFailure }
-        return queue.sync { results }
+        notifications.sync {}
+        return try state.withLock { state in
+            if let failure = state.monitorFailure { throw failure }
+            return state.results
+        }
     }
 
     /// Finishes the cards in progress, starts no new one, then ends `run()`.
     public func stop() {
-        queue.async {
-            self.stopping = true
-            self.finishIfIdle()
+        update { state in
+            state.stopping = true
+            return finishIfIdle(&state)
         }
+    }
+
+    /// The work a change of state implies, collected under the lock and done after it.
+    private struct Effects {
+        var starts: [String] = []
+        var results: [CardResult] = []
+        var activity: [String: ReaderActivity]?
+        var finish = false
+    }
+
+    /// Changes the state under the lock, queues the observer calls in the
+    /// order the changes happened, then starts cards and finishes outside it.
+    private func update(_ change: (inout State) -> Effects) {
+        let effects = state.withLock { state in
+            let effects = change(&state)
+            let (observers, results, activity) = (self.observers, effects.results, effects.activity)
+            if !results.isEmpty || activity != nil {
+                notifications.async {
+                    results.forEach(observers.result)
+                    if let activity { observers.activity(activity) }
+                }
+            }
+            return effects
+        }
+        effects.starts.forEach(launch)
+        if effects.finish { finish() }
     }
 
     private func watch() {
@@ -122,92 +173,109 @@ public final class Station: @unchecked Sendable {
             do {
                 snapshot = try events.waitForChange()
             } catch {
-                queue.async {
-                    self.monitorFailure = error
-                    self.stopping = true
-                    self.finishIfIdle()
+                update { state in
+                    if state.monitorFailure == nil && !state.done { state.monitorFailure = error }
+                    state.stopping = true
+                    return finishIfIdle(&state)
                 }
                 return
             }
-            let over = queue.sync { done }
-            if over { return }
-            if let snapshot { queue.async { self.handle(snapshot, initial: false) } }
+            guard let snapshot else { return }
+            update { handle(snapshot, initial: false, &$0) }
         }
     }
 
-    private func handle(_ snapshot: [ReaderSnapshot], initial: Bool) {
+    private func handle(_ snapshot: [ReaderSnapshot], initial: Bool, _ state: inout State) -> Effects {
+        guard !state.done else { return Effects() }
+        var effects = Effects()
         let watched = snapshot.filter { configuration.watches($0.name) }
-        if initial { initialReaders = Set(watched.filter(\.cardPresent).map(\.name)) }
+        if initial { state.initialReaders = Set(watched.filter(\.cardPresent).map(\.name)) }
         let names = Set(watched.map(\.name))
-        for name in states.keys where !names.contains(name) {
-            states[name] = .gone
-            present[name] = false
+        for name in state.states.keys where !names.contains(name) {
+            state.states[name] = .gone
+            state.present[name] = false
         }
         for reader in watched {
             let usable = reader.cardPresent && !reader.mute
-            present[reader.name] = usable
-            cardEvents[reader.name] = reader.cardEvents
-            switch states[reader.name] ?? .gone {
+            state.present[reader.name] = usable
+            state.cardEvents[reader.name] = reader.cardEvents
+            switch state.states[reader.name] ?? .gone {
             case .gone, .waitingForCard:
-                states[reader.name] = .waitingForCard
-                if usable { start(reader.name) }
+                state.states[reader.name] = .waitingForCard
+                if usable { start(reader.name, &state, &effects) }
             case .removeCard:
                 if !reader.cardPresent {
-                    states[reader.name] = .waitingForCard
-                } else if usable && isAnotherCard(in: reader.name) {
-                    start(reader.name)
+                    state.states[reader.name] = .waitingForCard
+                } else if usable && Self.isAnotherCard(in: reader.name, state) {
+                    start(reader.name, &state, &effects)
                 }
             case .provisioning:
                 break
             }
         }
-        onActivity?(states)
-        finishIfIdle()
+        effects.activity = state.states
+        effects.finish = finishIfIdle(&state).finish
+        return effects
     }
 
-    private func start(_ reader: String) {
-        guard !stopping else { return }
-        if let maxCards = configuration.maxCards, started >= maxCards { return }
-        if configuration.once && !(initialReaders?.contains(reader) ?? false) { return }
-        if configuration.once { initialReaders?.remove(reader) }
-        started += 1
-        inFlight += 1
-        cardEventsWhenTaken[reader] = cardEvents[reader]
-        states[reader] = .provisioning
-        let job = self.job
-        // A thread per card: a job blocks in PC/SC for its whole card, and
-        // the global dispatch pool (as wide as the CPUs) would queue readers
-        // behind each other.
-        let worker = Thread {
+    private func start(_ reader: String, _ state: inout State, _ effects: inout Effects) {
+        guard !state.stopping else { return }
+        if let maxCards = configuration.maxCards, state.started >= maxCards { return }
+        if configuration.once && !(state.initialReaders?.contains(reader) ?? false) { return }
+        if configuration.once { state.initialReaders?.remove(reader) }
+        state.started += 1
+        state.inFlight += 1
+        state.cardEventsWhenTaken[reader] = state.cardEvents[reader]
+        state.states[reader] = .provisioning
+        effects.starts.append(reader)
+    }
+
+    /// A thread per card: a job blocks in PC/SC for its whole card, and the
+    /// global dispatch pool (as wide as the CPUs) would queue readers behind
+    /// each other.
+    private func launch(_ reader: String) {
+        let worker = Thread { [self] in
             let result = job(reader)
-            self.queue.async { self.complete(reader, result) }
+            update { complete(reader, result, &$0) }
         }
         worker.name = "dmboot-station-card"
         worker.start()
     }
 
-    private func complete(_ reader: String, _ result: CardResult) {
-        inFlight -= 1
-        results.append(result)
-        onResult?(result)
+    private func complete(_ reader: String, _ result: CardResult, _ state: inout State) -> Effects {
+        var effects = Effects()
+        state.inFlight -= 1
+        state.results.append(result)
+        effects.results = [result]
         // The monitor saw any removal during provisioning already.
-        states[reader] = present[reader] == true ? .removeCard(outcome: result.outcome, identity: result.cardIdentity) : .waitingForCard
-        if present[reader] == true && isAnotherCard(in: reader) { start(reader) }
-        onActivity?(states)
-        finishIfIdle()
+        let present = state.present[reader] == true
+        state.states[reader] = present ? .removeCard(outcome: result.outcome, identity: result.cardIdentity) : .waitingForCard
+        if present && Self.isAnotherCard(in: reader, state) { start(reader, &state, &effects) }
+        effects.activity = state.states
+        effects.finish = finishIfIdle(&state).finish
+        return effects
     }
 
     /// Whether the card in `reader` came after the one last taken there.
-    private func isAnotherCard(in reader: String) -> Bool {
-        cardEvents[reader] != cardEventsWhenTaken[reader]
+    private static func isAnotherCard(in reader: String, _ state: State) -> Bool {
+        state.cardEvents[reader] != state.cardEventsWhenTaken[reader]
     }
 
-    private func finishIfIdle() {
-        guard !done, inFlight == 0 else { return }
-        let limitReached = configuration.maxCards.map { started >= $0 } ?? false
-        let roundDone = configuration.once && (initialReaders?.isEmpty ?? true)
-        guard stopping || limitReached || roundDone else { return }
-        done = true
+    @discardableResult
+    private func finishIfIdle(_ state: inout State) -> Effects {
+        var effects = Effects()
+        guard !state.done, state.inFlight == 0 else { return effects }
+        let limitReached = configuration.maxCards.map { state.started >= $0 } ?? false
+        let roundDone = configuration.once && (state.initialReaders?.isEmpty ?? true)
+        guard state.stopping || limitReached || roundDone else { return effects }
+        state.done = true
+        effects.finish = true
+        return effects
+    }
+
+    /// Ends the monitor and wakes `run()`, outside the lock: the monitor's
+    /// cancel waits for a wait in progress to leave pcscd.
+    private func finish() {
         events.cancel()
         finished.signal()
     }

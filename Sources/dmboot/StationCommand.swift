@@ -6,6 +6,7 @@ import Foundation
 import Provisioning
 import SecureChannel
 import Station
+import Synchronization
 import TerminalText
 
 struct StationCommand: ParsableCommand {
@@ -66,13 +67,12 @@ struct StationCommand: ParsableCommand {
         let configuration = try stationConfiguration()
         let log = try jsonLog.map(StationLog.init(path:))
         let board = StatusBoard()
-        let station = Station(configuration: configuration, events: try ReaderMonitor(),
-                              job: { [provisioner] name in StationJob.run(provisioner, reader: name) })
-        station.onResult = { result in
+        let observers = Station.Observers(result: { result in
             log?.write(result)
             board.note(result)
-        }
-        station.onActivity = { board.show($0) }
+        }, activity: { board.show($0) })
+        let station = Station(configuration: configuration, events: try ReaderMonitor(), observers: observers,
+                              job: { [provisioner] name in StationJob.run(provisioner, reader: name) })
         var sources: [DispatchSourceSignal] = []
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
@@ -138,7 +138,7 @@ enum StationJob {
 }
 
 /// The station log: one JSON object per line, flushed to disk after each card.
-final class StationLog {
+final class StationLog: Sendable {
     private let handle: FileHandle
 
     init(path: String) throws {
@@ -170,11 +170,14 @@ final class StationLog {
 }
 
 /// The live status on stderr: a line per reader, redrawn in place on a terminal, plain lines otherwise.
-final class StatusBoard: @unchecked Sendable {
-    private let lock = NSLock()
+final class StatusBoard: Sendable {
+    private struct Drawing {
+        var drawn = 0
+        var shown: [String: String] = [:]
+    }
+
+    private let drawing = Mutex(Drawing())
     private let terminal = isatty(STDERR_FILENO) == 1
-    private var drawn = 0
-    private var shown: [String: String] = [:]
 
     func note(_ result: CardResult) {
         let text = result.succeeded
@@ -184,7 +187,7 @@ final class StatusBoard: @unchecked Sendable {
     }
 
     func show(_ states: [String: ReaderActivity]) {
-        lock.withLock {
+        drawing.withLock { drawing in
             let lines = states.keys.sorted().map { name -> (String, String) in
                 switch states[name]! {
                 case .waitingForCard: return (name, "\(name): waiting for a card")
@@ -195,21 +198,21 @@ final class StatusBoard: @unchecked Sendable {
                 }
             }
             if terminal {
-                var text = drawn > 0 ? "\u{1B}[\(drawn)A" : ""
+                var text = drawing.drawn > 0 ? "\u{1B}[\(drawing.drawn)A" : ""
                 for (_, line) in lines { text += "\u{1B}[2K\(TerminalText.escape(line))\n" }
-                drawn = lines.count
+                drawing.drawn = lines.count
                 Self.emit(text)
             } else {
                 // Plain lines: only what changed, and no "remove the card" (the result line said it).
-                let changed = lines.filter { shown[$0.0] != $0.1 }
-                for (name, line) in changed { shown[name] = line }
+                let changed = lines.filter { drawing.shown[$0.0] != $0.1 }
+                for (name, line) in changed { drawing.shown[name] = line }
                 Self.emit(changed.map(\.1).filter { !$0.hasSuffix("remove the card") }.map { TerminalText.escape($0) + "\n" }.joined())
             }
         }
     }
 
     func message(_ text: String) {
-        lock.withLock { drawn = 0 }
+        drawing.withLock { $0.drawn = 0 }
         Self.emit(TerminalText.escapeLines(text) + "\n")
     }
 

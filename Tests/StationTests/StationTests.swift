@@ -1,5 +1,6 @@
 import CardTransport
 import Foundation
+import Synchronization
 import Station
 import XCTest
 
@@ -7,49 +8,85 @@ import XCTest
 /// in-process stand-in for pcscd (the real one is in the integration tests),
 /// which can also make readers appear and disappear.
 final class StationTests: XCTestCase {
-    final class ScriptedEvents: ReaderEventSource, @unchecked Sendable {
-        private let lock = NSCondition()
-        private var current: [ReaderSnapshot]
-        private var pending: [[ReaderSnapshot]] = []
-        private var cancelled = false
+    final class ScriptedEvents: ReaderEventSource {
+        private struct Script {
+            var current: [ReaderSnapshot]
+            var pending: [[ReaderSnapshot]] = []
+            var cancelled = false
+        }
 
-        init(_ initial: [ReaderSnapshot]) { current = initial }
+        private let script: Mutex<Script>
+        /// One signal per posted picture, and one for the cancel.
+        private let posted = DispatchSemaphore(value: 0)
 
-        func snapshot() throws -> [ReaderSnapshot] { lock.withLock { current } }
+        init(_ initial: [ReaderSnapshot]) { script = Mutex(Script(current: initial)) }
+
+        func snapshot() throws -> [ReaderSnapshot] { script.withLock { $0.current } }
 
         func waitForChange() throws -> [ReaderSnapshot]? {
-            lock.lock()
-            defer { lock.unlock() }
-            while pending.isEmpty && !cancelled { lock.wait() }
-            if cancelled { return nil }
-            current = pending.removeFirst()
-            return current
+            while true {
+                let next = script.withLock { script -> [ReaderSnapshot]?? in
+                    if script.cancelled { return .some(nil) }
+                    guard !script.pending.isEmpty else { return nil }
+                    script.current = script.pending.removeFirst()
+                    return script.current
+                }
+                if let next { return next }
+                posted.wait()
+            }
         }
 
         func cancel() {
-            lock.withLock { cancelled = true }
-            lock.broadcast()
+            script.withLock { $0.cancelled = true }
+            posted.signal()
         }
 
         func post(_ readers: [ReaderSnapshot]) {
-            lock.withLock { pending.append(readers) }
-            lock.broadcast()
+            script.withLock { $0.pending.append(readers) }
+            posted.signal()
         }
     }
 
-    /// A job that records which readers it ran for, fails on readers named in `failing`.
-    final class Jobs: @unchecked Sendable {
-        let lock = NSLock()
-        var calls: [String] = []
+    /// A job that records which readers it ran for and fails on readers named
+    /// in `failing`. With `gated`, each job holds its card until `release()`.
+    final class Jobs: Sendable {
+        private let recorded = Mutex<[String]>([])
         let failing: Set<String>
-        init(failing: Set<String> = []) { self.failing = failing }
+        private let gate: DispatchSemaphore?
+        /// Signalled as each job begins.
+        let began = DispatchSemaphore(value: 0)
+
+        init(failing: Set<String> = [], gated: Bool = false) {
+            self.failing = failing
+            gate = gated ? DispatchSemaphore(value: 0) : nil
+        }
+
+        var calls: [String] { recorded.withLock { $0 } }
 
         func run(_ reader: String) -> CardResult {
-            lock.withLock { calls.append(reader) }
-            Thread.sleep(forTimeInterval: 0.02)
+            recorded.withLock { $0.append(reader) }
+            began.signal()
+            gate?.wait()
             let ok = !failing.contains(reader)
             return CardResult(started: Date(), reader: reader, outcome: ok ? "provisioned" : "cardNotAuthenticated",
                               exitCode: ok ? 0 : 20, seconds: 0.02)
+        }
+
+        func release(_ count: Int) {
+            for _ in 0..<count { gate?.signal() }
+        }
+    }
+
+    /// Observers that signal each finished card, so a test posts its next
+    /// picture only once the station has acted on the last.
+    struct Finished {
+        let cards = DispatchSemaphore(value: 0)
+        var observers: Station.Observers { Station.Observers(result: { [cards] _ in cards.signal() }) }
+
+        func wait(for count: Int, file: StaticString = #filePath, line: UInt = #line) {
+            for _ in 0..<count {
+                XCTAssertEqual(cards.wait(timeout: .now() + 10), .success, "a card never finished", file: file, line: line)
+            }
         }
     }
 
@@ -60,17 +97,16 @@ final class StationTests: XCTestCase {
     func testCardsAreProvisionedOncePerInsertionAndReadersComeAndGo() throws {
         let events = ScriptedEvents([Self.reader("A", true), Self.reader("B", false)])
         let jobs = Jobs(failing: ["B"])
+        let finished = Finished()
         var configuration = Station.Configuration()
         configuration.maxCards = 4
-        let station = Station(configuration: configuration, events: events, job: jobs.run)
+        let station = Station(configuration: configuration, events: events, observers: finished.observers, job: jobs.run)
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.1)
+            finished.wait(for: 1)
             events.post([Self.reader("A", true), Self.reader("B", true)])          // B inserted, A still in: no second job for A
-            Thread.sleep(forTimeInterval: 0.1)
+            finished.wait(for: 1)
             events.post([Self.reader("A", false, events: 1), Self.reader("B", true)])         // A pulled
             events.post([Self.reader("A", true, events: 2), Self.reader("B", true), Self.reader("C", true)])  // A again; reader C appears with a card
-            Thread.sleep(forTimeInterval: 0.1)
-            events.post([Self.reader("A", true, events: 2), Self.reader("B", false)])         // C unplugged, B's failed card removed
         }
         let results = try station.run()
         XCTAssertEqual(results.count, 4)
@@ -85,16 +121,16 @@ final class StationTests: XCTestCase {
     func testACardSwappedBetweenTwoLooksIsProvisioned() throws {
         let events = ScriptedEvents([ReaderSnapshot(name: "A", cardPresent: true, cardEvents: 1)])
         let jobs = Jobs()
+        let finished = Finished()
         var configuration = Station.Configuration()
         configuration.maxCards = 2
-        let station = Station(configuration: configuration, events: events, job: jobs.run)
+        let station = Station(configuration: configuration, events: events, observers: finished.observers, job: jobs.run)
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.1)
+            finished.wait(for: 1)
             events.post([ReaderSnapshot(name: "A", cardPresent: true, cardEvents: 1)])  // same card: nothing
-            Thread.sleep(forTimeInterval: 0.1)
             events.post([ReaderSnapshot(name: "A", cardPresent: true, cardEvents: 3)])  // pulled and replaced
-            Thread.sleep(forTimeInterval: 2)
-            station.stop()  // ends the run if the new card was missed
+            // Ends the run if the new card was missed; the assertions then fail.
+            if finished.cards.wait(timeout: .now() + 5) == .timedOut { station.stop() }
         }
         let results = try station.run()
         XCTAssertEqual(results.count, 2)
@@ -122,16 +158,51 @@ final class StationTests: XCTestCase {
 
     func testStopFinishesTheCardsInProgressAndStartsNoMore() throws {
         let events = ScriptedEvents([Self.reader("A", true), Self.reader("B", true)])
-        let jobs = Jobs()
+        let jobs = Jobs(gated: true)
         let station = Station(configuration: Station.Configuration(), events: events, job: jobs.run)
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.005)
+            jobs.began.wait()
+            jobs.began.wait()
             station.stop()
             events.post([Self.reader("A", false), Self.reader("B", false)])
-            events.post([Self.reader("A", true), Self.reader("B", true)])
+            events.post([Self.reader("A", true, events: 2), Self.reader("B", true, events: 2)])
+            jobs.release(2)
         }
         let results = try station.run()
         XCTAssertEqual(results.count, 2, "both cards in progress finished; no card after stop")
+        XCTAssertEqual(jobs.calls.sorted(), ["A", "B"])
+    }
+
+    /// A cancel that lands before the monitor's next wait must still end it:
+    /// the station stops its monitor at the end of the run, whenever that falls.
+    func testTheMonitorIsStoppedWhenTheRunEnds() throws {
+        let events = ScriptedEvents([Self.reader("A", true)])
+        var configuration = Station.Configuration()
+        configuration.once = true
+        _ = try Station(configuration: configuration, events: events, job: Jobs().run).run()
+        XCTAssertNil(try events.waitForChange(), "the run's end cancelled the event source for good")
+    }
+
+    /// The monitor's error after the run has finished (pcscd going away as
+    /// the station stops) is not the run's outcome: the run decided under
+    /// its lock that it was over, and returns its cards.
+    func testAMonitorFailingAfterTheRunEndedDoesNotFailIt() throws {
+        final class FailsWhenCancelled: ReaderEventSource {
+            private let cancelled = DispatchSemaphore(value: 0)
+            func snapshot() throws -> [ReaderSnapshot] { [StationTests.reader("A", true)] }
+            func waitForChange() throws -> [ReaderSnapshot]? {
+                cancelled.wait()
+                cancelled.signal()
+                throw PCSCError.serviceNotRunning
+            }
+            func cancel() { cancelled.signal() }
+        }
+        var configuration = Station.Configuration()
+        configuration.once = true
+        for _ in 0..<20 {
+            let results = try Station(configuration: configuration, events: FailsWhenCancelled(), job: Jobs().run).run()
+            XCTAssertEqual(results.map(\.reader), ["A"])
+        }
     }
 
     func testAFailingMonitorEndsTheStationWithItsError() {
