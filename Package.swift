@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel"]),
         .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession",
                                                    "CEditLine", "TerminalText"]),
-        .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto"]),
+        .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto", "DMBootstrap"]),
         .target(name: "MCIM", dependencies: ["COpenSSL", "CardCrypto"]),
         .target(name: "ExitContract", dependencies: ["APDU", "CardTransport", "SecureChannel"]),
         .target(name: "Station", dependencies: ["CardTransport"]),

@@ -1,48 +1,75 @@
 import Foundation
 
-/// Checks accounts against the DMAcc object (DM 1.2 DMStdObj) and the CR's
-/// Auth/Bootstrap nodes, and names every problem at once, so one run of a
-/// broken bootstrap tells the whole story.
-public struct AccountValidator {
+/// Checks accounts against the DMAcc object (DM 1.2 DMStdObj), the CR's
+/// Auth/Bootstrap nodes and TND's node names, and names every problem at
+/// once, so one run of a broken bootstrap tells the whole story.
+///
+/// Errors are what a specification requires; where the specifications are
+/// silent or loose, a problem is a warning: reported by every command, and
+/// refused only under a strict policy (`validate(_:strict:)`).
+public struct AccountValidator: Sendable {
     public static let addressTypes: Set<String> = ["URI", "IPv4", "IPv6", "E164", "ALPHA"]
     public static let authenticationLevels: Set<String> = ["SRVCRED", "CLCRED", "OBEX"]
     public static let authenticationTypes: Set<String> = [
         "HTTP-BASIC", "HTTP-DIGEST", "BASIC", "DIGEST", "HMAC", "X509", "SECURID", "SAFEWORD", "DIGIPASS", "TRANSPORT",
     ]
-    public static let securityModes: Set<String> = ["PSK", "X509", "X.509"]
 
     public init() {}
 
     public func problems(in accounts: [DMAccount]) -> [AccountProblem] {
         var problems = accounts.flatMap(problems(in:))
-        var seen: [String: String] = [:]
+        var seenIDs: [String: String] = [:]
+        var seenNames: Set<String> = []
         for account in accounts {
+            if !seenNames.insert(account.name).inserted {
+                problems.append(AccountProblem(account: account.name, path: "",
+                                               problem: "two bootstrap objects define this account; installing both would overwrite one with the other"))
+            }
             guard let id = account.serverID, !id.isEmpty else { continue }
-            if let first = seen[id] {
+            if let first = seenIDs[id], first != account.name {
                 problems.append(AccountProblem(account: account.name, path: "ServerID",
                                                problem: "\"\(id)\" is also the ServerID of \(first); ServerIDs are unique"))
             }
-            seen[id] = account.name
+            seenIDs[id] = account.name
         }
         return problems
     }
 
-    /// Throws one error that lists every problem of every account.
-    public func validate(_ bootstrap: DecodedBootstrap) throws {
+    /// Throws one error that lists every error of every account; under
+    /// `strict`, warnings are refused too. Returns the warnings to show.
+    @discardableResult
+    public func validate(_ bootstrap: DecodedBootstrap, strict: Bool = false) throws -> [AccountProblem] {
         guard !bootstrap.accounts.isEmpty else { throw BootstrapError.noAccounts }
         let found = problems(in: bootstrap.accounts)
-        guard found.isEmpty else { throw BootstrapError.invalidAccounts(found) }
+        let errors = found.filter { $0.severity == .error }
+        guard errors.isEmpty else { throw BootstrapError.invalidAccounts(errors) }
+        let warnings = found.filter { $0.severity == .warning }
+        if strict && !warnings.isEmpty { throw BootstrapError.refusedWarnings(warnings) }
+        return warnings
+    }
+
+    /// The account's name and every node path against TND's naming rules: the
+    /// check the tree store repeats before it writes anything.
+    public static func nameProblems(in account: DMAccount) -> [AccountProblem] {
+        var problems: [AccountProblem] = []
+        if let problem = NodeName.problem(account.name) {
+            problems.append(AccountProblem(account: account.name, path: "", problem: "account name: \(problem)"))
+        }
+        for node in account.nodes {
+            if let problem = NodeName.pathProblem(node.path) {
+                problems.append(AccountProblem(account: account.name, path: node.path, problem: problem))
+            }
+        }
+        return problems
     }
 
     public func problems(in account: DMAccount) -> [AccountProblem] {
-        var problems: [AccountProblem] = []
+        var problems = Self.nameProblems(in: account)
         func report(_ path: String, _ problem: String) {
             problems.append(AccountProblem(account: account.name, path: path, problem: problem))
         }
-        func expectFormat(_ path: String, _ formats: [NodeFormat]) {
-            if let node = account.node(path), !formats.contains(node.format) {
-                report(path, "format is \(node.format.rawValue), not \(formats.map(\.rawValue).joined(separator: " or "))")
-            }
+        func warn(_ path: String, _ problem: String) {
+            problems.append(AccountProblem(account: account.name, path: path, problem: problem, severity: .warning))
         }
         if let appID = account.text("AppID"), appID != "w7" { report("AppID", "is \"\(appID)\", not w7") }
         if (account.serverID ?? "").isEmpty { report("ServerID", "missing: every DM account names its server") }
@@ -59,10 +86,18 @@ public struct AccountValidator {
             if let reason = Self.addressProblem(addr, type: type) { report("\(base)/Addr", reason) }
             for port in account.instances(of: "\(base)/Port") {
                 let path = "\(base)/Port/\(port)/PortNbr"
-                expectFormat(path, [.int])
-                if let text = account.text(path), !(Int(text.trimmed).map { (1...65_535).contains($0) } ?? false) {
-                    report(path, "\"\(text)\" is not a port number 1-65535")
+                guard let node = account.node(path) else { continue }
+                let text = node.text ?? ""
+                let number = text.allSatisfy(\.isASCII) ? Int(text.trimmed) : nil
+                switch node.format {
+                case .int: break
+                case .chr where number != nil:
+                    warn(path, "format is chr, not int (DMStdObj); read as the number \(number!)")
+                default:
+                    report(path, "format is \(node.format.rawValue), not int")
+                    continue
                 }
+                if !(number.map { (1...65_535).contains($0) } ?? false) { report(path, "\"\(text)\" is not a port number 1-65535") }
             }
         }
         if let preference = account.text("AAuthPref"), !Self.authenticationTypes.contains(preference) {
@@ -77,15 +112,17 @@ public struct AccountValidator {
             }
             if let type = account.text("\(base)/AAuthType") {
                 if !Self.authenticationTypes.contains(type) { report("\(base)/AAuthType", "\"\(type)\" is not a known AAuthType") }
+            } else if account.source == .clientProvisioning {
+                warn("\(base)/AAuthType", "missing: w7 makes AAUTHTYPE optional, DMStdObj requires AAuthType; the client must pick one")
             } else {
                 report("\(base)/AAuthType", "missing")
             }
         }
-        if account.node("Auth/Bootstrap") != nil { checkBootstrapAuthentication(account, report: report) }
+        if account.node("Auth/Bootstrap") != nil { checkBootstrapAuthentication(account, report: report, warn: warn) }
         return problems
     }
 
-    private func checkBootstrapAuthentication(_ account: DMAccount, report: (String, String) -> Void) {
+    private func checkBootstrapAuthentication(_ account: DMAccount, report: (String, String) -> Void, warn: (String, String) -> Void) {
         let base = "Auth/Bootstrap"
         for leaf in ["ServerURI", "SecMode", "ClientPublicKeyPSKIdentity", "ServerPublicKeyPSKIdentity", "ClientSecretKey"]
         where account.node("\(base)/\(leaf)") == nil {
@@ -95,26 +132,26 @@ public struct AccountValidator {
            Self.addressProblem(uri, type: "IPv4") != nil {
             report("\(base)/ServerURI", "\"\(uri)\" is neither a URI nor an IPv4 address")
         }
-        guard let mode = account.text("\(base)/SecMode")?.trimmed.uppercased() else { return }
-        guard Self.securityModes.contains(mode) else {
-            report("\(base)/SecMode", "\"\(mode)\" is neither PSK nor X509")
+        guard let secMode = account.node("\(base)/SecMode")?.value else { return }
+        guard let mode = SecurityMode(secMode: secMode) else {
+            warn("\(base)/SecMode", "\(SecurityMode.describe(secMode)) is none of PSK, X509, X.509 or the LwM2M codes 0 and 2 (the CR gives no encoding)")
             return
         }
         let secret = account.node("\(base)/ClientSecretKey")?.value ?? []
         let identity = account.node("\(base)/ClientPublicKeyPSKIdentity")?.value ?? []
-        if mode == "PSK" {
+        switch mode {
+        case .psk:
             if secret.isEmpty { report("\(base)/ClientSecretKey", "PSK mode without a key") }
             if String(validating: identity, as: UTF8.self) == nil || identity.isEmpty {
                 report("\(base)/ClientPublicKeyPSKIdentity", "a PSK identity is a non-empty UTF-8 string (RFC 4279)")
             } else if identity.count > 65_535 {
                 report("\(base)/ClientPublicKeyPSKIdentity", "a PSK identity is at most 65535 bytes (RFC 4279)")
             }
-        } else {
+        case .x509:
             if identity.first != 0x30 { report("\(base)/ClientPublicKeyPSKIdentity", "X.509 mode needs a DER certificate (a SEQUENCE)") }
             if secret.isEmpty { report("\(base)/ClientSecretKey", "X.509 mode without a private key") }
         }
     }
-
     /// Why `address` is not valid for `type`, or nil when it is.
     static func addressProblem(_ address: String, type: String) -> String? {
         switch type {

@@ -13,7 +13,10 @@ public enum BootstrapJSON {
             },
             "otherNodes": bootstrap.otherNodes,
             "ignoredCommands": bootstrap.ignoredCommands,
-            "valid": problems.isEmpty && !bootstrap.accounts.isEmpty,
+            "warnings": problems.filter { $0.severity == .warning }.map {
+                ["account": $0.account, "path": $0.path, "problem": $0.problem]
+            },
+            "valid": !problems.contains { $0.severity == .error } && !bootstrap.accounts.isEmpty,
         ]
     }
 
@@ -23,7 +26,7 @@ public enum BootstrapJSON {
             "source": account.source.rawValue,
             "serverID": account.serverID ?? NSNull(),
             "nodes": account.nodes.map { node(for: $0, revealSecrets: revealSecrets) },
-            "problems": problems.map { ["path": $0.path, "problem": $0.problem] },
+            "problems": problems.map { ["path": $0.path, "problem": $0.problem, "severity": $0.severity.rawValue] },
         ]
     }
 

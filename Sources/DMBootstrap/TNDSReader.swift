@@ -9,6 +9,10 @@ struct TNDSReader {
             guard let name = node.child("NodeName")?.text.trimmed else {
                 throw BootstrapError.malformedItem(command: "Node", reason: "a Node under \(parent.isEmpty ? "MgmtTree" : parent) has no NodeName")
             }
+            // A NodeName is one name: "DemoServer/AppAuth" would write into another account's nodes.
+            if let problem = NodeName.problem(name) {
+                throw BootstrapError.malformedItem(command: "Node", reason: "NodeName \"\(name)\" under \(parent.isEmpty ? "MgmtTree" : parent): \(problem)")
+            }
             let base = node.child("Path")?.text.trimmed ?? parent
             let path = [base, name].filter { !$0.isEmpty }.joined(separator: "/")
             let properties = node.child("RTProperties")

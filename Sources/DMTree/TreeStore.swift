@@ -78,6 +78,9 @@ public final class TreeStore {
     /// ServerID another account already holds replaces that one. With
     /// `dryRun` the transaction is rolled back: the file stays as it was.
     public func install(_ accounts: [DMAccount], provenance: Provenance, prune: Bool, dryRun: Bool = false) throws -> InstallReport {
+        // The last gate on every way in: a name TND does not allow would make the tree unexportable or alias another account.
+        let badNames = accounts.flatMap(AccountValidator.nameProblems(in:))
+        guard badNames.isEmpty else { throw BootstrapError.invalidAccounts(badNames) }
         try database.execute("BEGIN IMMEDIATE")
         do {
             let report = try apply(accounts, provenance: provenance, prune: prune)

@@ -33,6 +33,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case noBootstrapObject = 32
     case malformedBootstrap = 40
     case invalidAccount = 41
+    case strictRefusal = 42
     case treeStore = 50
     case treeBusy = 51
     case noSuchNode = 52
@@ -81,6 +82,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .noBootstrapObject: return "the PKCS#15 application holds no DM bootstrap object"
         case .malformedBootstrap: return "the bootstrap document is malformed (WBXML or XML; the message names the offset)"
         case .invalidAccount: return "the bootstrap's DM accounts are not valid (every problem is listed)"
+        case .strictRefusal: return "the strict policy refused a bootstrap with warnings (every warning is listed); nothing was installed"
         case .treeStore: return "the DM tree file cannot be used (missing, corrupt, not a tree, newer schema, I/O); nothing was written"
         case .treeBusy: return "another dmboot kept the DM tree locked past --busy-timeout; nothing was written"
         case .noSuchNode: return "the DM tree has no such node, or the path is not a tree path"

@@ -45,6 +45,8 @@ public struct Provisioner: Sendable {
         public let cardIdentity: String
         public let treePath: String
         public let accounts: [DMAccount]
+        /// What the specifications leave open and this bootstrap does (installed, since the policy is not strict).
+        public let warnings: [AccountProblem]
         public let install: InstallReport
         public let dryRun: Bool
         public let duration: Duration
@@ -65,7 +67,7 @@ public struct Provisioner: Sendable {
         }
         let validation = DecodedBootstrap(encoding: .wbxml, documentType: .syncML, publicID: nil, accounts: accounts,
                                           otherNodes: [], ignoredCommands: [])
-        try AccountValidator().validate(validation)
+        let warnings = try AccountValidator().validate(validation, strict: policy.strict)
         let refused = policy.refusedServers(accounts.compactMap(\.serverID))
         guard refused.isEmpty else { throw PolicyError.serversNotAllowed(refused) }
         let identity = "pkcs15:\(card.contents.tokenInfo.serialHex)"
@@ -78,8 +80,8 @@ public struct Provisioner: Sendable {
         }
         let install = try TreeInstaller(path: path, busyTimeout: busyTimeout)
             .install(accounts, provenance: provenance, prune: true, dryRun: dryRun)
-        return Report(card: card, cardIdentity: identity, treePath: path, accounts: accounts, install: install,
-                      dryRun: dryRun, duration: ContinuousClock.now - started)
+        return Report(card: card, cardIdentity: identity, treePath: path, accounts: accounts, warnings: warnings,
+                      install: install, dryRun: dryRun, duration: ContinuousClock.now - started)
     }
 }
 

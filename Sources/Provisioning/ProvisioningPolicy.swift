@@ -15,18 +15,21 @@ public struct ProvisioningPolicy: Codable, Equatable, Sendable {
     public var allowedServers: [String]
     /// Whether pushed bootstraps keyed only by an IMSI/ESN NETWORKID are accepted.
     public var allowLegacyNetworkID: Bool
+    /// Whether a bootstrap with warnings (what the specifications leave open) is refused instead of installed.
+    public var strict: Bool
 
     public init(smartcardBootstrap: Bool = true, minimumLevel: String = "33", allowUnprotectedRead: Bool = false,
-                allowedServers: [String] = [], allowLegacyNetworkID: Bool = false) {
+                allowedServers: [String] = [], allowLegacyNetworkID: Bool = false, strict: Bool = false) {
         self.smartcardBootstrap = smartcardBootstrap
         self.minimumLevel = minimumLevel
         self.allowUnprotectedRead = allowUnprotectedRead
         self.allowedServers = allowedServers
         self.allowLegacyNetworkID = allowLegacyNetworkID
+        self.strict = strict
     }
 
     enum CodingKeys: String, CodingKey {
-        case smartcardBootstrap, minimumLevel, allowUnprotectedRead, allowedServers, allowLegacyNetworkID
+        case smartcardBootstrap, minimumLevel, allowUnprotectedRead, allowedServers, allowLegacyNetworkID, strict
     }
 
     public init(from decoder: Decoder) throws {
@@ -37,6 +40,7 @@ public struct ProvisioningPolicy: Codable, Equatable, Sendable {
         allowUnprotectedRead = try container.decodeIfPresent(Bool.self, forKey: .allowUnprotectedRead) ?? false
         allowedServers = try container.decodeIfPresent([String].self, forKey: .allowedServers) ?? []
         allowLegacyNetworkID = try container.decodeIfPresent(Bool.self, forKey: .allowLegacyNetworkID) ?? false
+        strict = try container.decodeIfPresent(Bool.self, forKey: .strict) ?? false
     }
 
     public static func load(path: String) throws -> ProvisioningPolicy {

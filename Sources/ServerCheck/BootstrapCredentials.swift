@@ -1,3 +1,4 @@
+import DMBootstrap
 import Foundation
 
 /// What ./DMAcc/<x>/Auth/Bootstrap holds (CR 12.2), as the TLS check needs it.
@@ -24,13 +25,13 @@ public struct BootstrapCredentials {
         self.clientSecret = clientSecret
     }
 
-    /// The SecMode node's value: "PSK", "X509" or "X.509", in any case.
+    /// The SecMode node's value, read as DMBootstrap's `SecurityMode` reads it:
+    /// "PSK", "X509" or "X.509" in any case, or the LwM2M codes 0 and 2.
     public static func mode(from secMode: [UInt8]) throws -> Mode {
-        let text = String(decoding: secMode, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
-        switch text {
-        case "PSK": return .psk
-        case "X509", "X.509": return .x509
-        default: throw ServerCheckError.unknownSecurityMode(text)
+        switch SecurityMode(secMode: secMode) {
+        case .psk: return .psk
+        case .x509: return .x509
+        case nil: throw ServerCheckError.unknownSecurityMode(SecurityMode.describe(secMode))
         }
     }
 
@@ -78,7 +79,7 @@ public enum ServerCheckError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unknownSecurityMode(let mode): return "SecMode \"\(mode)\" is neither PSK nor X509"
+        case .unknownSecurityMode(let mode): return "SecMode \(mode) is none of PSK, X509, X.509 or the LwM2M codes 0 and 2"
         case .invalidServerURI(let uri): return "ServerURI \"\(uri)\" names no host and port"
         case .missingNode(let path): return "the account has no \(path); it cannot be checked"
         case .dnsFailure(let host, let reason): return "cannot resolve \(host): \(reason)"

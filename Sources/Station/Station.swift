@@ -28,6 +28,8 @@ public struct CardResult: Sendable {
     public var apduCount: Int?
     public var seconds: Double
     public var tree: String?
+    /// Validation warnings of the card's bootstrap (installed: the policy is not strict).
+    public var warnings: [String] = []
     public var error: String?
 
     public init(started: Date, reader: String, outcome: String, exitCode: Int32, seconds: Double) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DMBootstrap
 import Foundation
+import Provisioning
 
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,7 @@ struct DecodeCommand: ParsableCommand {
     @Flag(help: "Show secret node values.")
     var revealSecrets = false
 
+    @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -32,6 +34,7 @@ struct DecodeCommand: ParsableCommand {
         } else {
             bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
         }
+        let policy = try policyOptions.load()
         let decoded = try BootstrapDecoder().decode(bytes, format: BootstrapDecoder.Format(rawValue: format) ?? .auto)
         let validator = AccountValidator()
         let problems = validator.problems(in: decoded.accounts)
@@ -40,7 +43,7 @@ struct DecodeCommand: ParsableCommand {
         } else {
             BootstrapText.print(decoded, problems: problems, revealSecrets: revealSecrets)
         }
-        try validator.validate(decoded)
+        try validator.validate(decoded, strict: policy.strict)
     }
 }
 
@@ -58,6 +61,6 @@ enum BootstrapText {
         }
         for path in decoded.otherNodes { Output.line("not an account node, not installed: \(path)") }
         for command in decoded.ignoredCommands { Output.line("command not run: \(command)") }
-        for problem in problems { Output.progress("problem: \(problem)") }
+        for problem in problems { Output.progress(problem.severity == .error ? "problem: \(problem)" : "\(problem)") }
     }
 }

@@ -58,6 +58,7 @@ extension ExitStatus {
         case let error as BootstrapError:
             switch error {
             case .invalidAccounts, .noAccounts: return .invalidAccount
+            case .refusedWarnings: return .strictRefusal
             default: return .malformedBootstrap
             }
         case let error as PKCS15Error:

@@ -3,6 +3,7 @@ import ArgumentParser
 import CardSession
 import CardTransport
 import DMTree
+import DMBootstrap
 import Foundation
 import Provisioning
 
@@ -34,12 +35,30 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Policy file (JSON); see dmboot(1), POLICY FILE.", valueName: "file"))
     var policy: String?
 
+    @Flag(help: "Refuse a bootstrap that has warnings (exit 42), as the policy's \"strict\": true does.")
+    var strict = false
+
     func load() throws -> ProvisioningPolicy {
-        if let policy { return try ProvisioningPolicy.load(path: policy) }
-        if let path = ProcessInfo.processInfo.environment["DMBOOT_POLICY"], !path.isEmpty {
-            return try ProvisioningPolicy.load(path: path)
+        var loaded = ProvisioningPolicy()
+        if let policy {
+            loaded = try ProvisioningPolicy.load(path: policy)
+        } else if let path = ProcessInfo.processInfo.environment["DMBOOT_POLICY"], !path.isEmpty {
+            loaded = try ProvisioningPolicy.load(path: path)
         }
-        return ProvisioningPolicy()
+        if strict { loaded.strict = true }
+        return loaded
+    }
+}
+
+/// How every command shows validation warnings: on stderr as text, as a
+/// "warnings" list in JSON.
+enum ValidationWarnings {
+    static func json(_ warnings: [AccountProblem]) -> [[String: Any]] {
+        warnings.map { ["account": $0.account, "path": $0.path, "problem": $0.problem] }
+    }
+
+    static func print(_ warnings: [AccountProblem]) {
+        for warning in warnings { Output.progress("\(warning)") }
     }
 }
 
@@ -100,6 +119,7 @@ enum ProvisionReport {
             "unchanged": report.install.unchanged,
             "changed": report.install.changesTree,
             "accounts": report.accounts.map { ["name": $0.name, "serverID": $0.serverID ?? NSNull()] as [String: Any] },
+            "warnings": ValidationWarnings.json(report.warnings),
             "level": report.card.handshake?.level.hex ?? NSNull(),
             "apduCount": report.card.apduCount,
             "milliseconds": report.duration.milliseconds,
@@ -107,6 +127,7 @@ enum ProvisionReport {
     }
 
     static func printText(_ report: Provisioner.Report, reader: String, tree: String) {
+        ValidationWarnings.print(report.warnings)
         Output.line("card        \(report.cardIdentity) in \(reader)")
         Output.line("channel     \(report.card.handshake.map { "SCP03 level \($0.level.hex)" } ?? "none"), \(report.card.apduCount) APDUs")
         let verb = report.dryRun ? "would " : ""

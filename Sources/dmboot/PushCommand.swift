@@ -69,6 +69,7 @@ struct PushedBootstrap {
     let contentType: PushContentType
     let body: [UInt8]
     let decoded: DecodedBootstrap
+    let warnings: [AccountProblem]
 
     init(file: String, contentType value: String, secrets: PushSecretOptions, policy: ProvisioningPolicy) throws {
         contentType = try PushContentType(parsing: value)
@@ -77,7 +78,7 @@ struct PushedBootstrap {
         try PushAuthenticator.verify(body: body, contentType: contentType, secret: secret,
                                      allowLegacyNetworkID: secrets.allowLegacyNetworkID || policy.allowLegacyNetworkID)
         decoded = try BootstrapDecoder().decode(body, format: .wbxml)
-        try AccountValidator().validate(decoded)
+        warnings = try AccountValidator().validate(decoded, strict: policy.strict)
     }
 
     var json: [String: Any] {
@@ -85,6 +86,7 @@ struct PushedBootstrap {
             "keyType": "\(contentType.keyType)",
             "verified": true,
             "accounts": decoded.accounts.map { ["name": $0.name, "serverID": $0.serverID ?? NSNull()] as [String: Any] },
+            "warnings": ValidationWarnings.json(warnings),
         ]
     }
 }
@@ -109,6 +111,7 @@ struct PushVerifyCommand: ParsableCommand {
         if output.json {
             Output.json(pushed.json)
         } else {
+            ValidationWarnings.print(pushed.warnings)
             Output.line("HMAC verified (\(pushed.contentType.keyType)); \(pushed.decoded.accounts.count) account(s): \(pushed.decoded.accounts.map(\.name).joined(separator: ", "))")
         }
     }
@@ -146,6 +149,7 @@ struct PushInstallCommand: ParsableCommand {
             object["tree"] = treeOptions.path
             Output.json(object)
         } else {
+            ValidationWarnings.print(pushed.warnings)
             Output.line("HMAC verified (\(pushed.contentType.keyType)); into \(treeOptions.path): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
         }
     }

@@ -127,6 +127,7 @@ enum StationJob {
             result.unchanged = report.install.unchanged
             result.apduCount = report.card.apduCount
             result.tree = report.treePath
+            result.warnings = report.warnings.map(\.description)
         } catch {
             let status = ExitStatus.of(error)
             result = CardResult(started: started, reader: name, outcome: "\(status)", exitCode: status.rawValue, seconds: 0)
@@ -161,6 +162,7 @@ final class StationLog: Sendable {
             "apduCount": result.apduCount ?? NSNull(),
             "milliseconds": (result.seconds * 1000 * 10).rounded() / 10,
             "tree": result.tree ?? NSNull(),
+            "warnings": result.warnings,
             "error": result.error ?? NSNull(),
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
@@ -182,6 +184,7 @@ final class StatusBoard: Sendable {
     func note(_ result: CardResult) {
         let text = result.succeeded
             ? "\(result.reader): \(result.outcome) \(result.cardIdentity ?? "") in \(String(format: "%.0f", result.seconds * 1000)) ms, \(result.apduCount ?? 0) APDUs"
+                + result.warnings.map { "\n\(result.reader): \($0)" }.joined()
             : "\(result.reader): FAILED \(result.outcome) (\(result.exitCode)): \(result.error ?? "")"
         if !terminal { Self.emit(TerminalText.escape(text) + "\n") }
     }

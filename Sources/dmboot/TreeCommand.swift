@@ -166,15 +166,16 @@ struct TreeImportCommand: ParsableCommand {
         } else {
             accounts = try BootstrapDecoder().decode([UInt8](data), format: .tnds).accounts
         }
-        try AccountValidator().validate(DecodedBootstrap(encoding: .xml, documentType: .tnds, publicID: nil,
-                                                         accounts: accounts, otherNodes: [], ignoredCommands: []))
+        let warnings = try AccountValidator().validate(DecodedBootstrap(encoding: .xml, documentType: .tnds, publicID: nil,
+                                                                        accounts: accounts, otherNodes: [], ignoredCommands: []))
         let report = try TreeInstaller(path: treeOptions.path, busyTimeout: treeOptions.busyTimeout)
             .install(accounts, provenance: Provenance(source: .manual, document: (file as NSString).lastPathComponent),
                      prune: false, dryRun: false)
         if output.json {
             Output.json(["added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
-                         "tree": treeOptions.path])
+                         "tree": treeOptions.path, "warnings": ValidationWarnings.json(warnings)])
         } else {
+            ValidationWarnings.print(warnings)
             Output.line("imported \(accounts.count) account(s) into \(treeOptions.path): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
         }
     }

@@ -28,6 +28,24 @@ final class TreeStoreTests: XCTestCase {
 
     func bytes() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
+    /// The store's own gate, whatever path the accounts took: OMA DM TND 1.2.1 section 5 names only.
+    func testTheStoreRefusesNamesThatWouldAliasOrEscapeAnAccount() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("DemoServer", server: "demo", secret: "original")], provenance: Provenance(source: .manual),
+                              prune: false)
+        for name in ["..", ".", "DemoServer/AppAuth", "", "x\u{1B}"] {
+            XCTAssertThrowsError(try store.install([Self.account(name, server: "evil", secret: "stolen")],
+                                                   provenance: Provenance(source: .push), prune: false), name.debugDescription) { error in
+                guard case .invalidAccounts? = error as? BootstrapError else { return XCTFail("\(error)") }
+            }
+        }
+        var sneaky = Self.account("Other", server: "other")
+        sneaky.set(DMNode(path: "../DemoServer/AppAuth/1/AAuthSecret", format: .chr, value: Array("stolen".utf8)))
+        XCTAssertThrowsError(try store.install([sneaky], provenance: Provenance(source: .push), prune: false))
+        XCTAssertEqual(try store.node(at: "./DMAcc/DemoServer/AppAuth/1/AAuthSecret").value, Array("original".utf8))
+        XCTAssertEqual(try store.installedAccounts().map(\.name), ["DemoServer"])
+    }
+
     func testInstallKeepsFormatsBytesAndACLsAndMakesAPrivateFile() throws {
         let store = try TreeStore(path: path, create: true)
         let report = try store.install([Self.account("A", server: "alpha")], provenance: Provenance(source: .smartcard,

@@ -177,7 +177,7 @@ struct StationLogLine {
     var error: String?
 
     static let keys: Set<String> = ["time", "reader", "cardIdentity", "outcome", "exitCode", "added", "replaced", "removed",
-                                    "unchanged", "apduCount", "milliseconds", "tree", "error"]
+                                    "unchanged", "apduCount", "milliseconds", "tree", "warnings", "error"]
 
     static func parse(file: String) throws -> [StationLogLine] {
         let text = try String(contentsOfFile: file, encoding: .utf8)

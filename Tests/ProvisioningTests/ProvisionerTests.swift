@@ -55,6 +55,54 @@ final class ProvisionerTests: XCTestCase {
 
     func treeBytes() -> Data? { FileManager.default.contents(atPath: tree) }
 
+    /// one-dm.json with its bootstrap objects replaced by `documents` (written beside the profile).
+    func provisionCard(with documents: [String]) throws -> Provisioner.Report {
+        let source = try Data(contentsOf: Self.fixtures.appendingPathComponent("one-dm.json"))
+        var profile = try XCTUnwrap(try JSONSerialization.jsonObject(with: source) as? [String: Any])
+        var pkcs15 = try XCTUnwrap(profile["pkcs15"] as? [String: Any])
+        var objects: [[String: Any]] = []
+        for (index, document) in documents.enumerated() {
+            try Data(document.utf8).write(to: folder.appendingPathComponent("doc\(index).xml"))
+            objects.append(["kind": "dm", "label": "DM \(index)", "fid": String(format: "%04X", 0x6001 + index),
+                            "contentFile": "doc\(index).xml"])
+        }
+        pkcs15["objects"] = objects
+        profile["pkcs15"] = pkcs15
+        let url = folder.appendingPathComponent("card.json")
+        try JSONSerialization.data(withJSONObject: profile).write(to: url)
+        let card = try VirtualCard(profile: CardProfile.load(from: url))
+        let domain = BuiltInProfiles.demoSecurityDomain
+        let reader = BootstrapReader(keys: try KeyFile.parse(kvn: domain.kvn, enc: domain.enc, mac: domain.mac,
+                                                             dek: domain.dek, mode: nil, source: "test").0)
+        return try Provisioner(reader: reader, policy: ProvisioningPolicy(), tree: .file(tree))
+            .provision(over: ISO7816Channel(link: Link(card)), atr: card.atr)
+    }
+
+    static func syncML(account: String, server: String) -> String {
+        """
+        <SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody><Add><CmdID>1</CmdID>
+        <Item><Target><LocURI>./DMAcc/\(account)/ServerID</LocURI></Target><Data>\(server)</Data></Item>
+        <Item><Target><LocURI>./DMAcc/\(account)/AppAddr/1/Addr</LocURI></Target><Data>https://\(server).example</Data></Item>
+        </Add></SyncBody></SyncML>
+        """
+    }
+
+    /// The card path of issue 16 item 3: OMA DM TND 1.2.1 section 5 names only, and one definition per account.
+    func testACardWithABadAccountNameOrTheSameAccountTwiceInstallsNothing() throws {
+        XCTAssertThrowsError(try provisionCard(with: [Self.syncML(account: "..", server: "evil")])) { error in
+            guard case .invalidAccounts(let problems)? = error as? BootstrapError else { return XCTFail("\(error)") }
+            XCTAssertEqual(problems.first?.account, "..")
+        }
+        XCTAssertThrowsError(try provisionCard(with: [Self.syncML(account: "Same", server: "one"),
+                                                      Self.syncML(account: "Same", server: "two")])) { error in
+            guard case .invalidAccounts(let problems)? = error as? BootstrapError else { return XCTFail("\(error)") }
+            XCTAssertTrue(problems.contains { $0.problem.contains("two bootstrap objects") }, "\(problems)")
+        }
+        XCTAssertNil(treeBytes())
+        let report = try provisionCard(with: [Self.syncML(account: "Fine", server: "fine")])
+        XCTAssertEqual(report.install.added, ["Fine"])
+    }
+
     func testTwoServersThenACardWithOneOfThemPrunesTheOther() throws {
         let first = try provision("two-dm")
         XCTAssertEqual(first.install.added, ["DemoServer", "Backup"])
