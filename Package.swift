@@ -35,11 +35,13 @@ let package = Package(
         .target(name: "CardCrypto", dependencies: ["COpenSSL"]),
         .target(name: "SecureChannel", dependencies: ["APDU", "CardTransport", "CardCrypto"]),
         .target(name: "PKCS15", dependencies: ["APDU", "CardTransport"]),
+        // Every way to name SCP03 keys resolves here to one SCP03KeySource.
+        .target(name: "KeySources", dependencies: ["APDU", "SecureChannel"]),
         .target(name: "DMBootstrap", dependencies: ["APDU", "CardCrypto", "CLibXML2"]),
         .target(name: "DMTree", dependencies: ["DMBootstrap", "CardCrypto", "CSQLite"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel"]),
-        .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15", "CardSession",
+        .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "KeySources", "PKCS15", "CardSession",
                                                    "CEditLine", "TerminalText"]),
         .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto", "DMBootstrap"]),
         .target(name: "MCIM", dependencies: ["COpenSSL", "CardCrypto"]),
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15"]),
 
         .executableTarget(name: "dmboot", dependencies: [
-            "APDU", "CardTransport", "CardCrypto", "SecureChannel", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
+            "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
             "ServerCheck", "MCIM", "Station", "CardSimulator", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap"], exclude: ["known_answers.py"]),
         .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator"]),
+        .testTarget(name: "KeySourcesTests", dependencies: ["KeySources", "SecureChannel"]),
         .testTarget(name: "APDUScriptTests", dependencies: ["APDUScript", "CardSimulator"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ServerCheckTests", dependencies: ["ServerCheck", "CardCrypto", "TestSupport"]),

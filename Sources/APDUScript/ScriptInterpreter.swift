@@ -2,6 +2,8 @@ import APDU
 import CardSession
 import CardTransport
 import Foundation
+import KeySources
+import Synchronization
 import PKCS15
 import SecureChannel
 
@@ -284,17 +286,11 @@ public final class ScriptInterpreter {
         guard let channel = try connectedChannel() as? ISO7816Channel else {
             throw ScriptFailure.invalidArgument("a secure channel is already open; scp03 close first")
         }
-        let loaded: (SCP03Keys, ChallengeMode)
-        if testKeys {
-            say("warning: the GlobalPlatform default test keys (40..4F); development cards only")
-            loaded = (SCP03Keys.globalPlatformTestKeys(), .s8)
-        } else if let path = keys ?? options.keysFile ?? ProcessInfo.processInfo.environment["DMBOOT_KEYS"] {
-            loaded = try KeyFile.load(path: path)
-        } else {
-            throw KeyError.missing
-        }
-        defer { loaded.0.wipe() }
-        let host = SCP03Host(keys: loaded.0, level: try SecurityLevel(text: level), mode: loaded.1,
+        let warnings = Mutex<[String]>([])
+        let loaded = try KeySourceResolver(warn: { message in warnings.withLock { $0.append(message) } })
+            .resolve(KeySources.KeyOptions(keys: testKeys ? nil : keys ?? options.keysFile, globalPlatformTestKeys: testKeys))
+        warnings.withLock { $0 }.forEach(say)
+        let host = SCP03Host(keySource: loaded.source, level: try SecurityLevel(text: level), mode: loaded.mode,
                              applicationID: selectedApplication)
         let opened = try host.open(over: channel)
         opened.onExchange = { [weak self] plain, wrapped, _, _ in

@@ -13,8 +13,9 @@ public struct BootstrapReader: Sendable {
         case auto, on, off
     }
 
-    /// `nil` reads in clear: only when the caller's policy allows it.
-    public var keys: SCP03Keys?
+    /// Where the SCP03 keys come from; `nil` reads in clear, only when the
+    /// caller's policy allows it.
+    public var keySource: (any SCP03KeySource)?
     public var mode: ChallengeMode = .s8
     public var level: SecurityLevel = .full
     public var extendedLength: ExtendedLength = .auto
@@ -23,8 +24,13 @@ public struct BootstrapReader: Sendable {
     /// Whether to read the bootstrap EFs, or only the PKCS#15 directory.
     public var readsObjects = true
 
+    public init(keySource: (any SCP03KeySource)?) {
+        self.keySource = keySource
+    }
+
+    /// A reader with static keys in memory, or none.
     public init(keys: SCP03Keys?) {
-        self.keys = keys
+        self.init(keySource: keys.map(StaticKeySource.init(keys:)))
     }
 
     public struct Result {
@@ -49,8 +55,8 @@ public struct BootstrapReader: Sendable {
         var handshake: SCP03Host.Handshake?
         var chunk = extended ? 65_536 : 256
         var secure: SecureCardChannel?
-        if let keys {
-            let host = SCP03Host(keys: keys, level: level, mode: mode, applicationID: application.applicationID)
+        if let keySource {
+            let host = SCP03Host(keySource: keySource, level: level, mode: mode, applicationID: application.applicationID)
             let opened = try host.open(over: channel)
             opened.allowsExtendedLength = extended
             handshake = opened.handshake

@@ -54,7 +54,7 @@ public struct Provisioner: Sendable {
 
     public func provision(over channel: ISO7816Channel, atr: [UInt8]) throws -> Report {
         let started = ContinuousClock.now
-        try policy.checkRead(level: reader.keys == nil ? nil : reader.level)
+        try policy.checkRead(level: reader.keySource == nil ? nil : reader.level)
         let card = try reader.read(over: channel, atr: atr)
         let objects = card.contents.bootstrapObjects
         guard objects.contains(where: { $0.kind == .dm }) else { throw PKCS15Error.noBootstrapObject }

@@ -88,6 +88,8 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
     case tooOpen(path: String, mode: String)
     case malformed(source: String, reason: String)
     case missing
+    case conflictingSources
+    case incompleteHexKeys
 
     public var description: String {
         switch self {
@@ -99,6 +101,10 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
             return "keys from \(source): \(reason)"
         case .missing:
             return "no SCP03 keys: give --keys FILE, --key-enc/--key-mac/--key-dek, the DMBOOT_KEY_* variables, or --gp-test-keys"
+        case .conflictingSources:
+            return "give one key source: --keys, --key-enc/--key-mac/--key-dek, or --gp-test-keys"
+        case .incompleteHexKeys:
+            return "--key-enc, --key-mac and --key-dek go together"
         }
     }
 }

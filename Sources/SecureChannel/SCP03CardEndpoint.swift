@@ -34,7 +34,7 @@ public final class SCP03CardEndpoint {
     public private(set) var failedAuthentications = 0
     /// The open session after a successful EXTERNAL AUTHENTICATE.
     public private(set) var session: SCP03MessageProtection?
-    private var pending: (keys: SessionKeys, hostChallenge: [UInt8], cardChallenge: [UInt8])?
+    private var pending: (keys: SCP03SessionKeys, hostChallenge: [UInt8], cardChallenge: [UInt8])?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -75,7 +75,7 @@ public final class SCP03CardEndpoint {
             } else {
                 cardChallenge = try Secure.randomBytes(mode.length)
             }
-            let keys = try SessionKeys(deriving: configuration.keys, hostChallenge: command.data, cardChallenge: cardChallenge)
+            let keys = try SCP03SessionKeys(deriving: configuration.keys, hostChallenge: command.data, cardChallenge: cardChallenge)
             let cryptogram = try SCP03Cryptograms.card(sessionMAC: keys.mac, hostChallenge: command.data,
                                                        cardChallenge: cardChallenge, mode: mode)
             pending = (keys, command.data, cardChallenge)

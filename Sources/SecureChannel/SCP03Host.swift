@@ -6,8 +6,9 @@ import CardCrypto
 /// the card's answer, then EXTERNAL AUTHENTICATE. Nothing after INITIALIZE
 /// UPDATE is sent unless the card proved it holds the static keys, and a
 /// refused EXTERNAL AUTHENTICATE is never retried (cards block their keys).
-public struct SCP03Host {
-    public var keys: SCP03Keys
+public struct SCP03Host: Sendable {
+    /// Asked for the session keys once the card has answered INITIALIZE UPDATE.
+    public var keySource: any SCP03KeySource
     public var level: SecurityLevel
     public var mode: ChallengeMode
     /// Logical channel the session runs on (the CR's note 1: CLA 80-83).
@@ -16,16 +17,27 @@ public struct SCP03Host {
     /// pseudo-random card challenge. `nil` skips that check.
     public var applicationID: [UInt8]?
     public var compatibility: SCP03Compatibility
+    /// Passed to the key source, when the card was identified before the handshake.
+    public var cardIdentity: CardIdentity?
 
-    public init(keys: SCP03Keys, level: SecurityLevel = .full, mode: ChallengeMode = .s8,
+    public init(keySource: any SCP03KeySource, level: SecurityLevel = .full, mode: ChallengeMode = .s8,
                 channel: LogicalChannel = .basic, applicationID: [UInt8]? = nil,
-                compatibility: SCP03Compatibility = []) {
-        self.keys = keys
+                compatibility: SCP03Compatibility = [], cardIdentity: CardIdentity? = nil) {
+        self.keySource = keySource
+        self.cardIdentity = cardIdentity
         self.level = level
         self.mode = mode
         self.channel = channel
         self.applicationID = applicationID
         self.compatibility = compatibility
+    }
+
+    /// A host with static keys in memory.
+    public init(keys: SCP03Keys, level: SecurityLevel = .full, mode: ChallengeMode = .s8,
+                channel: LogicalChannel = .basic, applicationID: [UInt8]? = nil,
+                compatibility: SCP03Compatibility = []) {
+        self.init(keySource: StaticKeySource(keys: keys), level: level, mode: mode, channel: channel,
+                  applicationID: applicationID, compatibility: compatibility)
     }
 
     /// What the handshake learned, for reports; no secret in it.
@@ -37,7 +49,7 @@ public struct SCP03Host {
 
     /// The INITIALIZE UPDATE command for `hostChallenge`.
     public func initializeUpdateCommand(hostChallenge: [UInt8]) -> CommandAPDU {
-        CommandAPDU(cla: channel.encode(cla: 0x80), ins: 0x50, p1: keys.version, p2: 0x00,
+        CommandAPDU(cla: channel.encode(cla: 0x80), ins: 0x50, p1: keySource.requestedKeyVersion, p2: 0x00,
                     data: hostChallenge, expectedLength: 256)
     }
 
@@ -63,8 +75,9 @@ public struct SCP03Host {
         -> (SCP03MessageProtection, Handshake, CommandAPDU) {
         let card = try InitializeUpdateResponse(bytes: bytes, mode: mode)
         guard card.scpIdentifier == 0x03 else { throw SecureChannelError.notSCP03(scpIdentifier: card.scpIdentifier) }
-        if keys.version != 0x00 && card.keyVersion != keys.version {
-            throw SecureChannelError.keyVersionMismatch(requested: keys.version, card: card.keyVersion)
+        let requested = keySource.requestedKeyVersion
+        if requested != 0x00 && card.keyVersion != requested {
+            throw SecureChannelError.keyVersionMismatch(requested: requested, card: card.keyVersion)
         }
         guard card.options.challengeMode == mode else {
             throw SecureChannelError.challengeModeMismatch(host: mode.rawValue, card: card.options.challengeMode.rawValue)
@@ -72,20 +85,22 @@ public struct SCP03Host {
         guard card.options.supports(level) else {
             throw SecureChannelError.capabilityMissing(level: level, iParameter: card.options.rawValue)
         }
+        let request = SCP03KeyRequest(initializeUpdate: card, hostChallenge: hostChallenge, mode: mode,
+                                      cardIdentity: cardIdentity)
         var pseudoRandomVerified = false
         if card.options.pseudoRandomChallenge, let applicationID {
-            guard let sequence = card.sequenceCounter else {
+            guard card.sequenceCounter != nil else {
                 throw SecureChannelError.malformedInitializeUpdateResponse(
                     length: bytes.count, expected: "a sequence counter, as the i parameter announces pseudo-random challenges")
             }
-            let expected = try SCP03Cryptograms.pseudoRandomCardChallenge(
-                staticEncryption: keys.enc, sequenceCounter: sequence, applicationID: applicationID, mode: mode)
-            guard Secure.constantTimeEquals(expected, card.cardChallenge) else {
-                throw SecureChannelError.cardChallengeMismatch
+            if let expected = try keySource.pseudoRandomCardChallenge(for: request, applicationID: applicationID) {
+                guard Secure.constantTimeEquals(expected, card.cardChallenge) else {
+                    throw SecureChannelError.cardChallengeMismatch
+                }
+                pseudoRandomVerified = true
             }
-            pseudoRandomVerified = true
         }
-        let session = try SessionKeys(deriving: keys, hostChallenge: hostChallenge, cardChallenge: card.cardChallenge)
+        let session = try keySource.sessionKeys(for: request)
         let cardCryptogram = try SCP03Cryptograms.card(sessionMAC: session.mac, hostChallenge: hostChallenge,
                                                        cardChallenge: card.cardChallenge, mode: mode)
         guard Secure.constantTimeEquals(cardCryptogram, card.cardCryptogram) else {

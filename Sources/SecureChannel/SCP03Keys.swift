@@ -43,7 +43,7 @@ public struct SCP03Keys: Sendable {
 
 /// S-ENC, S-MAC and S-RMAC of one session, derived from the static keys and
 /// both challenges.
-public struct SessionKeys: Sendable {
+public struct SCP03SessionKeys: Sendable {
     public let enc: SecretBytes
     public let mac: SecretBytes
     public let rmac: SecretBytes

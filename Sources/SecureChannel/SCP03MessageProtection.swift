@@ -31,7 +31,7 @@ public final class SCP03MessageProtection {
     public let level: SecurityLevel
     public let mode: ChallengeMode
     public let compatibility: SCP03Compatibility
-    private let keys: SessionKeys
+    private let keys: SCP03SessionKeys
     /// The full CMAC of the last command (or of EXTERNAL AUTHENTICATE).
     public private(set) var chainingValue: [UInt8]
     /// Commands wrapped so far; the ICV of command n is AES(S-ENC, n).
@@ -40,7 +40,7 @@ public final class SCP03MessageProtection {
     public let counterLimit: UInt64
     public private(set) var isOpen = true
 
-    public init(keys: SessionKeys, level: SecurityLevel, mode: ChallengeMode,
+    public init(keys: SCP03SessionKeys, level: SecurityLevel, mode: ChallengeMode,
                 chainingValue: [UInt8], counter: UInt64 = 0, counterLimit: UInt64 = 0xFFFF_FFFF,
                 compatibility: SCP03Compatibility = []) {
         self.keys = keys

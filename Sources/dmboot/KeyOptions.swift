@@ -1,6 +1,7 @@
 import APDU
 import ArgumentParser
 import Foundation
+import KeySources
 import SecureChannel
 
 /// Where the static SCP03 keys come from. Exactly one source is used; the
@@ -29,38 +30,25 @@ struct KeyOptions: ParsableArguments {
     @Flag(help: "Use the GlobalPlatform default test keys 40..4F (development cards only; prints a warning).")
     var gpTestKeys = false
 
-    static let environmentNames = ["DMBOOT_KEYS", "DMBOOT_KEY_ENC", "DMBOOT_KEY_MAC", "DMBOOT_KEY_DEK", "DMBOOT_KVN"]
+    static let environmentNames = KeySourceResolver.environmentNames
+
+    var keySourceOptions: KeySources.KeyOptions {
+        KeySources.KeyOptions(keys: keyFile, enc: keyEnc, mac: keyMac, dek: keyDek, kvn: kvn, s16: s16,
+                              globalPlatformTestKeys: gpTestKeys)
+    }
 
     func validate() throws {
-        let sources = [keyFile != nil, keyEnc != nil || keyMac != nil || keyDek != nil, gpTestKeys].filter { $0 }.count
-        guard sources <= 1 else { throw ValidationError("give one key source: --keys, --key-enc/--key-mac/--key-dek, or --gp-test-keys") }
-        if keyEnc != nil || keyMac != nil || keyDek != nil {
-            guard keyEnc != nil, keyMac != nil, keyDek != nil else {
-                throw ValidationError("--key-enc, --key-mac and --key-dek go together")
-            }
+        do {
+            _ = try KeySourceResolver(environment: [:], warn: { _ in }).checkShape(keySourceOptions)
+        } catch let error as KeyError {
+            throw ValidationError("\(error)")
         }
     }
 
-    /// The keys and challenge mode, from the first source given.
-    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (SCP03Keys, ChallengeMode) {
-        let mode: String? = s16 ? "S16" : nil
-        if let keyFile { return try KeyFile.load(path: keyFile) }
-        if let keyEnc, let keyMac, let keyDek {
-            return try KeyFile.parse(kvn: kvn ?? "00", enc: keyEnc, mac: keyMac, dek: keyDek, mode: mode,
-                                     source: "--key-enc/--key-mac/--key-dek")
-        }
-        if gpTestKeys {
-            Output.progress("dmboot: warning: using the GlobalPlatform default test keys (40..4F); never on production cards")
-            let version = try kvn.map { try Hex.decode($0).first ?? 0 } ?? 0
-            return (SCP03Keys.globalPlatformTestKeys(version: version), s16 ? .s16 : .s8)
-        }
-        if let path = environment["DMBOOT_KEYS"] { return try KeyFile.load(path: path) }
-        if let enc = environment["DMBOOT_KEY_ENC"], let mac = environment["DMBOOT_KEY_MAC"],
-           let dek = environment["DMBOOT_KEY_DEK"] {
-            return try KeyFile.parse(kvn: environment["DMBOOT_KVN"] ?? kvn ?? "00", enc: enc, mac: mac, dek: dek,
-                                     mode: mode, source: "the DMBOOT_KEY_* environment variables")
-        }
-        throw KeyError.missing
+    /// The key source and challenge mode, from the one source given (see KeySourceResolver).
+    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ResolvedKeys {
+        try KeySourceResolver(environment: environment, warn: { Output.progress("dmboot: \($0)") })
+            .resolve(keySourceOptions)
     }
 }
 

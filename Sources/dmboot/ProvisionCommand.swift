@@ -5,6 +5,7 @@ import CardTransport
 import DMTree
 import DMBootstrap
 import Foundation
+import KeySources
 import Provisioning
 
 /// Where the DM tree lives and how long to wait for another writer.
@@ -88,9 +89,8 @@ struct ProvisionCommand: ParsableCommand {
         let policy = try policyOptions.load()
         let level = try channelOptions.securityLevel()
         try policy.checkRead(level: level)
-        let (keys, mode) = try keyOptions.load()
-        defer { keys.wipe() }
-        let reader = pkcs15Options.bootstrapReader(keys: keys, mode: mode, level: level)
+        let keys = try keyOptions.load()
+        let reader = pkcs15Options.bootstrapReader(keys: keys, level: level)
         var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(treeOptions.path))
         provisioner.busyTimeout = treeOptions.busyTimeout
         provisioner.dryRun = dryRun

@@ -3,6 +3,7 @@ import ArgumentParser
 import CardSession
 import CardTransport
 import Foundation
+import KeySources
 import PKCS15
 import SecureChannel
 
@@ -23,9 +24,9 @@ struct PKCS15Options: ParsableArguments {
     }
 
     /// The card reader every bootstrap-reading command uses: these options, the keys and the level.
-    func bootstrapReader(keys: SCP03Keys, mode: ChallengeMode, level: SecurityLevel) -> BootstrapReader {
-        var reader = BootstrapReader(keys: keys)
-        reader.mode = mode
+    func bootstrapReader(keys: ResolvedKeys, level: SecurityLevel) -> BootstrapReader {
+        var reader = BootstrapReader(keySource: keys.source)
+        reader.mode = keys.mode
         reader.level = level
         reader.extendedLength = BootstrapReader.ExtendedLength(rawValue: extendedLength) ?? .auto
         reader.extraDMLabels = dmLabels
@@ -54,14 +55,13 @@ struct ReadCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let (keys, mode) = try keyOptions.load()
-        defer { keys.wipe() }
+        let keys = try keyOptions.load()
         let context = try PCSCContext()
         let card = try readerOptions.connect(context)
         // A reset ends the card's side of the session with the connection.
         defer { card.disconnect(resetCard: true) }
         let channel = ISO7816Channel(link: card)
-        let reader = pkcs15Options.bootstrapReader(keys: keys, mode: mode, level: try channelOptions.securityLevel())
+        let reader = pkcs15Options.bootstrapReader(keys: keys, level: try channelOptions.securityLevel())
         let result = try reader.read(over: channel, atr: try card.atr())
         let objects = result.contents.bootstrapObjects
         guard !objects.isEmpty else { throw PKCS15Error.noBootstrapObject }

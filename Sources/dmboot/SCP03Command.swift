@@ -2,6 +2,7 @@ import APDU
 import ArgumentParser
 import CardTransport
 import Foundation
+import KeySources
 import SecureChannel
 
 struct SCP03Command: ParsableCommand {
@@ -33,8 +34,7 @@ struct SCP03TestCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let (keys, mode) = try keyOptions.load()
-        defer { keys.wipe() }
+        let keys = try keyOptions.load()
         let level = try channelOptions.securityLevel()
         let applicationID = try Hex.decode(aid)
         let context = try PCSCContext()
@@ -47,7 +47,7 @@ struct SCP03TestCommand: ParsableCommand {
             _ = try channel.expectSuccess(ISOCommand.selectApplication(applicationID, returnFCI: false),
                                           "SELECT \(aid)")
         }
-        let host = SCP03Host(keys: keys, level: level, mode: mode, applicationID: noSelect ? nil : applicationID)
+        let host = SCP03Host(keySource: keys.source, level: level, mode: keys.mode, applicationID: noSelect ? nil : applicationID)
         let secure = try host.open(over: channel)
         defer { secure.close() }
         let elapsed = ContinuousClock.now - started

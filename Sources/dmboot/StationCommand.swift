@@ -3,6 +3,7 @@ import CardSession
 import CardTransport
 import ExitContract
 import Foundation
+import KeySources
 import Provisioning
 import SecureChannel
 import Station
@@ -58,9 +59,8 @@ struct StationCommand: ParsableCommand {
         let policy = try policyOptions.load()
         let level = try channelOptions.securityLevel()
         try policy.checkRead(level: level)
-        let (keys, mode) = try keyOptions.load()
-        defer { keys.wipe() }
-        let reader = pkcs15Options.bootstrapReader(keys: keys, mode: mode, level: level)
+        let keys = try keyOptions.load()
+        let reader = pkcs15Options.bootstrapReader(keys: keys, level: level)
         var provisioner = Provisioner(reader: reader, policy: policy,
                                       tree: treeDir.map { .perCard(directory: $0) } ?? .file(tree!))
         provisioner.busyTimeout = busyTimeout

@@ -50,7 +50,7 @@ final class KDFVectorTests: XCTestCase {
             let host = vector.host_challenge.map { [UInt8](hex: $0) } ?? context ?? []
             let card = vector.card_challenge.map { [UInt8](hex: $0) } ?? []
             let statics = try SCP03Keys(version: 0, enc: key(vector.enc), mac: key(vector.mac), dek: key(vector.enc))
-            let session = try SessionKeys(deriving: statics, hostChallenge: host, cardChallenge: card)
+            let session = try SCP03SessionKeys(deriving: statics, hostChallenge: host, cardChallenge: card)
             if let expected = vector.s_enc { XCTAssertEqual(session.enc.exposedCopy().hexString, expected, vector.id) }
             if let expected = vector.s_mac { XCTAssertEqual(session.mac.exposedCopy().hexString, expected, vector.id) }
             if let expected = vector.s_rmac { XCTAssertEqual(session.rmac.exposedCopy().hexString, expected, vector.id) }
@@ -99,7 +99,7 @@ final class WrapUnitTests: XCTestCase {
 
     func protection(enc: String? = nil, mac: String? = nil, rmac: String? = nil, level: UInt8,
                     chain: String = String(repeating: "0", count: 32), counter: UInt64 = 0) throws -> SCP03MessageProtection {
-        let keys = SessionKeys(enc: enc.map { SecretBytes([UInt8](hex: $0)) } ?? unused,
+        let keys = SCP03SessionKeys(enc: enc.map { SecretBytes([UInt8](hex: $0)) } ?? unused,
                                mac: mac.map { SecretBytes([UInt8](hex: $0)) } ?? unused,
                                rmac: rmac.map { SecretBytes([UInt8](hex: $0)) } ?? unused)
         return SCP03MessageProtection(keys: keys, level: try SecurityLevel(level), mode: .s8,

@@ -71,8 +71,8 @@ final class SecureMessagingFailureTests: XCTestCase {
     }
 
     /// Host and card halves of one session with known keys, to forge responses.
-    func pair(level: UInt8 = 0x33) throws -> (SCP03MessageProtection, SessionKeys) {
-        let keys = SessionKeys(enc: SecretBytes([UInt8](repeating: 1, count: 16)),
+    func pair(level: UInt8 = 0x33) throws -> (SCP03MessageProtection, SCP03SessionKeys) {
+        let keys = SCP03SessionKeys(enc: SecretBytes([UInt8](repeating: 1, count: 16)),
                                mac: SecretBytes([UInt8](repeating: 2, count: 16)),
                                rmac: SecretBytes([UInt8](repeating: 3, count: 16)))
         let host = SCP03MessageProtection(keys: keys, level: try SecurityLevel(level), mode: .s8,
@@ -109,7 +109,7 @@ final class SecureMessagingFailureTests: XCTestCase {
     }
 
     func testTheCounterStopsBeforeItCouldWrap() throws {
-        let keys = SessionKeys(enc: SecretBytes([UInt8](repeating: 1, count: 16)),
+        let keys = SCP03SessionKeys(enc: SecretBytes([UInt8](repeating: 1, count: 16)),
                                mac: SecretBytes([UInt8](repeating: 2, count: 16)),
                                rmac: SecretBytes([UInt8](repeating: 3, count: 16)))
         let host = SCP03MessageProtection(keys: keys, level: .full, mode: .s8,
