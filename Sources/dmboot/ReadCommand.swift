@@ -2,6 +2,7 @@ import APDU
 import ArgumentParser
 import CardSession
 import CardTransport
+import DMBootstrap
 import Foundation
 import KeySources
 import PKCS15
@@ -74,8 +75,15 @@ struct ReadCommand: ParsableCommand {
                 written[index] = path
             }
         }
-        let report = Report(reader: card.reader, result: result, written: written)
+        let report = Report(reader: card.reader, result: result, written: written, warnings: Self.warnings(in: objects))
         if output.json { Output.json(report.json) } else { report.printText() }
+    }
+
+    /// The validation warnings of the objects that decode (read installs nothing, so it refuses nothing;
+    /// `decode` on a written file shows errors too).
+    static func warnings(in objects: [BootstrapObject]) -> [AccountProblem] {
+        let accounts = objects.flatMap { (try? BootstrapDecoder().decode($0.content))?.accounts ?? [] }
+        return AccountValidator().problems(in: accounts).filter { $0.severity == .warning }
     }
 
     /// `1-dm-DM_bootstrap_demo_server.bin`: numbered in card order, safe for any file system.
@@ -88,6 +96,7 @@ struct ReadCommand: ParsableCommand {
         let reader: String
         let result: BootstrapReader.Result
         let written: [String?]
+        let warnings: [AccountProblem]
 
         var json: [String: Any] {
             let contents = result.contents
@@ -113,6 +122,7 @@ struct ReadCommand: ParsableCommand {
                         "file": file ?? NSNull(),
                     ] as [String: Any]
                 },
+                "warnings": ValidationWarnings.json(warnings),
             ]
         }
 
@@ -126,6 +136,7 @@ struct ReadCommand: ParsableCommand {
                 Output.line("[\(index + 1)] \(object.kind.rawValue.uppercased())  \(object.label ?? "(no label)")  path \(object.path)  \(object.content.count) bytes\(file.map { "  -> \($0)" } ?? "")")
             }
             Output.line("APDUs         \(result.apduCount) in \(String(format: "%.1f", result.duration.milliseconds)) ms")
+            ValidationWarnings.print(warnings)
         }
     }
 }

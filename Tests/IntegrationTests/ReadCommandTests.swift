@@ -58,6 +58,32 @@ final class ReadCommandTests: XCTestCase {
         }
     }
 
+    func testReadShowsTheValidationWarningsOfTheObjects() throws {
+        // A PortNbr carried as chr digits: a warning (dmboot(1), VALIDATION), listed by read in JSON and text.
+        try Data("""
+        <SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody><Add><CmdID>1</CmdID>
+        <Item><Target><LocURI>./DMAcc/Lenient/ServerID</LocURI></Target><Data>lenient</Data></Item>
+        <Item><Target><LocURI>./DMAcc/Lenient/AppAddr/1/Addr</LocURI></Target><Data>https://l.example</Data></Item>
+        <Item><Target><LocURI>./DMAcc/Lenient/AppAddr/1/Port/1/PortNbr</LocURI></Target><Data>8443</Data></Item>
+        </Add></SyncBody></SyncML>
+        """.utf8).write(to: folder.appendingPathComponent("lenient.xml"))
+        var profile = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: Self.fixtures.appendingPathComponent("cards/one-dm.json"))) as? [String: Any])
+        var pkcs15 = try XCTUnwrap(profile["pkcs15"] as? [String: Any])
+        pkcs15["objects"] = [["kind": "dm", "label": "lenient", "fid": "6001", "contentFile": "lenient.xml"]]
+        profile["pkcs15"] = pkcs15
+        let url = folder.appendingPathComponent("lenient.json")
+        try JSONSerialization.data(withJSONObject: profile).write(to: url)
+        let inserted = try Rig.insert(try VirtualCard(profile: CardProfile.load(from: url)), slot: 1)
+        defer { try? Rig.remove(inserted, slot: 1) }
+        let json = try report(try Executable.run("dmboot", ["read", "--reader", Rig.slots[1].reader, "--keys", keys, "--json"]))
+        let warnings = try XCTUnwrap(json["warnings"] as? [[String: Any]])
+        XCTAssertEqual(warnings.map { $0["path"] as? String }, ["AppAddr/1/Port/1/PortNbr"])
+        let text = try Executable.run("dmboot", ["read", "--reader", Rig.slots[1].reader, "--keys", keys])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stderr.contains("warning: Lenient/AppAddr/1/Port/1/PortNbr"), text.stderr)
+    }
+
     func testExtendedLengthReadsEachFileInOneAPDU() throws {
         let object = try report(try read("large-dm", ["--extended-length", "on"]))
         XCTAssertEqual(object["apduCount"] as? Int, 3 + 4 * 2)

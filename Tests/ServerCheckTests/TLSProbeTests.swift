@@ -171,5 +171,11 @@ final class TLSProbeTests: XCTestCase {
         XCTAssertThrowsError(try endpoint("https://:99999"))
         XCTAssertEqual(try BootstrapCredentials.mode(from: Array("X.509".utf8)), .x509)
         XCTAssertThrowsError(try BootstrapCredentials.mode(from: Array("SRP".utf8)))
+        // The one-byte codes of OMA LwM2M's Security Mode (1.0, Appendix E.1, resource 2): 0 PSK, 2 Certificate.
+        XCTAssertEqual(try BootstrapCredentials.mode(from: [0x00]), .psk)
+        XCTAssertEqual(try BootstrapCredentials.mode(from: [0x02]), .x509)
+        XCTAssertThrowsError(try BootstrapCredentials.mode(from: [0x01])) { error in
+            XCTAssertEqual(error as? ServerCheckError, .unknownSecurityMode("0x01"))
+        }
     }
 }
