@@ -1,7 +1,3 @@
-import APDU
-import CardTransport
-import SecureChannel
-
 /// The exit codes dmboot and apdu-shell promise to scripts (dmboot(1) and
 /// apdu-shell(1), EXIT STATUS; `dmboot exit-codes`). One contract for both
 /// tools: a factory script branches on these, so a code never changes meaning
@@ -103,40 +99,26 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         }
     }
 
-    /// The status for an error of the layers both tools share: PC/SC, card
-    /// status words, SCP03 and its keys, hex input. Nil for any other error,
-    /// which the tool maps itself.
-    public static func ofCardLayers(_ error: Error) -> ExitStatus? {
-        switch error {
-        case let error as PCSCError:
-            switch error {
-            case .serviceNotRunning: return .serviceUnavailable
-            case .noReaders: return .noReader
-            case .unknownReader, .ambiguousReader, .readerUnavailable: return .readerNotFound
-            case .noCard, .unresponsiveCard, .protocolMismatch: return .noCard
-            case .cardRemoved, .cardReset: return .cardRemoved
-            case .sharingViolation: return .readerBusy
-            case .timeout: return .timeout
-            case .failure: return .transportError
-            }
-        case is TransportError: return .transportError
-        case is CardStatusError: return .cardError
-        case is KeyError: return .keyMaterial
-        case let error as SecureChannelError:
-            switch error {
-            case .cardCryptogramMismatch, .cardChallengeMismatch: return .cardNotAuthenticated
-            case .externalAuthenticateRefused: return .authenticationRefused
-            case .unsupportedSecurityLevel, .unparsableSecurityLevel: return .usage
-            case .invalidKey, .mixedKeyLengths: return .keyMaterial
-            case .initializeUpdateFailed, .malformedInitializeUpdateResponse, .notSCP03, .keyVersionMismatch,
-                 .challengeModeMismatch, .capabilityMissing:
-                return .secureChannelUnsupported
-            case .responseMACMissing, .responseMACMismatch, .commandMACMismatch, .dataWithErrorStatus, .badPadding,
-                 .responseNotBlockAligned, .counterExhausted, .commandTooLong, .expectedLengthTooLong, .sessionClosed:
-                return .secureMessagingFailure
-            }
-        case is Hex.ParseError: return .usage
-        default: return nil
-        }
+    /// The status an error states for itself (`ClassifiedFailure`), or
+    /// `otherwise` for an error that states none.
+    public static func of(_ error: Error, otherwise: ExitStatus = .internalError) -> ExitStatus {
+        (error as? ClassifiedFailure)?.exitStatus ?? otherwise
     }
+
+    /// The name `dmboot exit-codes` prints beside the code, used as the
+    /// failure class in logs and results.
+    public var failureClass: String { "\(self)" }
+}
+
+/// An error that says which failure of the exit-code contract it is. Each
+/// layer's error types conform in their own module, so a new error case is
+/// classified where it is written, and any tool or log reads the class the
+/// same way.
+public protocol ClassifiedFailure: Error {
+    var exitStatus: ExitStatus { get }
+}
+
+extension ClassifiedFailure {
+    public var failureClass: String { exitStatus.failureClass }
+    public var exitCode: Int32 { exitStatus.rawValue }
 }

@@ -33,6 +33,9 @@ public struct Provisioner: Sendable {
     public var tree: TreeLocation
     public var busyTimeout: Double = 5
     public var dryRun = false
+    /// Asked after the card was read, identified and checked, before
+    /// anything is installed; not asked on a dry run, which installs nothing.
+    public var admission: (any CardAdmission)?
 
     public init(reader: BootstrapReader, policy: ProvisioningPolicy, tree: TreeLocation) {
         self.reader = reader
@@ -73,6 +76,11 @@ public struct Provisioner: Sendable {
         let identity = "pkcs15:\(card.contents.tokenInfo.serialHex)"
         let provenance = Provenance(source: .smartcard, cardIdentity: identity,
                                     document: objects.compactMap(\.label).joined(separator: "; "))
+        if !dryRun, let admission {
+            try admission.admit(AdmissionRequest(cardIdentity: identity, pkcs15Serial: card.contents.tokenInfo.serialHex,
+                                                 keyVersion: card.handshake?.initializeUpdate.keyVersion,
+                                                 accounts: accounts.map(\.name)))
+        }
         let path = tree.path(for: identity)
         if case .perCard(let directory) = tree {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,

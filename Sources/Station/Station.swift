@@ -1,3 +1,4 @@
+import CardResults
 import CardTransport
 import Foundation
 import Synchronization
@@ -12,36 +13,6 @@ public protocol ReaderEventSource: Sendable {
 }
 
 extension ReaderMonitor: ReaderEventSource {}
-
-/// The outcome of one card, a line of the station log.
-public struct CardResult: Sendable {
-    public var started: Date
-    public var reader: String
-    public var cardIdentity: String?
-    /// "provisioned", "unchanged", or the failure class of dmboot(1)'s EXIT STATUS.
-    public var outcome: String
-    public var exitCode: Int32
-    public var added: [String] = []
-    public var replaced: [String] = []
-    public var removed: [String] = []
-    public var unchanged: [String] = []
-    public var apduCount: Int?
-    public var seconds: Double
-    public var tree: String?
-    /// Validation warnings of the card's bootstrap (installed: the policy is not strict).
-    public var warnings: [String] = []
-    public var error: String?
-
-    public init(started: Date, reader: String, outcome: String, exitCode: Int32, seconds: Double) {
-        self.started = started
-        self.reader = reader
-        self.outcome = outcome
-        self.exitCode = exitCode
-        self.seconds = seconds
-    }
-
-    public var succeeded: Bool { exitCode == 0 }
-}
 
 /// What the station shows about each reader.
 public enum ReaderActivity: Equatable, Sendable {

@@ -73,7 +73,7 @@ struct APDUShell: ParsableCommand {
         } catch let error as ScriptFailure {
             failure = (Self.describe(error, script: name), Self.status(of: error))
         } catch {
-            failure = ("\(error)", ExitStatus.ofCardLayers(error) ?? .transportError)
+            failure = ("\(error)", ExitStatus.of(error, otherwise: .transportError))
         }
         if json { Transcript.print(interpreter.transcript, script: name, failure: failure) }
         if let failure { Self.fail(failure.0, status: failure.1) }
@@ -126,7 +126,7 @@ struct APDUShell: ParsableCommand {
             switch error {
             case let failure as ScriptFailure: return status(of: failure)
             case is ScriptSyntaxError, is APDUError, is StatusPattern.PatternError: return .usage
-            default: return ExitStatus.ofCardLayers(error) ?? .transportError
+            default: return ExitStatus.of(error, otherwise: .transportError)
             }
         }
     }

@@ -3,13 +3,15 @@ import ExitContract
 import Foundation
 
 struct DMBoot: ParsableCommand {
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "dmboot",
         abstract: "Provision OMA DM accounts from a smartcard's PKCS#15 bootstrap over a GlobalPlatform SCP03 channel.",
         discussion: """
         Exit status: 0 success, 2 usage; see dmboot(1), EXIT STATUS, for every code.
         """,
-        version: "0.1.0",
+        version: version,
         subcommands: [ProvisionCommand.self, StationCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, ReadCommand.self,
                       DecodeCommand.self, TreeCommand.self, PushCommand.self, AuthCommand.self, MCIMCommand.self,
                       SimulateCommand.self,

@@ -4,9 +4,11 @@ import CardSession
 import CardTransport
 import DMTree
 import DMBootstrap
+import CardResults
 import Foundation
 import KeySources
 import Provisioning
+import StationPipeline
 
 /// Where the DM tree lives and how long to wait for another writer.
 struct TreeOptions: ParsableArguments {
@@ -83,6 +85,10 @@ struct ProvisionCommand: ParsableCommand {
     @Flag(help: "Read, decode and check, and report what would change; write nothing.")
     var dryRun = false
 
+    @Option(help: ArgumentHelp("Append the card's result as one JSON line to this file, as station --json-log does (not on --dry-run).",
+                               valueName: "file"))
+    var jsonLog: String?
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -94,10 +100,26 @@ struct ProvisionCommand: ParsableCommand {
         var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(treeOptions.path))
         provisioner.busyTimeout = treeOptions.busyTimeout
         provisioner.dryRun = dryRun
+        let sink = try ResultSinks(dryRun ? [] : jsonLog.map { [try JSONLinesLog(path: $0)] } ?? [])
         let context = try PCSCContext()
         let card = try readerOptions.connect(context)
         defer { card.disconnect(resetCard: true) }
-        let report = try provisioner.provision(over: ISO7816Channel(link: card), atr: try card.atr())
+        let run = RunContext(command: "provision", dmbootVersion: DMBoot.version)
+        let time = Date()
+        let started = ContinuousClock.now
+        let report: Provisioner.Report
+        do {
+            report = try provisioner.provision(over: ISO7816Channel(link: card), atr: try card.atr())
+        } catch {
+            // The card's own failure is what the exit status reports, even when the log cannot take it.
+            do {
+                try sink.record(run.result(of: error, reader: card.reader, time: time, duration: ContinuousClock.now - started))
+            } catch let logFailure {
+                Output.progress("dmboot: \(logFailure)")
+            }
+            throw error
+        }
+        try sink.record(run.result(of: report, reader: card.reader, time: time, duration: ContinuousClock.now - started))
         if output.json {
             Output.json(ProvisionReport.json(report, reader: card.reader, tree: treeOptions.path))
         } else {

@@ -105,6 +105,27 @@ final class ProvisionCommandTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: tree), Data(repeating: 0x41, count: 4096))
     }
 
+    /// provision --json-log writes the station's log line, through the same
+    /// ResultSink: the success with the card's key version, the failure with
+    /// its class, and no key.
+    func testProvisionAppendsEachCardsResultToTheJSONLog() throws {
+        let log = folder.appendingPathComponent("results.jsonl").path
+        let provisioned = try withCard("one-dm") { try provision(["--json-log", log]) }
+        XCTAssertEqual(provisioned.status, 0, provisioned.stderr)
+        let refused = try withCard("no-dm") { try provision(["--json-log", log]) }
+        XCTAssertEqual(refused.status, 32, refused.stderr)
+        let lines = try StationLogLine.parse(file: log)
+        XCTAssertEqual(lines.map(\.outcome), ["provisioned", "noBootstrapObject"])
+        XCTAssertEqual(lines.map(\.exitCode), [0, 32])
+        let objects = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(objects.map { $0["command"] as? String }, ["provision", "provision"])
+        XCTAssertEqual(objects.map { $0["failureClass"] as? String }, [nil, "noBootstrapObject"])
+        XCTAssertEqual(objects[0]["kvn"] as? Int, 0x30)
+        XCTAssertEqual(objects[0]["runID"] as? String == objects[1]["runID"] as? String, false, "one run per process")
+    }
+
     func testTwoConcurrentProvisionsIntoOneTree() throws {
         let first = try Rig.insert(try card("two-dm"), slot: 1)
         defer { try? Rig.remove(first, slot: 1) }

@@ -176,8 +176,9 @@ struct StationLogLine {
     var tree: String?
     var error: String?
 
-    static let keys: Set<String> = ["time", "reader", "cardIdentity", "outcome", "exitCode", "added", "replaced", "removed",
-                                    "unchanged", "apduCount", "milliseconds", "tree", "warnings", "error"]
+    static let keys: Set<String> = ["time", "command", "stationID", "runID", "reader", "cardIdentity", "iccid", "pkcs15Serial",
+                                    "outcome", "failureClass", "exitCode", "added", "replaced", "removed", "unchanged",
+                                    "apduCount", "milliseconds", "dmbootVersion", "kvn", "tree", "warnings", "error"]
 
     static func parse(file: String) throws -> [StationLogLine] {
         let text = try String(contentsOfFile: file, encoding: .utf8)

@@ -1,3 +1,4 @@
+import CardResults
 import CardTransport
 import Foundation
 import Synchronization
@@ -68,8 +69,10 @@ final class StationTests: XCTestCase {
             began.signal()
             gate?.wait()
             let ok = !failing.contains(reader)
-            return CardResult(started: Date(), reader: reader, outcome: ok ? "provisioned" : "cardNotAuthenticated",
-                              exitCode: ok ? 0 : 20, seconds: 0.02)
+            return CardResult(time: Date(), command: "station", stationID: "test", runID: UUID(), reader: reader,
+                              outcome: ok ? "provisioned" : "cardNotAuthenticated",
+                              failureClass: ok ? nil : "cardNotAuthenticated", exitCode: ok ? 0 : 20, milliseconds: 20,
+                              dmbootVersion: "test")
         }
 
         func release(_ count: Int) {

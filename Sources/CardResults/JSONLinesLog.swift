@@ -1,0 +1,57 @@
+import ExitContract
+import Foundation
+import Synchronization
+
+/// A log of one JSON object per card, one per line, appended and flushed to
+/// disk as each card ends, so that a crash loses at most the card in
+/// progress. Lines from several threads never interleave.
+public final class JSONLinesLog: ResultSink {
+    private let handle: Mutex<FileHandle>
+    public let path: String
+
+    public init(path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw LogError.cannotOpen(path: path, errno: errno) }
+        self.path = path
+        handle = Mutex(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true))
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    public func record(_ result: CardResult) throws {
+        var rounded = result
+        rounded.milliseconds = (result.milliseconds * 10).rounded() / 10
+        let line = try Self.encoder.encode(rounded) + Data("\n".utf8)
+        try handle.withLock { handle in
+            do {
+                try handle.write(contentsOf: line)
+                try handle.synchronize()
+            } catch {
+                throw LogError.cannotWrite(path: path, reason: "\(error)")
+            }
+        }
+    }
+}
+
+public enum LogError: Error, Equatable, CustomStringConvertible {
+    case cannotOpen(path: String, errno: Int32)
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let code):
+            return "cannot open the log \(path): \(String(cString: strerror(code)))"
+        case .cannotWrite(let path, let reason):
+            return "cannot append to the log \(path): \(reason)"
+        }
+    }
+}
+
+extension LogError: ClassifiedFailure {
+    public var exitStatus: ExitStatus { .fileError }
+}

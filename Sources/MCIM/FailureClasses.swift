@@ -1,0 +1,8 @@
+import ExitContract
+
+extension MCIMError: ClassifiedFailure {
+    public var exitStatus: ExitStatus {
+        if case .invalidKey = self { return .keyMaterial }
+        return .mcimRefused
+    }
+}
