@@ -1,5 +1,6 @@
 import CEditLine
 import Foundation
+import Synchronization
 
 /// Interactive input through libedit: line editing, a persistent history
 /// file and tab completion of commands, keywords, file names and readers.
@@ -7,30 +8,36 @@ public final class LineEditor {
     private let historyPath: String?
 
     /// Completion works from C callbacks, which cannot capture; this is the
-    /// one completer they consult.
-    nonisolated(unsafe) static var completer: ShellCompleter?
-    nonisolated(unsafe) static var candidates: [String] = []
+    /// one completer they consult, and the words of the completion under way.
+    struct Completion {
+        var completer: ShellCompleter?
+        var candidates: [String] = []
+    }
+
+    static let completion = Mutex(Completion())
 
     public init(historyPath: String?, completer: ShellCompleter) {
         self.historyPath = historyPath
-        Self.completer = completer
+        Self.completion.withLock { $0.completer = completer }
         using_history()
         if let historyPath { read_history(historyPath) }
         cedit_set_completion_function { text, start, _ in
             let line = cedit_line_buffer().map { String(cString: $0) } ?? ""
             let prefix = String(line.prefix(Int(start)))
             let word = text.map { String(cString: $0) } ?? ""
-            guard let completion = LineEditor.completer?.complete(prefix: prefix, word: word) else { return nil }
+            let completer = LineEditor.completion.withLock { $0.completer }
+            guard let completion = completer?.complete(prefix: prefix, word: word) else { return nil }
             switch completion {
             case .files:
                 return nil
             case .words(let words):
                 cedit_set_completion_over(1)
-                LineEditor.candidates = words
+                LineEditor.completion.withLock { $0.candidates = words }
                 return rl_completion_matches(text) { _, state in
                     let index = Int(state)
-                    guard index < LineEditor.candidates.count else { return nil }
-                    return strdup(LineEditor.candidates[index])
+                    let candidates = LineEditor.completion.withLock { $0.candidates }
+                    guard index < candidates.count else { return nil }
+                    return strdup(candidates[index])
                 }
             }
         }
@@ -50,16 +57,16 @@ public final class LineEditor {
 }
 
 /// What the shell offers at the cursor.
-public struct ShellCompleter {
+public struct ShellCompleter: Sendable {
     public enum Completion: Equatable {
         case words([String])
         /// Let libedit complete a file name.
         case files
     }
 
-    public var readers: () -> [String]
+    public var readers: @Sendable () -> [String]
 
-    public init(readers: @escaping () -> [String]) {
+    public init(readers: @escaping @Sendable () -> [String]) {
         self.readers = readers
     }
 

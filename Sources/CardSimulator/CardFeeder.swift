@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 
 /// An operator in software for a factory station: it inserts virtual cards
 /// into several vpcd slots, one after another in each, pulls each card once
 /// the host has finished with it (reset or power-off after commands), and
 /// reports what every card saw. Slots run in parallel, so insertions and
 /// removals on different readers interleave as they would at a real bench.
-public final class CardFeeder: @unchecked Sendable {
+public final class CardFeeder: Sendable {
     public struct Configuration: Sendable {
         /// vpcd ports, one per reader slot.
         public var ports: [UInt16]
@@ -45,17 +46,21 @@ public final class CardFeeder: @unchecked Sendable {
         public var secondsInReader: Double
     }
 
-    private let configuration: Configuration
-    private let lock = NSLock()
-    private var nextCard = 0
-    private var stopping = false
-    private var reports: [CardReport] = []
-    private var failure: Error?
-    /// Called for each card when it is pulled, from the slot's thread.
-    public var onCard: ((CardReport) -> Void)?
+    private struct Progress {
+        var nextCard = 0
+        var stopping = false
+        var reports: [CardReport] = []
+        var failure: Error?
+    }
 
-    public init(configuration: Configuration) {
+    private let configuration: Configuration
+    private let progress = Mutex(Progress())
+    /// Called for each card when it is pulled, from the slot's thread.
+    private let onCard: @Sendable (CardReport) -> Void
+
+    public init(configuration: Configuration, onCard: @escaping @Sendable (CardReport) -> Void = { _ in }) {
         self.configuration = configuration
+        self.onCard = onCard
     }
 
     /// Each card gets its own PKCS#15 serial number, so that a station keeps
@@ -81,14 +86,14 @@ public final class CardFeeder: @unchecked Sendable {
                 do {
                     while let number = takeCard() {
                         let report = try feed(number, into: port)
-                        lock.withLock { reports.append(report) }
-                        onCard?(report)
+                        progress.withLock { $0.reports.append(report) }
+                        onCard(report)
                         usleep(useconds_t(configuration.gap * 1_000_000))
                     }
                 } catch {
-                    lock.withLock {
-                        if failure == nil { failure = error }
-                        stopping = true
+                    progress.withLock { progress in
+                        if progress.failure == nil { progress.failure = error }
+                        progress.stopping = true
                     }
                 }
             }
@@ -96,22 +101,22 @@ public final class CardFeeder: @unchecked Sendable {
             thread.start()
         }
         group.wait()
-        return try lock.withLock {
-            if let failure { throw failure }
-            return reports.sorted { $0.card < $1.card }
+        return try progress.withLock { progress in
+            if let failure = progress.failure { throw failure }
+            return progress.reports.sorted { $0.card < $1.card }
         }
     }
 
     /// Inserts no further card; the cards in the readers are pulled when the host is done with them.
     public func stop() {
-        lock.withLock { stopping = true }
+        progress.withLock { $0.stopping = true }
     }
 
     private func takeCard() -> Int? {
-        lock.withLock {
-            guard !stopping, nextCard < configuration.count else { return nil }
-            defer { nextCard += 1 }
-            return nextCard
+        progress.withLock { progress in
+            guard !progress.stopping, progress.nextCard < configuration.count else { return nil }
+            defer { progress.nextCard += 1 }
+            return progress.nextCard
         }
     }
 

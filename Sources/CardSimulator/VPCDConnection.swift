@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,12 +11,24 @@ import Glibc
 /// anything longer is a command APDU.
 ///
 /// Closing the connection is what pcscd sees as the card leaving the reader.
+///
+/// The socket is in a Mutex; `close()` from another thread only shuts it
+/// down, which wakes the serving thread, and the descriptor is released by
+/// whoever serves (or by deinit). Closing the descriptor under a thread
+/// blocked in recv() would free its number for the next open() in the
+/// process, and that thread would then read another connection's bytes.
+/// The card itself is confined to the serving thread once `serve()` runs.
 public final class VPCDConnection: @unchecked Sendable {
     public static let defaultPort: UInt16 = 35963
 
+    private struct Socket {
+        var descriptor: Int32 = -1
+        /// Set by `close()`: the card is pulled, and no further I/O starts.
+        var pulled = false
+    }
+
     private let card: VirtualCard
-    private let lock = NSLock()
-    private var socket: Int32 = -1
+    private let socket = Mutex(Socket())
     private var commandsSincePowerOn = 0
     /// Seconds to wait before each answer, to model a slow card (or to keep
     /// cards in progress long enough to interrupt a station in a test).
@@ -52,7 +65,7 @@ public final class VPCDConnection: @unchecked Sendable {
                 // without these, Nagle and delayed ACK stall every APDU.
                 var one: Int32 = 1
                 setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                lock.withLock { socket = fd }
+                socket.withLock { $0.descriptor = fd }
                 return
             }
             let failure = errno
@@ -64,8 +77,10 @@ public final class VPCDConnection: @unchecked Sendable {
         }
     }
 
-    /// Answers the driver until it or `close()` ends the connection.
+    /// Answers the driver until it or `close()` ends the connection, then
+    /// releases the descriptor.
     public func serve() throws {
+        defer { release() }
         while let message = try receive() {
             let reply: [UInt8]?
             if message.count == 1 {
@@ -98,18 +113,31 @@ public final class VPCDConnection: @unchecked Sendable {
         commandsSincePowerOn = 0
     }
 
-    /// Pulls the card: pcscd sees it removed.
+    /// Pulls the card: pcscd sees it removed. Safe from any thread; the
+    /// serving thread wakes and returns.
     public func close() {
-        lock.withLock {
-            if socket >= 0 {
-                shutdown(socket, Int32(SHUT_RDWR))
-                Glibc.close(socket)
-                socket = -1
-            }
+        socket.withLock { socket in
+            socket.pulled = true
+            if socket.descriptor >= 0 { shutdown(socket.descriptor, Int32(SHUT_RDWR)) }
         }
     }
 
-    private var fd: Int32 { lock.withLock { socket } }
+    private func release() {
+        socket.withLock { socket in
+            if socket.descriptor >= 0 { Glibc.close(socket.descriptor) }
+            socket.descriptor = -1
+        }
+    }
+
+    deinit {
+        release()
+    }
+
+    /// The socket's descriptor until the serving thread released it.
+    var descriptor: Int32 { socket.withLock { $0.descriptor } }
+
+    /// The descriptor while the card is in the reader; -1 once pulled.
+    var fd: Int32 { socket.withLock { $0.pulled ? -1 : $0.descriptor } }
 
     private func receive() throws -> [UInt8]? {
         guard let header = try readExactly(2) else { return nil }

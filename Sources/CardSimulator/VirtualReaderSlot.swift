@@ -1,15 +1,16 @@
 import Foundation
+import Synchronization
 
 /// A virtual card inserted into one vpcd slot, served on its own thread so
 /// that the same process can talk to it through pcscd (tests, the station
-/// benchmark). `remove()` pulls the card.
+/// benchmark). `remove()` pulls the card. The card belongs to the serving
+/// thread while inserted; read its counters after `remove()`, which joins it.
 public final class VirtualReaderSlot: @unchecked Sendable {
     public let card: VirtualCard
     public let port: UInt16
     private let connection: VPCDConnection
     private let finished = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var failure: Error?
+    private let failure = Mutex<Error?>(nil)
 
     /// Connects `card` to the driver on `port` and starts answering.
     public init(card: VirtualCard, port: UInt16 = VPCDConnection.defaultPort, host: String = "127.0.0.1") throws {
@@ -21,7 +22,7 @@ public final class VirtualReaderSlot: @unchecked Sendable {
             do {
                 try connection.serve()
             } catch {
-                self?.lock.withLock { self?.failure = error }
+                self?.failure.withLock { $0 = error }
             }
             finished.signal()
         }
@@ -37,5 +38,5 @@ public final class VirtualReaderSlot: @unchecked Sendable {
     }
 
     /// The error that ended serving, if any.
-    public var error: Error? { lock.withLock { failure } }
+    public var error: Error? { failure.withLock { $0 } }
 }

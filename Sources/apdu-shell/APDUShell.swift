@@ -81,7 +81,7 @@ struct APDUShell: ParsableCommand {
 
     func interactive(_ interpreter: ScriptInterpreter) {
         let editor = LineEditor(historyPath: history ?? Self.defaultHistoryPath(),
-                                completer: ShellCompleter(readers: { interpreter.readerNames }))
+                                completer: ShellCompleter(readers: { (try? PCSCContext().readerNames()) ?? [] }))
         print("apdu-shell: 'help' lists the commands, ^D leaves")
         while let line = editor.readLine(prompt: interpreter.state.isEmpty ? "apdu> " : "apdu[\(interpreter.state)]> ") {
             let text = line.trimmingCharacters(in: .whitespaces)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CardSimulator
 import Foundation
+import Synchronization
 
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,7 +89,8 @@ struct SimulateCommand: ParsableCommand {
             inserted.append(connection)
         }
         let connections = inserted
-        onTermination { connections.forEach { $0.close() } }
+        let termination = onTermination { connections.forEach { $0.close() } }
+        defer { termination.forEach { $0.cancel() } }
         let group = DispatchGroup()
         let failures = FailureCollector()
         for connection in connections {
@@ -110,41 +112,40 @@ struct SimulateCommand: ParsableCommand {
         configuration.untouchedTimeout = untouchedTimeout
         configuration.responseDelay = responseDelay / 1000
         configuration.connectTimeout = connectTimeout
-        let feeder = CardFeeder(configuration: configuration)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let lock = NSLock()
-        feeder.onCard = { report in
+        let output = Mutex(FileHandle.standardOutput)
+        let feeder = CardFeeder(configuration: configuration) { report in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
             guard let line = try? encoder.encode(report) else { return }
-            lock.withLock { FileHandle.standardOutput.write(line + Data("\n".utf8)) }
+            output.withLock { $0.write(line + Data("\n".utf8)) }
         }
-        onTermination {
+        let termination = onTermination {
             Output.progress("dmboot simulate: no more cards; pulling the cards in the readers once they are done")
             feeder.stop()
         }
+        defer { termination.forEach { $0.cancel() } }
         let reports = try feeder.run()
         let untouched = reports.filter { $0.outcome != "used" }.count
         Output.progress("dmboot simulate: fed \(reports.count) card(s) through \(ports.count) slot(s), \(untouched) untouched")
     }
 
-    private func onTermination(_ handler: @escaping @Sendable () -> Void) {
-        for signalNumber in [SIGINT, SIGTERM] {
+    /// Runs `handler` on SIGINT or SIGTERM while the returned sources live.
+    private func onTermination(_ handler: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler(handler: handler)
             source.resume()
-            Self.signalSources.append(source)
+            return source
         }
     }
 
-    nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 }
 
 /// The first error of several serving threads.
-private final class FailureCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var errors: [Error] = []
+private final class FailureCollector: Sendable {
+    private let errors = Mutex<[Error]>([])
 
-    func record(_ error: Error) { lock.withLock { errors.append(error) } }
-    var first: Error? { lock.withLock { errors.first } }
+    func record(_ error: Error) { errors.withLock { $0.append(error) } }
+    var first: Error? { errors.withLock { $0.first } }
 }

@@ -1,0 +1,71 @@
+@testable import CardSimulator
+import Foundation
+import Glibc
+import XCTest
+
+/// The socket side of the virtual card, against a listening socket of the
+/// test's own standing in for the vpcd driver (an ephemeral port: no clash
+/// with the rig's readers or another test).
+final class VPCDConnectionTests: XCTestCase {
+    /// A listening socket on 127.0.0.1 and the port the kernel chose.
+    func listen() throws -> (Int32, UInt16) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && Glibc.listen(listener, 1) == 0
+                    && getsockname(listener, pointer, &length) == 0
+            }
+        }
+        XCTAssertTrue(bound, String(cString: strerror(errno)))
+        return (listener, UInt16(bigEndian: address.sin_port))
+    }
+
+    func send(_ body: [UInt8], to descriptor: Int32) {
+        let frame = [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+        XCTAssertEqual(frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, frame.count, 0) }, frame.count)
+    }
+
+    /// The card is pulled (close()) from another thread while the serving
+    /// thread is busy with the card: the descriptor stays its own until it
+    /// returns. Releasing it at once would let the next socket of the process
+    /// take its number under the serving thread.
+    func testClosingFromAnotherThreadLeavesTheDescriptorToTheServingThread() throws {
+        let (listener, port) = try listen()
+        defer { Glibc.close(listener) }
+        let connection = VPCDConnection(card: try VirtualCard(profile: BuiltInProfiles.demo))
+        let inSessionEnd = DispatchSemaphore(value: 0)
+        let proceed = DispatchSemaphore(value: 0)
+        let served = DispatchSemaphore(value: 0)
+        connection.onSessionEnd = {
+            inSessionEnd.signal()
+            proceed.wait()
+        }
+        try connection.connect(port: port, retryFor: 5)
+        let driver = accept(listener, nil, nil)
+        XCTAssertGreaterThanOrEqual(driver, 0)
+        defer { Glibc.close(driver) }
+        Thread.detachNewThread {
+            try? connection.serve()
+            served.signal()
+        }
+        send([0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00], to: driver)  // one command, then power off:
+        send([0x00], to: driver)                                      // the serving thread is now in onSessionEnd
+        XCTAssertEqual(inSessionEnd.wait(timeout: .now() + 5), .success)
+        let descriptor = connection.descriptor
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+
+        connection.close()
+        XCTAssertNotEqual(fcntl(descriptor, F_GETFD), -1, "close() released the descriptor under the serving thread")
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(probe) }
+        XCTAssertNotEqual(probe, descriptor, "a new socket took the serving thread's descriptor number")
+
+        proceed.signal()
+        XCTAssertEqual(served.wait(timeout: .now() + 5), .success, "serve() returns once the card is pulled")
+        XCTAssertEqual(connection.descriptor, -1, "the serving thread released the descriptor")
+    }
+}
