@@ -58,10 +58,26 @@ public enum ISOCommand {
         CommandAPDU(cla: 0x00, ins: 0x70, p1: 0x80, p2: UInt8(channel.number))
     }
 
-    /// SELECT by DF name (AID), first or only occurrence, FCI requested.
-    public static func selectApplication(_ aid: [UInt8], returnFCI: Bool = true) -> CommandAPDU {
-        CommandAPDU(cla: 0x00, ins: 0xA4, p1: 0x04, p2: returnFCI ? 0x00 : 0x0C,
-                    data: aid, expectedLength: returnFCI ? 256 : nil)
+    /// SELECT by DF name (AID), first or only occurrence. P2 04 asks for the
+    /// FCP template, the only answer besides "no data" (0C) that ETSI TS 102 221
+    /// table 11.2 lets a UICC give; `SelectResponse` names the three forms.
+    public static func selectApplication(_ aid: [UInt8], response: SelectResponse = .fcp) -> CommandAPDU {
+        CommandAPDU(cla: 0x00, ins: 0xA4, p1: 0x04, p2: response.rawValue,
+                    data: aid, expectedLength: response == .none ? nil : 256)
+    }
+
+    /// The file control information a SELECT asks for (ISO/IEC 7816-4 table 40, P2 b4-b3).
+    public enum SelectResponse: UInt8, Sendable, CaseIterable {
+        /// FCI template (6F): ISO cards and GlobalPlatform security domains; a UICC answers 6A86.
+        case fci = 0x00
+        /// FCP template (62): every UICC (TS 102 221 11.1.1.3) and most ISO cards.
+        case fcp = 0x04
+        /// No response data.
+        case none = 0x0C
+
+        /// The order dmboot tries: FCP first, then FCI, then no data, moving on
+        /// only when the card refuses P2 itself (6A86 or 6B00).
+        public static let fallbackOrder: [SelectResponse] = [.fcp, .fci, .none]
     }
 
     /// SELECT by file identifier, relative to the current DF.

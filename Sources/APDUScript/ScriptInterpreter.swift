@@ -140,7 +140,7 @@ public final class ScriptInterpreter {
             let command: CommandAPDU
             switch kind {
             case .aid:
-                command = ISOCommand.selectApplication(bytes, returnFCI: true)
+                command = ISOCommand.selectApplication(bytes)
             case .fid:
                 guard bytes.count == 2 else { throw ScriptFailure.invalidArgument("a file id is 2 bytes") }
                 command = ISOCommand.selectFile(UInt16(bytes[0]) << 8 | UInt16(bytes[1]), returnFCP: true)

@@ -24,3 +24,19 @@ extension CardChannel {
         return response
     }
 }
+
+extension CardChannel {
+    /// SELECT by DF name in the first form the card takes: FCP (P2 04), then
+    /// FCI (00), then no data (0C). A UICC refuses 00 with 6A86 (ETSI TS 102 221
+    /// table 11.2) and some ISO cards refuse 04; only those two refusals (6A86,
+    /// and 6B00 from older cards) move on to the next form, any other answer is
+    /// the card's answer to the application.
+    public func selectApplication(_ aid: [UInt8]) throws -> ResponseAPDU {
+        var response = ResponseAPDU(status: StatusWord(0x6A86))
+        for form in ISOCommand.SelectResponse.fallbackOrder {
+            response = try transmit(ISOCommand.selectApplication(aid, response: form))
+            guard response.status == StatusWord(0x6A86) || response.status == StatusWord(0x6B00) else { return response }
+        }
+        return response
+    }
+}

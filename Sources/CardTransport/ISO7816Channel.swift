@@ -23,9 +23,14 @@ public final class ISO7816Channel: CardChannel {
 
     public func resetCount() { exchangeCount = 0 }
 
+    /// The protocol of the link below, as negotiated when the card was connected.
+    public var transmissionProtocol: TransmissionProtocol { link.transmissionProtocol }
+
     public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
         var response = try exchange(command)
-        if response.status.sw1 == 0x6C {
+        // A command under secure messaging is never sent twice: its MAC is
+        // chained, so a replay would carry a MAC the card no longer expects.
+        if response.status.sw1 == 0x6C && !LogicalChannel.hasSecureMessaging(cla: command.cla) {
             var retry = command
             retry.expectedLength = response.status.sw2 == 0 ? 256 : Int(response.status.sw2)
             response = try exchange(retry)
@@ -46,7 +51,7 @@ public final class ISO7816Channel: CardChannel {
     }
 
     private func exchange(_ command: CommandAPDU) throws -> ResponseAPDU {
-        let bytes = try command.encoded(forceExtended: forceExtendedLength)
+        let bytes = try wireBytes(command)
         let answer = try link.transmit(raw: bytes)
         exchangeCount += 1
         onExchange?(WireExchange(command: bytes, response: answer))
@@ -56,12 +61,24 @@ public final class ISO7816Channel: CardChannel {
             throw TransportError.malformedResponse(answer)
         }
     }
+
+    /// The command as the negotiated protocol carries it. On T=0 a case 4
+    /// command loses its Le (the card answers 61xx and GET RESPONSE fetches
+    /// the data) and extended length is never used, whatever the ATR says.
+    func wireBytes(_ command: CommandAPDU) throws -> [UInt8] {
+        guard transmissionProtocol == .t0 else { return try command.encoded(forceExtended: forceExtendedLength) }
+        guard !command.needsExtendedLength else { throw TransportError.extendedLengthOnT0(command.description) }
+        var wire = command
+        if wire.isoCase == 4 { wire.expectedLength = nil }
+        return try wire.encoded()
+    }
 }
 
 /// Failures of the transport rules, as opposed to those of PC/SC itself.
 public enum TransportError: Error, Equatable, CustomStringConvertible {
     case malformedResponse([UInt8])
     case responseChainTooLong(Int)
+    case extendedLengthOnT0(String)
 
     public var description: String {
         switch self {
@@ -69,6 +86,8 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
             return "the card answered \(bytes.count) bytes, too few for a status word"
         case .responseChainTooLong(let rounds):
             return "the card kept answering 61xx after \(rounds) GET RESPONSE commands; it is not behaving as ISO 7816-4 says"
+        case .extendedLengthOnT0(let command):
+            return "\(command) needs extended length, which T=0 cannot carry; use a shorter read or a T=1 reader"
         }
     }
 }

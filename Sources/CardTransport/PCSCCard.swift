@@ -22,6 +22,10 @@ public final class PCSCCard: CardLink {
         if connected { SCardDisconnect(handle, CPCSC_LEAVE_CARD) }
     }
 
+    public var transmissionProtocol: TransmissionProtocol {
+        activeProtocol == CPCSC_PROTOCOL_T0 ? .t0 : .t1
+    }
+
     /// "T=0" or "T=1".
     public var protocolName: String {
         activeProtocol == CPCSC_PROTOCOL_T0 ? "T=0" : activeProtocol == CPCSC_PROTOCOL_T1 ? "T=1" : "raw"

@@ -44,7 +44,7 @@ struct SCP03TestCommand: ParsableCommand {
         let channel = ISO7816Channel(link: card)
         let started = ContinuousClock.now
         if !noSelect {
-            _ = try channel.expectSuccess(ISOCommand.selectApplication(applicationID, returnFCI: false),
+            _ = try channel.expectSuccess(ISOCommand.selectApplication(applicationID, response: .none),
                                           "SELECT \(aid)")
         }
         let host = SCP03Host(keySource: keys.source, level: level, mode: keys.mode, applicationID: noSelect ? nil : applicationID)

@@ -11,9 +11,11 @@ final class ScriptedLink: CardLink {
 
     private var script: [Exchange]
     private(set) var sent: [[UInt8]] = []
+    let transmissionProtocol: TransmissionProtocol
 
-    init(_ script: [(String, String)]) {
+    init(_ script: [(String, String)], protocol: TransmissionProtocol = .t1) {
         self.script = script.map { Exchange(command: $0.0, response: $0.1) }
+        transmissionProtocol = `protocol`
     }
 
     var isExhausted: Bool { script.isEmpty }

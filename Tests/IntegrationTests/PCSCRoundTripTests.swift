@@ -43,7 +43,7 @@ final class PCSCRoundTripTests: XCTestCase {
         try withCard(Self.profile()) { card, channel, _ in
             XCTAssertEqual(card.protocolName, "T=1")
             XCTAssertEqual(try channel.transmit(ISOCommand.selectApplication([UInt8](hex: "A000000063504B43532D3135"),
-                                                                           returnFCI: false)).status, .success)
+                                                                           response: .none)).status, .success)
             XCTAssertEqual(try channel.transmit(ISOCommand.selectFile(0x5040)).status, .success)
             for offset in [0, 1, 255, 256, 1000, 1499] {
                 let response = try channel.transmit(ISOCommand.readBinary(offset: offset, length: 1))

@@ -32,7 +32,7 @@ final class SecureChannelRoundTripTests: XCTestCase {
         let context = try Rig.context()
         let (card, channel) = try Rig.channel(context: context)
         defer { card.disconnect() }
-        _ = try channel.expectSuccess(ISOCommand.selectApplication(PKCS15AID.value, returnFCI: false), "SELECT")
+        _ = try channel.expectSuccess(ISOCommand.selectApplication(PKCS15AID.value, response: .none), "SELECT")
         var wire: [String] = []
         channel.onExchange = { wire.append($0.command.hexString + " > " + $0.response.hexString.suffix(4)) }
         let secure = try SCP03Host(keys: Self.demoKeys, level: .full, applicationID: PKCS15AID.value).open(over: channel)

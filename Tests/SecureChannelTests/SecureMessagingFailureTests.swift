@@ -123,7 +123,7 @@ final class SecureMessagingFailureTests: XCTestCase {
 
     func testSelectingAnApplicationEndsTheSessionOnTheCard() throws {
         let (card, secure) = try open()
-        _ = try secure.expectSuccess(ISOCommand.selectApplication(PKCS15AID.value, returnFCI: false), "SELECT")
+        _ = try secure.expectSuccess(ISOCommand.selectApplication(PKCS15AID.value, response: .none), "SELECT")
         XCTAssertNil(card.securityDomain?.session)
     }
 

@@ -51,7 +51,7 @@ enum TestCards {
         let card = try VirtualCard(profile: profile)
         let link = VirtualCardLink(card)
         let channel = ISO7816Channel(link: link)
-        _ = try channel.expectSuccess(ISOCommand.selectApplication(PKCS15AID.value, returnFCI: false), "SELECT")
+        _ = try channel.expectSuccess(ISOCommand.selectApplication(PKCS15AID.value, response: .none), "SELECT")
         return (card, link, channel)
     }
 }
