@@ -14,6 +14,8 @@ public enum KeyFile {
         let mac: String
         let dek: String
         let mode: String?
+        /// Per-card departures from Amendment D, by name (SCP03Compatibility.names).
+        let compatibility: [String]?
     }
 
     /// Refuses a secret file that its group or others may read or write.
@@ -29,6 +31,23 @@ public enum KeyFile {
     }
 
     public static func load(path: String) throws -> (SCP03Keys, ChallengeMode) {
+        let contents = try read(path: path)
+        return try parse(kvn: contents.kvn, enc: contents.enc, mac: contents.mac, dek: contents.dek,
+                         mode: contents.mode, source: path)
+    }
+
+    /// The compatibility settings a key file names for its cards, such as
+    /// "counter-data-only"; an unknown name is an error, never ignored.
+    public static func compatibility(path: String) throws -> SCP03Compatibility {
+        let names = try read(path: path).compatibility ?? []
+        guard let value = SCP03Compatibility(names: names) else {
+            let known = SCP03Compatibility.names.keys.sorted().joined(separator: ", ")
+            throw KeyError.malformed(source: path, reason: "compatibility takes \(known); got \(names.joined(separator: ", "))")
+        }
+        return value
+    }
+
+    private static func read(path: String) throws -> Contents {
         try requireOwnerOnly(path: path)
         let data: Data
         do {
@@ -44,8 +63,7 @@ public enum KeyFile {
         } catch {
             throw KeyError.malformed(source: path, reason: "not a JSON object with kvn, enc, mac and dek")
         }
-        return try parse(kvn: contents.kvn, enc: contents.enc, mac: contents.mac, dek: contents.dek,
-                         mode: contents.mode, source: path)
+        return contents
     }
 
     /// Builds keys from hex text, naming `source` (a file, flags, the

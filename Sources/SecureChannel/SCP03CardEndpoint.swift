@@ -18,9 +18,13 @@ public final class SCP03CardEndpoint {
         /// A fixed card challenge, to replay a recorded session. `nil`: pseudo-random
         /// when the options say so, otherwise random.
         public var fixedCardChallenge: [UInt8]?
+        /// How this card departs from Amendment D (a card personality's quirks).
+        public var compatibility: SCP03Compatibility
 
         public init(keys: SCP03Keys, options: SCP03Options, keyDiversificationData: [UInt8] = [UInt8](repeating: 0, count: 10),
-                    sequenceCounter: UInt32 = 0, maxFailedAuthentications: Int = 3, fixedCardChallenge: [UInt8]? = nil) {
+                    sequenceCounter: UInt32 = 0, maxFailedAuthentications: Int = 3, fixedCardChallenge: [UInt8]? = nil,
+                    compatibility: SCP03Compatibility = []) {
+            self.compatibility = compatibility
             self.keys = keys
             self.options = options
             self.keyDiversificationData = keyDiversificationData
@@ -109,7 +113,8 @@ public final class SCP03CardEndpoint {
             }
             failedAuthentications = 0
             session = SCP03MessageProtection(keys: pending.keys, level: level, mode: mode,
-                                             chainingValue: verifier.chainingValue)
+                                             chainingValue: verifier.chainingValue,
+                                             compatibility: configuration.compatibility)
             return ResponseAPDU(status: .success)
         } catch {
             failedAuthentications += 1

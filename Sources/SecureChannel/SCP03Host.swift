@@ -19,6 +19,12 @@ public struct SCP03Host: Sendable {
     public var compatibility: SCP03Compatibility
     /// Passed to the key source, when the card was identified before the handshake.
     public var cardIdentity: CardIdentity?
+    /// Whether a pseudo-random challenge that does not match ends the
+    /// handshake. Off by default: GlobalPlatformPro's GPSession only warns,
+    /// since the AID a card feeds its KDF is not always the one selected
+    /// (a right-truncated SELECT, an AID the FCI does not report), and the
+    /// card cryptogram still authenticates the card.
+    public var requiresChallengeMatch = false
 
     public init(keySource: any SCP03KeySource, level: SecurityLevel = .full, mode: ChallengeMode = .s8,
                 channel: LogicalChannel = .basic, applicationID: [UInt8]? = nil,
@@ -44,7 +50,23 @@ public struct SCP03Host: Sendable {
     public struct Handshake: Sendable {
         public let initializeUpdate: InitializeUpdateResponse
         public let level: SecurityLevel
-        public let pseudoRandomChallengeVerified: Bool
+        public let pseudoRandomChallenge: ChallengeCheck
+
+        public var pseudoRandomChallengeVerified: Bool { pseudoRandomChallenge == .verified }
+
+        /// What a person should hear about, though the session is open.
+        public var warnings: [String] {
+            pseudoRandomChallenge == .mismatch
+                ? ["the card's pseudo-random challenge does not match the one computed from Key-ENC, its sequence counter and the application's AID; the card may use another AID, or Key-ENC is wrong"]
+                : []
+        }
+    }
+
+    /// The outcome of checking a pseudo-random card challenge.
+    public enum ChallengeCheck: String, Sendable {
+        case verified, mismatch
+        /// The card's challenges are random, or no AID was known.
+        case unchecked = "not-checked"
     }
 
     /// The INITIALIZE UPDATE command for `hostChallenge`.
@@ -87,17 +109,15 @@ public struct SCP03Host: Sendable {
         }
         let request = SCP03KeyRequest(initializeUpdate: card, hostChallenge: hostChallenge, mode: mode,
                                       cardIdentity: cardIdentity)
-        var pseudoRandomVerified = false
+        var challengeCheck = ChallengeCheck.unchecked
         if card.options.pseudoRandomChallenge, let applicationID {
             guard card.sequenceCounter != nil else {
                 throw SecureChannelError.malformedInitializeUpdateResponse(
                     length: bytes.count, expected: "a sequence counter, as the i parameter announces pseudo-random challenges")
             }
             if let expected = try keySource.pseudoRandomCardChallenge(for: request, applicationID: applicationID) {
-                guard Secure.constantTimeEquals(expected, card.cardChallenge) else {
-                    throw SecureChannelError.cardChallengeMismatch
-                }
-                pseudoRandomVerified = true
+                challengeCheck = Secure.constantTimeEquals(expected, card.cardChallenge) ? .verified : .mismatch
+                if challengeCheck == .mismatch && requiresChallengeMatch { throw SecureChannelError.cardChallengeMismatch }
             }
         }
         let session = try keySource.sessionKeys(for: request)
@@ -119,7 +139,7 @@ public struct SCP03Host: Sendable {
                                                 chainingValue: authenticator.chainingValue,
                                                 compatibility: compatibility)
         return (protection, Handshake(initializeUpdate: card, level: level,
-                                      pseudoRandomChallengeVerified: pseudoRandomVerified), authenticate)
+                                      pseudoRandomChallenge: challengeCheck), authenticate)
     }
 }
 

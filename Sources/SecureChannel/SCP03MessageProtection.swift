@@ -14,6 +14,27 @@ public struct SCP03Compatibility: OptionSet, Sendable {
     public static let proprietaryClassOnWrappedCommands = SCP03Compatibility(rawValue: 2)
     /// Accept response padding longer than one block (seen in emulator transcripts).
     public static let lenientResponsePadding = SCP03Compatibility(rawValue: 4)
+    /// Cards that advance the encryption counter only for commands with data,
+    /// against Amendment D 6.2.6 ("the counter shall still be incremented").
+    /// GlobalPlatformPro carries the same workaround (SCP03Wrapper, system
+    /// property globalplatformpro.scp03.buggycounterworkaround). A per-card
+    /// setting: key files name it "counter-data-only" (dmboot-keys(5)).
+    public static let counterOnlyWithCommandData = SCP03Compatibility(rawValue: 8)
+
+    /// The names key files and card profiles use for the settings meant for cards.
+    public static let names: [String: SCP03Compatibility] = ["counter-data-only": .counterOnlyWithCommandData]
+
+    /// Parses names such as "counter-data-only"; `nil` for an unknown name.
+    public init?(names list: [String]) {
+        var value: SCP03Compatibility = []
+        for name in list {
+            guard let setting = Self.names[name.lowercased()] else { return nil }
+            value.insert(setting)
+        }
+        self = value
+    }
+
+    public var nameList: [String] { Self.names.filter { contains($0.value) }.map(\.key).sorted() }
 }
 
 /// The secure messaging of one SCP03 session: C-MAC chaining, the encryption
@@ -25,8 +46,13 @@ public struct SCP03Compatibility: OptionSet, Sendable {
 /// moves on every command (data-less and failed ones too); an empty data field
 /// is not encrypted; the MAC covers the encrypted data and Lc but not Le; an
 /// error status carries no data and no R-MAC; warnings (62xx, 63xx) are
-/// protected like 9000. Le is kept as the caller gave it: it counts plain
-/// bytes, the card's application reads it from the wire, and it is not MACed.
+/// protected like 9000. A wrapped command that expects data carries Le 00
+/// (0000 extended): the plain Ne counts plain bytes, while the card sends
+/// them padded, encrypted and MACed, and Le is not MACed. pySim's SCP03
+/// does the same (global_platform/scp.py) citing ISO/IEC 7816-4 5.1. The
+/// C-MAC covers the class byte with its logical channel bits cleared
+/// (Amendment D 6.2.4, ETSI TS 102 221 10.1.1), so the MAC does not depend
+/// on the channel the command travels on.
 public final class SCP03MessageProtection {
     public let level: SecurityLevel
     public let mode: ChallengeMode
@@ -91,7 +117,7 @@ public final class SCP03MessageProtection {
     /// Protects a command for the card.
     public func wrap(_ command: CommandAPDU) throws -> CommandAPDU {
         try failing {
-            try advanceCounter()
+            try advanceCounter(commandHasData: !command.data.isEmpty)
             guard level.hasCommandMAC else { return command }
             var data = command.data
             if level.hasCommandDecryption && (!data.isEmpty || compatibility.contains(.encryptEmptyCommandData)) {
@@ -100,7 +126,9 @@ public final class SCP03MessageProtection {
             let cla = wrappedClass(command.cla)
             var wrapped = CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2,
                                       data: data + [UInt8](repeating: 0, count: macLength),
-                                      expectedLength: command.expectedLength)
+                                      expectedLength: command.expectedLength.map {
+                                          $0 > 256 ? CommandAPDU.maxExpectedLength : 256
+                                      })
             guard data.count + macLength <= CommandAPDU.maxDataLength else {
                 throw SecureChannelError.commandTooLong(plain: command.data.count,
                                                         limit: maxCommandData(extendedLength: true))
@@ -142,7 +170,8 @@ public final class SCP03MessageProtection {
     /// because Lc is MACed as it was sent.
     public func unwrapCommand(_ command: CommandAPDU, extendedLength: Bool) throws -> CommandAPDU {
         try failing {
-            try advanceCounter()
+            let hasData = level.hasCommandMAC ? command.data.count > macLength : !command.data.isEmpty
+            try advanceCounter(commandHasData: hasData)
             guard level.hasCommandMAC else { return command }
             guard command.data.count >= macLength else { throw SecureChannelError.commandMACMismatch }
             let data = Array(command.data.dropLast(macLength))
@@ -177,7 +206,8 @@ public final class SCP03MessageProtection {
 
     // MARK: Pieces
 
-    private func advanceCounter() throws {
+    private func advanceCounter(commandHasData: Bool) throws {
+        if compatibility.contains(.counterOnlyWithCommandData) && !commandHasData { return }
         guard counter < counterLimit else { throw SecureChannelError.counterExhausted }
         counter += 1
     }
@@ -191,10 +221,16 @@ public final class SCP03MessageProtection {
     private func commandMAC(cla: UInt8, command: CommandAPDU, data: [UInt8], extended: Bool) throws -> [UInt8] {
         let lc = data.count + macLength
         let lcField: [UInt8] = extended ? [0x00, UInt8(lc >> 8), UInt8(lc & 0xFF)] : [UInt8(lc)]
-        let input = chainingValue + [cla, command.ins, command.p1, command.p2] + lcField + data
+        let input = chainingValue + [Self.classForMAC(cla), command.ins, command.p1, command.p2] + lcField + data
         let full = try MAC.cmac(key: keys.mac, message: input)
         chainingValue = full
         return Array(full.prefix(macLength))
+    }
+
+    /// The class byte as the C-MAC sees it: logical channel bits cleared
+    /// (b2-b1 in the first interindustry class, b4-b1 in the further one).
+    static func classForMAC(_ cla: UInt8) -> UInt8 {
+        cla & 0x40 == 0 ? cla & ~UInt8(0x03) : cla & ~UInt8(0x0F)
     }
 
     private func responseMAC(body: [UInt8], status: StatusWord) throws -> [UInt8] {

@@ -25,9 +25,14 @@ final class HandshakeFailureTests: XCTestCase {
     func testWrongStaticKeysStopAfterInitializeUpdate() throws {
         let (_, link, channel) = try TestCards.selected()
         let wrong = try TestCards.keys(enc: "000102030405060708090A0B0C0D0E0F", mac: "101112131415161718191A1B1C1D1E1F")
-        // Checking the pseudo-random challenge catches a wrong Key-ENC first;
-        // the card cryptogram (from Key-MAC alone) catches a wrong Key-MAC.
+        // A challenge that does not match only warns (GlobalPlatformPro GPSession
+        // does the same); the card cryptogram, from Key-MAC, stops the handshake.
         XCTAssertThrowsError(try host(keys: wrong).open(over: channel)) { error in
+            XCTAssertEqual(error as? SecureChannelError, .cardCryptogramMismatch)
+        }
+        var strict = try host(keys: wrong)
+        strict.requiresChallengeMatch = true
+        XCTAssertThrowsError(try strict.open(over: channel)) { error in
             XCTAssertEqual(error as? SecureChannelError, .cardChallengeMismatch)
         }
         XCTAssertThrowsError(try host(keys: wrong, aid: nil).open(over: channel)) { error in
@@ -46,9 +51,18 @@ final class HandshakeFailureTests: XCTestCase {
         XCTAssertEqual(link.count(ins: 0x82), 0)
     }
 
-    func testAChallengeFromAnotherApplicationIsRejected() throws {
+    /// GlobalPlatformPro GPSession: "Pseudorandom card challenge does not
+    /// match expected" is a logged warning, and the session opens when the
+    /// card cryptogram verifies. A strict host refuses it.
+    func testAChallengeFromAnotherApplicationIsAWarningUnlessStrict() throws {
         let (_, _, channel) = try TestCards.selected()
-        XCTAssertThrowsError(try host(aid: [0xA0, 0x00, 0x00, 0x01, 0x51]).open(over: channel)) { error in
+        let secure = try host(aid: [0xA0, 0x00, 0x00, 0x01, 0x51]).open(over: channel)
+        XCTAssertEqual(secure.handshake.pseudoRandomChallenge, .mismatch)
+        XCTAssertEqual(secure.handshake.warnings.count, 1)
+        secure.close()
+        var strict = try host(aid: [0xA0, 0x00, 0x00, 0x01, 0x51])
+        strict.requiresChallengeMatch = true
+        XCTAssertThrowsError(try strict.open(over: channel)) { error in
             XCTAssertEqual(error as? SecureChannelError, .cardChallengeMismatch)
         }
     }
