@@ -18,6 +18,8 @@ public struct BootstrapReader: Sendable {
     public var keySource: (any SCP03KeySource)?
     public var mode: ChallengeMode = .s8
     public var level: SecurityLevel = .full
+    /// How the card's SCP03 departs from Amendment D (from its key file).
+    public var compatibility: SCP03Compatibility = []
     public var extendedLength: ExtendedLength = .auto
     /// Labels that also mark a DM bootstrap, for cards that deviate from the OID.
     public var extraDMLabels: [String] = []
@@ -36,27 +38,50 @@ public struct BootstrapReader: Sendable {
     public struct Result {
         public let contents: PKCS15Contents
         public let handshake: SCP03Host.Handshake?
+        /// EF.ICCID, read in clear before anything else, when the card has it.
+        public let iccid: ICCID?
         public let apduCount: Int
         public let extendedLength: Bool
+        public let transmissionProtocol: TransmissionProtocol
         public let duration: Duration
+
+        /// The identity this result is filed under: the ICCID when there is one.
+        public var identity: CardIdentity {
+            let serial = contents.tokenInfo.serialNumber
+            return CardIdentity(iccid: iccid?.digits, pkcs15SerialNumber: serial.isEmpty ? nil : Hex.encode(serial))
+        }
+
+        /// What went right enough to go on but deserves a look.
+        public var warnings: [String] {
+            var list = handshake?.warnings ?? []
+            let application = contents.application
+            if let requested = application.requestedID {
+                list.append("the card reports the application as \(Hex.encode(application.applicationID)) (FCI tag 84), not \(Hex.encode(requested)) as selected; the reported AID is used")
+            }
+            list += contents.unreadableObjects.map { "\($0.kind.rawValue.uppercased()) object \($0.label ?? "(no label)") at \($0.path) was not read: \($0.reason)" }
+            return list
+        }
     }
 
     public func read(over channel: ISO7816Channel, atr: [UInt8]) throws -> Result {
         let started = ContinuousClock.now
         let firstCount = channel.exchangeCount
+        let iccid = try ICCID.read(over: channel)
         let application = try PKCS15Application.select(over: channel)
         let extended: Bool
-        switch extendedLength {
-        case .on: extended = true
-        case .off: extended = false
-        case .auto: extended = (try? ATR(bytes: atr))?.supportsExtendedLength ?? false
+        switch (extendedLength, channel.transmissionProtocol) {
+        case (_, .t0): extended = false
+        case (.on, _): extended = true
+        case (.off, _): extended = false
+        case (.auto, _): extended = (try? ATR(bytes: atr))?.supportsExtendedLength ?? false
         }
         var transport: CardChannel = channel
         var handshake: SCP03Host.Handshake?
         var chunk = extended ? 65_536 : 256
         var secure: SecureCardChannel?
         if let keySource {
-            let host = SCP03Host(keySource: keySource, level: level, mode: mode, applicationID: application.applicationID)
+            let host = SCP03Host(keySource: keySource, level: level, mode: mode, applicationID: application.applicationID,
+                                 compatibility: compatibility, cardIdentity: CardIdentity(iccid: iccid?.digits))
             let opened = try host.open(over: channel)
             opened.allowsExtendedLength = extended
             handshake = opened.handshake
@@ -68,7 +93,8 @@ public struct BootstrapReader: Sendable {
         var navigator = PKCS15Navigator(application: application)
         navigator.extraDMLabels = extraDMLabels
         let contents = try navigator.read(over: transport, chunkLength: chunk, readingObjects: readsObjects)
-        return Result(contents: contents, handshake: handshake, apduCount: channel.exchangeCount - firstCount,
-                      extendedLength: extended, duration: ContinuousClock.now - started)
+        return Result(contents: contents, handshake: handshake, iccid: iccid, apduCount: channel.exchangeCount - firstCount,
+                      extendedLength: extended, transmissionProtocol: channel.transmissionProtocol,
+                      duration: ContinuousClock.now - started)
     }
 }

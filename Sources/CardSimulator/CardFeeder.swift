@@ -1,3 +1,4 @@
+import APDU
 import Foundation
 import Synchronization
 
@@ -39,6 +40,8 @@ public final class CardFeeder: Sendable {
         public var profile: String
         /// The PKCS#15 serial number the card was given (hex), if it has an application.
         public var serialNumber: String?
+        /// The identity a host files the card under: "iccid:<digits>" when it has EF.ICCID, else "pkcs15:<serial>".
+        public var identity: String?
         /// "used": the host reset or powered it off after commands; "untouched": nobody talked to it in time.
         public var outcome: String
         public var commands: Int
@@ -63,16 +66,35 @@ public final class CardFeeder: Sendable {
         self.onCard = onCard
     }
 
-    /// Each card gets its own PKCS#15 serial number, so that a station keeps
-    /// one tree per card: the profile's serial with the card number in the
-    /// last four bytes.
+    /// Each card gets its own PKCS#15 serial number and ICCID, so that a
+    /// station keeps one tree per card: the profile's serial with the card
+    /// number in the last four bytes, and an ICCID whose last eight digits
+    /// are the card number.
     public static func profile(_ profile: CardProfile, numbered number: Int) -> CardProfile {
         guard var image = profile.pkcs15 else { return profile }
         let prefix = String(image.serialNumber.filter(\.isHexDigit).prefix(8))
         image.serialNumber = prefix + String(format: "%08X", UInt32(truncatingIfNeeded: number))
         var numbered = profile
         numbered.pkcs15 = image
+        if let index = numbered.files.children?.firstIndex(where: { $0.fid.uppercased() == "2FE2" }) {
+            numbered.files.children?[index].content = iccidContent(number: number)
+        }
         return numbered
+    }
+
+    /// EF.ICCID bytes (TS 102 221 13.2, digits swapped in each byte) of 8901 0000 0000 nnnn nnnn.
+    static func iccidContent(number: Int) -> String {
+        let digits = Array("890100000000" + String(format: "%08d", number % 100_000_000))
+        return stride(from: 0, to: digits.count, by: 2).map { String([digits[$0 + 1], digits[$0]]) }.joined()
+    }
+
+    /// The identity dmboot files this card under: its ICCID digits when it has EF.ICCID.
+    static func identity(of profile: CardProfile) -> String? {
+        guard let content = profile.files.children?.first(where: { $0.fid.uppercased() == "2FE2" })?.content,
+              let bytes = try? Hex.decode(content) else { return profile.pkcs15.map { "pkcs15:\($0.serialNumber)" } }
+        let nibbles: [UInt8] = bytes.prefix(10).flatMap { [$0 & 0x0F, $0 >> 4] }
+        let digits: [String] = nibbles.prefix { $0 <= 9 }.map { String($0) }
+        return "iccid:" + digits.joined()
     }
 
     /// Feeds every card, then returns the reports in card order.
@@ -142,6 +164,7 @@ public final class CardFeeder: Sendable {
         defer { used.signal() }
         try connection.serve()
         return CardReport(card: number, port: port, profile: profile.name, serialNumber: profile.pkcs15?.serialNumber,
+                          identity: Self.identity(of: profile),
                           outcome: wasUsed ? "used" : "untouched", commands: card.commandCount,
                           externalAuthenticates: card.externalAuthenticateCount,
                           secondsInReader: (Date().timeIntervalSince(inserted) * 1000).rounded() / 1000)

@@ -53,9 +53,10 @@ final class CardFile {
         return nil
     }
 
-    /// Depth-first search for a DF by name (AID).
+    /// Depth-first search for a DF by name (AID); a right-truncated name
+    /// selects the first DF whose name starts with it (ISO/IEC 7816-4 7.1.1).
     func findApplication(_ name: [UInt8]) -> CardFile? {
-        if aid == name && selectableByName { return self }
+        if let aid, !name.isEmpty, aid.starts(with: name), selectableByName { return self }
         for child in children where child.isDF {
             if let found = child.findApplication(name) { return found }
         }
@@ -63,7 +64,7 @@ final class CardFile {
     }
 
     /// File control information, as a SELECT with P2 00 (FCI) or 04 (FCP) returns it.
-    func controlParameters(template: UInt8) -> [UInt8] {
+    func controlParameters(template: UInt8, withFileID: Bool = true) -> [UInt8] {
         var body: [UInt8] = []
         if let content {
             body += [0x80, 0x02, UInt8(content.count >> 8), UInt8(content.count & 0xFF)]
@@ -74,7 +75,7 @@ final class CardFile {
         } else {
             body += [0x82, 0x01, 0x38]
         }
-        body += [0x83, 0x02, UInt8(fid >> 8), UInt8(fid & 0xFF)]
+        if withFileID { body += [0x83, 0x02, UInt8(fid >> 8), UInt8(fid & 0xFF)] }
         if let aid { body += [0x84, UInt8(aid.count)] + aid }
         body += [0x8A, 0x01, 0x05]
         return [template, UInt8(body.count)] + body

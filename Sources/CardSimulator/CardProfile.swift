@@ -17,6 +17,12 @@ public struct CardProfile: Codable, Equatable, Sendable {
     public var extendedLength: Bool
     /// Largest response data the card returns to one command.
     public var maxResponseLength: Int
+    /// SELECT as a UICC takes it (ETSI TS 102 221 table 11.2): P2 04 or 0C
+    /// only, 6A86 for P2 00.
+    public var strictSelectP2: Bool
+    /// FCI/FCP without the file identifier (83), as some UICC applications
+    /// answer; the host then cannot tell where the application DF is.
+    public var omitsFileIDInFCI: Bool
     /// The card's SCP03 security domain; `nil` for a card without one.
     public var scp03: SecureDomainProfile?
     /// A PKCS#15 application built into `files` when the card is made.
@@ -33,8 +39,10 @@ public struct CardProfile: Codable, Equatable, Sendable {
 
     public init(name: String, atr: String, responseChaining: ResponseChaining = .none,
                 shortRead: ShortRead = .warning, extendedLength: Bool = true,
-                maxResponseLength: Int = 4096, scp03: SecureDomainProfile? = nil, pkcs15: PKCS15ImageProfile? = nil,
-                files: FileNode) {
+                maxResponseLength: Int = 4096, strictSelectP2: Bool = false, omitsFileIDInFCI: Bool = false,
+                scp03: SecureDomainProfile? = nil, pkcs15: PKCS15ImageProfile? = nil, files: FileNode) {
+        self.strictSelectP2 = strictSelectP2
+        self.omitsFileIDInFCI = omitsFileIDInFCI
         self.name = name
         self.atr = atr
         self.responseChaining = responseChaining
@@ -47,7 +55,8 @@ public struct CardProfile: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, scp03, pkcs15, files
+        case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, strictSelectP2, omitsFileIDInFCI
+        case scp03, pkcs15, files
     }
 
     public init(from decoder: Decoder) throws {
@@ -58,6 +67,8 @@ public struct CardProfile: Codable, Equatable, Sendable {
         shortRead = try container.decodeIfPresent(ShortRead.self, forKey: .shortRead) ?? .warning
         extendedLength = try container.decodeIfPresent(Bool.self, forKey: .extendedLength) ?? true
         maxResponseLength = try container.decodeIfPresent(Int.self, forKey: .maxResponseLength) ?? 4096
+        strictSelectP2 = try container.decodeIfPresent(Bool.self, forKey: .strictSelectP2) ?? false
+        omitsFileIDInFCI = try container.decodeIfPresent(Bool.self, forKey: .omitsFileIDInFCI) ?? false
         scp03 = try container.decodeIfPresent(SecureDomainProfile.self, forKey: .scp03)
         pkcs15 = try container.decodeIfPresent(PKCS15ImageProfile.self, forKey: .pkcs15)
         files = try container.decode(FileNode.self, forKey: .files)
@@ -107,7 +118,13 @@ public struct CardProfile: Codable, Equatable, Sendable {
         }
         children.append(application)
         if pkcs15.inDirectory != false {
-            if let index = children.firstIndex(where: { $0.fid.uppercased() == "2F00" }) {
+            if pkcs15.transparentDirectory == true {
+                // OpenSC dir.c reads a transparent EF(DIR): templates back to back, then padding.
+                guard !children.contains(where: { $0.fid.uppercased() == "2F00" }) else {
+                    throw ProfileError.invalid("pkcs15: transparentDirectory builds EF(DIR) itself; the files already have 2F00")
+                }
+                children.insert(FileNode(fid: "2F00", content: record, size: record.count / 2 + 32), at: 0)
+            } else if let index = children.firstIndex(where: { $0.fid.uppercased() == "2F00" }) {
                 children[index].records = (children[index].records ?? []) + [record]
             } else {
                 children.insert(FileNode(fid: "2F00", records: [record]), at: 0)

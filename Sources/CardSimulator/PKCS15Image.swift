@@ -49,6 +49,20 @@ public struct PKCS15ImageProfile: Codable, Equatable, Sendable {
     public var inDirectory: Bool?
     /// Security level (hex) the object EFs demand for READ BINARY.
     public var readLevel: String?
+    /// File ids of the directory files (5031, 5032, 5033 by default).
+    public var odfFID: String?
+    public var tokenInfoFID: String?
+    public var dodfFID: String?
+    /// Whether EF(DIR)'s template carries a DDO (73) with the ODF and
+    /// TokenInfo paths (PKCS#15 v1.1 5.4.2), as cards with moved files must.
+    public var pathsInDDO: Bool?
+    /// Whether EF(DIR) is a transparent EF rather than a record EF.
+    public var transparentDirectory: Bool?
+    /// Whether the ODF and DODF give absolute paths (3F00/DF/EF).
+    public var absolutePaths: Bool?
+    /// The TokenFlags BIT STRING content in hex ("0780" by default; "00" is
+    /// an empty one, DER that ends in 00).
+    public var tokenFlags: String?
     public var objects: [Object]
 
     public init(serialNumber: String, label: String? = nil, manufacturer: String? = nil, readLevel: String? = "33",
@@ -76,6 +90,12 @@ public struct PKCS15ImageProfile: Codable, Equatable, Sendable {
     func files() throws -> (application: FileNode, directoryRecord: String) {
         let aidBytes = try aid.map(Hex.decode) ?? PKCS15Application.standardAID
         let dfID = try Hex.decode(fid ?? "5015")
+        let odfID = try Hex.decode(odfFID ?? "5031"), tokenInfoID = try Hex.decode(tokenInfoFID ?? "5032")
+        let dodfID = try Hex.decode(dodfFID ?? "5033")
+        guard [dfID, odfID, tokenInfoID, dodfID].allSatisfy({ $0.count == 2 }) else {
+            throw ProfileError.invalid("pkcs15: fid, odfFID, tokenInfoFID and dodfFID are 2 bytes each")
+        }
+        let prefix: [UInt8] = absolutePaths == true ? [0x3F, 0x00] + dfID : []
         var children: [FileNode] = []
         var dodf: [UInt8] = []
         for object in objects {
@@ -87,9 +107,9 @@ public struct PKCS15ImageProfile: Codable, Equatable, Sendable {
             if let override = object.pathOverride {
                 path = PKCS15Path(path: try Hex.decode(override))
             } else if object.offset != nil || object.declaredLength != nil {
-                path = PKCS15Path(path: fidBytes, index: offset, length: object.declaredLength ?? body.count)
+                path = PKCS15Path(path: prefix + fidBytes, index: offset, length: object.declaredLength ?? body.count)
             } else {
-                path = PKCS15Path(path: fidBytes)
+                path = PKCS15Path(path: prefix + fidBytes)
             }
             switch object.kind {
             case "dm":
@@ -106,16 +126,21 @@ public struct PKCS15ImageProfile: Codable, Equatable, Sendable {
                                          size: object.size.map { max($0, content.count) }, readLevel: readLevel))
             }
         }
-        let odf = DER.objectDirectory([(.dataObjects, PKCS15Path(path: [0x50, 0x33]))])
-        let tokenInfo = DER.tokenInfo(serialNumber: try Hex.decode(serialNumber), manufacturer: manufacturer, label: label)
+        let odf = DER.objectDirectory([(.dataObjects, PKCS15Path(path: prefix + dodfID))])
+        let tokenInfo = DER.tokenInfo(serialNumber: try Hex.decode(serialNumber), manufacturer: manufacturer, label: label,
+                                      flags: try Hex.decode(tokenFlags ?? "0780"))
         children = [
-            FileNode(fid: "5031", content: Hex.encode(odf), size: odf.count + 16),
-            FileNode(fid: "5032", content: Hex.encode(tokenInfo)),
-            FileNode(fid: "5033", content: Hex.encode(dodf), size: dodf.count + 32),
+            FileNode(fid: Hex.encode(odfID), content: Hex.encode(odf), size: odf.count + 16),
+            FileNode(fid: Hex.encode(tokenInfoID), content: Hex.encode(tokenInfo)),
+            FileNode(fid: Hex.encode(dodfID), content: Hex.encode(dodf), size: dodf.count + 32),
         ] + children
         var application = FileNode(fid: Hex.encode(dfID), aid: Hex.encode(aidBytes), children: children)
         application.selectableByName = selectableByAID
-        let record = DER.applicationTemplate(aid: aidBytes, label: label ?? "PKCS#15", path: [0x3F, 0x00] + dfID)
+        let ddo = pathsInDDO == true
+            ? DER.discretionaryData(odfPath: PKCS15Path(path: [0x3F, 0x00] + dfID + odfID),
+                                    tokenInfoPath: PKCS15Path(path: [0x3F, 0x00] + dfID + tokenInfoID))
+            : []
+        let record = DER.applicationTemplate(aid: aidBytes, label: label ?? "PKCS#15", path: [0x3F, 0x00] + dfID, ddo: ddo)
         return (application, Hex.encode(record))
     }
 }

@@ -18,6 +18,9 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
     public var sequenceCounter: UInt32?
     /// Failed EXTERNAL AUTHENTICATEs before the keys block (3).
     public var maxFailedAuthentications: Int?
+    /// Departures from Amendment D by name, such as "counter-data-only"
+    /// (the encryption counter moves only for commands with data).
+    public var compatibility: [String]?
 
     public init(kvn: String, enc: String, mac: String, dek: String, i: String, kdd: String? = nil,
                 sequenceCounter: UInt32? = nil, maxFailedAuthentications: Int? = nil) {
@@ -34,7 +37,8 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
     /// The key file (dmboot-keys(5)) a host needs to talk to this card.
     public func keyFileJSON() -> Data {
         let options = (try? Hex.decode(i))?.first ?? 0
-        let object = ["kvn": kvn, "enc": enc, "mac": mac, "dek": dek, "mode": options & 0x01 != 0 ? "S16" : "S8"]
+        var object: [String: Any] = ["kvn": kvn, "enc": enc, "mac": mac, "dek": dek, "mode": options & 0x01 != 0 ? "S16" : "S8"]
+        if let compatibility, !compatibility.isEmpty { object["compatibility"] = compatibility }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 
@@ -51,11 +55,15 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
         } catch {
             throw ProfileError.invalid("scp03: \(error)")
         }
+        guard let quirks = SCP03Compatibility(names: compatibility ?? []) else {
+            throw ProfileError.invalid("scp03: compatibility takes \(SCP03Compatibility.names.keys.sorted().joined(separator: ", "))")
+        }
         let diversification = try kdd.map(Hex.decode) ?? [UInt8](repeating: 0, count: 10)
         guard diversification.count == 10 else { throw ProfileError.invalid("scp03: kdd is 10 bytes") }
         return SCP03CardEndpoint.Configuration(
             keys: keys, options: SCP03Options(options[0]), keyDiversificationData: diversification,
-            sequenceCounter: sequenceCounter ?? 0, maxFailedAuthentications: maxFailedAuthentications ?? 3)
+            sequenceCounter: sequenceCounter ?? 0, maxFailedAuthentications: maxFailedAuthentications ?? 3,
+            compatibility: quirks)
     }
 }
 

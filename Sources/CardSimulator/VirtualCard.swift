@@ -25,6 +25,11 @@ public final class VirtualCard {
     public let securityDomain: SCP03CardEndpoint?
     /// The logical channel the secure channel was opened on.
     private var secureChannelNumber: Int?
+    /// Whether the ATR offers T=0 alone, so pcscd speaks T=0 to the card.
+    private let speaksT0Only: Bool
+    /// The most plain response data the command being processed may carry:
+    /// under secure messaging Le is 00 and the session's room decides.
+    private var responseRoom: Int?
 
     struct ChannelState {
         var currentDF: CardFile
@@ -35,6 +40,7 @@ public final class VirtualCard {
         try profile.validate()
         self.profile = profile
         atr = try Hex.decode(profile.atr)
+        speaksT0Only = (try? ATR(bytes: atr))?.protocols == [0]
         root = try CardFile(node: profile.fileSystem(), parent: nil)
         securityDomain = try profile.scp03.map { SCP03CardEndpoint(configuration: try $0.endpointConfiguration()) }
         powerOn()
@@ -64,6 +70,9 @@ public final class VirtualCard {
         }
         let isExtended = bytes.count > 5 && bytes[4] == 0x00
         if isExtended && !profile.extendedLength { return Self.status(0x6700) }
+        // T=0 carries one length byte, P3 (ISO/IEC 7816-3 12.1): a case 4
+        // command arrives without Le, and a trailing Le is a length error.
+        if speaksT0Only && command.isoCase == 4 { return Self.status(0x6700) }
         if command.ins == 0xC0 && profile.responseChaining == .t0 {
             return getResponse(command)
         }
@@ -115,7 +124,11 @@ public final class VirtualCard {
             endSecureChannel()
             return Self.error(0x6982)
         }
+        if [nil, 256, CommandAPDU.maxExpectedLength].contains(plain.expectedLength) {
+            responseRoom = session.maxResponseData(extendedLength: extendedLength)
+        }
         let response = dispatch(plain)
+        responseRoom = nil
         guard var wrapped = try? session.wrapResponse(response) else {
             endSecureChannel()
             return Self.error(0x6F00)
@@ -186,6 +199,7 @@ public final class VirtualCard {
     // MARK: SELECT
 
     private func select(_ command: CommandAPDU, state: inout ChannelState) -> ResponseAPDU {
+        if profile.strictSelectP2 && command.p2 & 0x0C == 0x00 { return Self.error(0x6A86) }
         let target: CardFile?
         switch command.p1 {
         case 0x00:
@@ -221,8 +235,12 @@ public final class VirtualCard {
             state.currentEF = file
         }
         switch command.p2 & 0x0C {
-        case 0x00: return ResponseAPDU(data: file.controlParameters(template: 0x6F), status: .success)
-        case 0x04: return ResponseAPDU(data: file.controlParameters(template: 0x62), status: .success)
+        case 0x00:
+            return ResponseAPDU(data: file.controlParameters(template: 0x6F, withFileID: !profile.omitsFileIDInFCI),
+                                status: .success)
+        case 0x04:
+            return ResponseAPDU(data: file.controlParameters(template: 0x62, withFileID: !profile.omitsFileIDInFCI),
+                                status: .success)
         case 0x0C: return ResponseAPDU(status: .success)
         default: return Self.error(0x6A86)
         }
@@ -277,7 +295,7 @@ public final class VirtualCard {
         let available = content.count - offset
         let asked = command.expectedLength ?? 256
         let isWildcard = asked == 256 || asked == CommandAPDU.maxExpectedLength
-        let limit = min(asked, profile.maxResponseLength)
+        let limit = min(asked, profile.maxResponseLength, responseRoom ?? Int.max)
         let chunk = Array(content[offset..<(offset + min(available, limit))])
         if chunk.count < asked && !isWildcard {
             if profile.shortRead == .wrongLength && asked <= 256 {

@@ -52,11 +52,15 @@ public struct ResolvedKeys: Sendable {
     public let mode: ChallengeMode
     /// Where the keys came from, for messages; never the keys themselves.
     public let origin: String
+    /// How the cards of these keys depart from Amendment D (a key file's
+    /// "compatibility", dmboot-keys(5)); keys given as hex have none.
+    public let compatibility: SCP03Compatibility
 
-    public init(source: any SCP03KeySource, mode: ChallengeMode, origin: String) {
+    public init(source: any SCP03KeySource, mode: ChallengeMode, origin: String, compatibility: SCP03Compatibility = []) {
         self.source = source
         self.mode = mode
         self.origin = origin
+        self.compatibility = compatibility
     }
 }
 
@@ -122,7 +126,9 @@ public struct KeySourceResolver: Sendable {
     public func open(_ location: KeyLocation, mode: ChallengeMode) throws -> ResolvedKeys {
         switch location {
         case .file(let path):
-            return try parsed(KeyFile.load(path: path), origin: path)
+            let (keys, fileMode) = try KeyFile.load(path: path)
+            return ResolvedKeys(source: StaticKeySource(keys: keys), mode: fileMode, origin: path,
+                                compatibility: try KeyFile.compatibility(path: path))
         }
     }
 

@@ -10,22 +10,47 @@ public struct PKCS15Application: Equatable, Sendable {
     /// AIDs of ISO/IEC 7816-15 applications start with this RID and PIX prefix.
     public static let isoAIDPrefix: [UInt8] = [0xE8, 0x28, 0xBD, 0x08, 0x0F]
 
+    /// The AID the card reports for the selected DF (FCI/FCP tag 84), or the
+    /// one that selected it when the card reports none. SELECT by DF name may
+    /// use a right-truncated name (ISO/IEC 7816-4 7.1.1), so the card's full
+    /// AID can be longer than the one dmboot asked for; the card's is the one
+    /// its security domain uses for a pseudo-random challenge.
     public let applicationID: [UInt8]
+    /// The AID dmboot selected with, when the card reported a different one.
+    public let requestedID: [UInt8]?
     /// The application DF's absolute path, when the card told it (EF(DIR), or
     /// the DF's file id in the FCI, for a DF directly under the MF).
     public let path: [UInt8]?
     public let label: String?
     /// How it was found: "aid" or "ef-dir".
     public let foundBy: String
+    /// Where EF(DIR)'s discretionary data (tag 73) puts the ODF and the
+    /// TokenInfo, when they are not at 5031 and 5032 (PKCS#15 v1.1 5.4.2;
+    /// OpenSC pkcs15.c parse_ddo).
+    public let odfPath: PKCS15Path?
+    public let tokenInfoPath: PKCS15Path?
 
-    /// SELECT by the standard AID (FCI requested: it costs no APDU and gives
-    /// the DF's file id); when the card does not know it, the records of
-    /// EF(DIR) name the application, selected then by AID or path.
+    public init(applicationID: [UInt8], requestedID: [UInt8]? = nil, path: [UInt8]?, label: String?, foundBy: String,
+                odfPath: PKCS15Path? = nil, tokenInfoPath: PKCS15Path? = nil) {
+        self.applicationID = applicationID
+        self.requestedID = requestedID
+        self.path = path
+        self.label = label
+        self.foundBy = foundBy
+        self.odfPath = odfPath
+        self.tokenInfoPath = tokenInfoPath
+    }
+
+    /// SELECT by the standard AID (FCP requested: it costs no APDU and gives
+    /// the DF's file id and full name); when the card does not know it,
+    /// EF(DIR) names the application, selected then by AID or path.
     public static func select(over channel: CardChannel, aid: [UInt8] = standardAID) throws -> PKCS15Application {
-        let response = try channel.transmit(ISOCommand.selectApplication(aid, returnFCI: true))
+        let response = try channel.selectApplication(aid)
         if response.status == .success || response.status.isWarning {
-            return PKCS15Application(applicationID: aid, path: fileID(fromFCI: response.data).map { [0x3F, 0x00] + $0 },
-                                     label: nil, foundBy: "aid")
+            let control = ControlInformation(bytes: response.data)
+            let reported = control.dfName.flatMap { $0.isEmpty ? nil : $0 }
+            return PKCS15Application(applicationID: reported ?? aid, requestedID: reported != nil && reported != aid ? aid : nil,
+                                     path: control.fileID.map { [0x3F, 0x00] + $0 }, label: nil, foundBy: "aid")
         }
         guard response.status == StatusWord(0x6A82) || response.status == StatusWord(0x6A81) else {
             throw CardStatusError("SELECT PKCS#15 application", response.status)
@@ -33,21 +58,54 @@ public struct PKCS15Application: Equatable, Sendable {
         return try selectThroughDirectory(over: channel, preferred: aid)
     }
 
+    /// EF(DIR) is a record EF on most cards and a transparent EF holding the
+    /// same templates one after the other on others; OpenSC dir.c
+    /// (sc_enum_apps) reads both, and so does dmboot.
     private static func selectThroughDirectory(over channel: CardChannel, preferred: [UInt8]) throws -> PKCS15Application {
-        let selectDirectory = try channel.transmit(ISOCommand.selectPath([0x2F, 0x00], fromMF: true))
-        guard selectDirectory.status == .success else { throw PKCS15Error.noPKCS15Application }
-        var number = 1
-        while number <= 254 {
+        let selectDirectory = try channel.transmit(ISOCommand.selectPath([0x2F, 0x00], fromMF: true, returnFCP: true))
+        guard selectDirectory.status == .success || selectDirectory.status.isWarning else {
+            throw PKCS15Error.noPKCS15Application
+        }
+        let parameters = FileControlParameters(bytes: selectDirectory.data)
+        let entries: [DirectoryEntry]
+        if parameters.isRecordFile || parameters.isUnknown {
+            entries = try readRecords(over: channel, preferred: preferred)
+        } else {
+            entries = try readTransparentDirectory(over: channel, size: parameters.size)
+        }
+        guard let entry = entries.first(where: { $0.applicationID == preferred || $0.applicationID.starts(with: isoAIDPrefix) })
+        else { throw PKCS15Error.noPKCS15Application }
+        return try select(entry, over: channel)
+    }
+
+    private static func readRecords(over channel: CardChannel, preferred: [UInt8]) throws -> [DirectoryEntry] {
+        var entries: [DirectoryEntry] = []
+        for number in 1...254 {
             let record = try channel.transmit(ISOCommand.readRecord(number))
             if record.status == StatusWord(0x6A83) || record.status == StatusWord(0x6A82) { break }
             guard record.status == .success else { throw CardStatusError("READ RECORD \(number) of EF(DIR)", record.status) }
-            if let entry = try DirectoryEntry.parse(record: record.data, number: number),
-               entry.applicationID == preferred || entry.applicationID.starts(with: isoAIDPrefix) {
-                return try select(entry, over: channel)
+            if let entry = try DirectoryEntry.parse(record: record.data, number: number) {
+                entries.append(entry)
+                if entry.applicationID == preferred || entry.applicationID.starts(with: isoAIDPrefix) { break }
             }
-            number += 1
         }
-        throw PKCS15Error.noPKCS15Application
+        return entries
+    }
+
+    private static func readTransparentDirectory(over channel: CardChannel, size: Int?) throws -> [DirectoryEntry] {
+        var content: [UInt8] = []
+        let limit = min(size ?? 0x7FFF, 0x7FFF)
+        while content.count < limit {
+            let asked = min(256, limit - content.count)
+            let response = try channel.transmit(ISOCommand.readBinary(offset: content.count, length: asked))
+            if response.status == StatusWord(0x6B00) && !content.isEmpty { break }
+            guard response.status == .success || response.status == StatusWord(0x6282) else {
+                throw CardStatusError("READ BINARY of EF(DIR) at offset \(content.count)", response.status)
+            }
+            content += response.data.prefix(asked)
+            if response.data.count < asked || response.status == StatusWord(0x6282) { break }
+        }
+        return try DirectoryEntry.parse(transparent: content)
     }
 
     private static func select(_ entry: DirectoryEntry, over channel: CardChannel) throws -> PKCS15Application {
@@ -55,21 +113,33 @@ public struct PKCS15Application: Equatable, Sendable {
             let relative = path.starts(with: [0x3F, 0x00]) ? Array(path.dropFirst(2)) : path
             _ = try channel.expectSuccess(ISOCommand.selectPath(relative, fromMF: true), "SELECT PKCS#15 DF by path")
             let absolute = path.starts(with: [0x3F, 0x00]) ? path : [0x3F, 0x00] + path
-            return PKCS15Application(applicationID: entry.applicationID, path: absolute, label: entry.label, foundBy: "ef-dir")
+            return PKCS15Application(applicationID: entry.applicationID, path: absolute, label: entry.label,
+                                     foundBy: "ef-dir", odfPath: entry.odfPath, tokenInfoPath: entry.tokenInfoPath)
         }
-        _ = try channel.expectSuccess(ISOCommand.selectApplication(entry.applicationID, returnFCI: false),
-                                      "SELECT PKCS#15 application from EF(DIR)")
-        return PKCS15Application(applicationID: entry.applicationID, path: nil, label: entry.label, foundBy: "ef-dir")
+        let response = try channel.selectApplication(entry.applicationID)
+        guard response.status == .success || response.status.isWarning else {
+            throw CardStatusError("SELECT PKCS#15 application from EF(DIR)", response.status)
+        }
+        let control = ControlInformation(bytes: response.data)
+        return PKCS15Application(applicationID: control.dfName.flatMap { $0.isEmpty ? nil : $0 } ?? entry.applicationID,
+                                 path: control.fileID.map { [0x3F, 0x00] + $0 }, label: entry.label, foundBy: "ef-dir",
+                                 odfPath: entry.odfPath, tokenInfoPath: entry.tokenInfoPath)
     }
+}
 
-    /// Tag 83 (file identifier) of an FCI or FCP template.
-    static func fileID(fromFCI bytes: [UInt8]) -> [UInt8]? {
+/// What an FCI (6F) or FCP (62) template says of a DF: its file identifier
+/// (83) and its name (84), ISO/IEC 7816-4 table 12.
+struct ControlInformation {
+    var fileID: [UInt8]?
+    var dfName: [UInt8]?
+
+    init(bytes: [UInt8]) {
         var reader = BERReader(bytes, file: "FCI")
         guard let template = try? reader.next(), template.tag == 0x6F || template.tag == 0x62,
-              var inner = try? reader.children(of: template) else { return nil }
+              var inner = try? reader.children(of: template) else { return }
         while let element = try? inner.next() {
-            if element.tag == 0x83, element.value.count == 2 { return element.bytes }
+            if element.tag == 0x83, element.value.count == 2 { fileID = element.bytes }
+            if element.tag == 0x84, element.value.count <= 16 { dfName = element.bytes }
         }
-        return nil
     }
 }

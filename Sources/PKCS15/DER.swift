@@ -34,11 +34,14 @@ public enum DER {
         return tlv(0x30, body)
     }
 
-    public static func tokenInfo(serialNumber: [UInt8], manufacturer: String?, label: String?) -> [UInt8] {
-        var body = tlv(0x02, [0x00]) + tlv(0x04, serialNumber)
+    /// TokenInfo; an empty serial is left out (ISO/IEC 7816-15 makes it
+    /// optional), and `flags` is the TokenFlags BIT STRING content.
+    public static func tokenInfo(serialNumber: [UInt8], manufacturer: String?, label: String?,
+                                 flags: [UInt8] = [0x07, 0x80]) -> [UInt8] {
+        var body = tlv(0x02, [0x00]) + (serialNumber.isEmpty ? [] : tlv(0x04, serialNumber))
         if let manufacturer { body += utf8(manufacturer) }
         if let label { body += tlv(0x80, Array(label.utf8)) }
-        body += tlv(0x03, [0x07, 0x80])
+        body += tlv(0x03, flags)
         return tlv(0x30, body)
     }
 
@@ -62,7 +65,15 @@ public enum DER {
     }
 
     /// An EF(DIR) application template.
-    public static func applicationTemplate(aid: [UInt8], label: String, path: [UInt8]) -> [UInt8] {
-        tlv(0x61, tlv(0x4F, aid) + tlv(0x50, Array(label.utf8)) + tlv(0x51, path))
+    public static func applicationTemplate(aid: [UInt8], label: String, path: [UInt8], ddo: [UInt8] = []) -> [UInt8] {
+        tlv(0x61, tlv(0x4F, aid) + tlv(0x50, Array(label.utf8)) + tlv(0x51, path) + ddo)
+    }
+
+    /// EF(DIR)'s discretionary data (73): the PKCS#15 DDO with the ODF path
+    /// and, IMPLICIT [0], the TokenInfo path (PKCS#15 v1.1 5.4.2).
+    public static func discretionaryData(odfPath: PKCS15Path, tokenInfoPath: PKCS15Path) -> [UInt8] {
+        let pkcs15OID = ObjectIdentifier.encode("1.2.840.113549.1.15.1")
+        let tokenInfo = path(tokenInfoPath)
+        return tlv(0x73, tlv(0x06, pkcs15OID) + path(odfPath) + [0xA0] + Array(tokenInfo.dropFirst()))
     }
 }

@@ -14,8 +14,27 @@ public struct BootstrapObject: Equatable, Sendable {
     public let label: String?
     public let applicationName: String?
     public let oid: String?
-    public let path: PKCS15Path
+    /// Where the document lives; `nil` when the DODF carries it directly.
+    public let path: PKCS15Path?
     public let content: [UInt8]
+
+    public init(kind: Kind, label: String?, applicationName: String?, oid: String?, path: PKCS15Path?, content: [UInt8]) {
+        self.kind = kind
+        self.label = label
+        self.applicationName = applicationName
+        self.oid = oid
+        self.path = path
+        self.content = content
+    }
+}
+
+/// A bootstrap object the DODF names but the card would not give, reported
+/// instead of ending the read (only CP objects: a DM object is the point).
+public struct UnreadableObject: Equatable, Sendable {
+    public let kind: BootstrapObject.Kind
+    public let label: String?
+    public let path: PKCS15Path
+    public let reason: String
 }
 
 /// What the PKCS#15 application holds, as read from the card.
@@ -25,6 +44,18 @@ public struct PKCS15Contents: Equatable, Sendable {
     public let tokenInfo: TokenInfo
     public let dataObjects: [DataObjectEntry]
     public let bootstrapObjects: [BootstrapObject]
+    public let unreadableObjects: [UnreadableObject]
+
+    public init(application: PKCS15Application, objectDirectory: ObjectDirectory, tokenInfo: TokenInfo,
+                dataObjects: [DataObjectEntry], bootstrapObjects: [BootstrapObject],
+                unreadableObjects: [UnreadableObject] = []) {
+        self.application = application
+        self.objectDirectory = objectDirectory
+        self.tokenInfo = tokenInfo
+        self.dataObjects = dataObjects
+        self.bootstrapObjects = bootstrapObjects
+        self.unreadableObjects = unreadableObjects
+    }
 
     /// The DM bootstraps, or the error that says the card has none.
     public func requireDMBootstrap() throws -> [BootstrapObject] {
@@ -54,29 +85,51 @@ public struct PKCS15Navigator {
         self.application = application
     }
 
-    /// Reads the directory files and, when `readingObjects`, every bootstrap EF.
+    /// Reads the directory files and, when `readingObjects`, every bootstrap
+    /// object: from its EF, or from the DODF itself when its value is direct.
     public func read(over channel: CardChannel, chunkLength: Int, readingObjects: Bool = true) throws -> PKCS15Contents {
         let reader = TransparentFileReader(channel: channel, applicationPath: application.path, chunkLength: chunkLength)
-        let directory = try ObjectDirectory(bytes: reader.read(Self.odfPath))
-        let tokenInfo = try TokenInfo(bytes: reader.read(Self.tokenInfoPath))
+        let directory = try ObjectDirectory(bytes: reader.read(application.odfPath ?? Self.odfPath))
+        let tokenInfo = try TokenInfo(bytes: reader.read(application.tokenInfoPath ?? Self.tokenInfoPath))
         var objects: [DataObjectEntry] = []
         for (number, path) in directory.dataObjectDirectories.enumerated() {
             let name = directory.dataObjectDirectories.count == 1 ? "EF(DODF) \(path)" : "EF(DODF) #\(number + 1) \(path)"
             objects += try DataObjectEntry.parseDirectory(reader.read(path), file: name)
         }
+        var bootstraps: [(Int, BootstrapObject)] = []
+        var unreadable: [UnreadableObject] = []
         // Objects that share an EF are read one after the other, so the EF is
         // selected once; they are reported in DODF order all the same.
-        let wanted = objects.enumerated().compactMap { position, entry -> (Int, DataObjectEntry, BootstrapObject.Kind, PKCS15Path)? in
-            guard readingObjects, let kind = classify(entry), case .path(let path)? = entry.value else { return nil }
-            return (position, entry, kind, path)
-        }.sorted { $0.3.path.lexicographicallyPrecedes($1.3.path) }
-        var bootstraps: [(Int, BootstrapObject)] = []
-        for (position, entry, kind, path) in wanted {
-            bootstraps.append((position, BootstrapObject(kind: kind, label: entry.label, applicationName: entry.applicationName,
-                                                         oid: entry.oid, path: path, content: try reader.read(path))))
+        let wanted = objects.enumerated().compactMap { position, entry -> (Int, DataObjectEntry, BootstrapObject.Kind)? in
+            guard readingObjects, let kind = classify(entry), entry.value != nil else { return nil }
+            return (position, entry, kind)
+        }.sorted { Self.sortKey($0.1).lexicographicallyPrecedes(Self.sortKey($1.1)) }
+        for (position, entry, kind) in wanted {
+            switch entry.value {
+            case .direct(let bytes)?:
+                bootstraps.append((position, BootstrapObject(kind: kind, label: entry.label, applicationName: entry.applicationName,
+                                                             oid: entry.oid, path: nil, content: bytes)))
+            case .path(let path)?:
+                do {
+                    let content = try reader.read(path, document: true)
+                    bootstraps.append((position, BootstrapObject(kind: kind, label: entry.label,
+                                                                 applicationName: entry.applicationName,
+                                                                 oid: entry.oid, path: path, content: content)))
+                } catch let error where kind == .cp && (error is CardStatusError || error is PKCS15Error) {
+                    unreadable.append(UnreadableObject(kind: kind, label: entry.label, path: path, reason: "\(error)"))
+                }
+            case nil:
+                continue
+            }
         }
         return PKCS15Contents(application: application, objectDirectory: directory, tokenInfo: tokenInfo,
-                              dataObjects: objects, bootstrapObjects: bootstraps.sorted { $0.0 < $1.0 }.map(\.1))
+                              dataObjects: objects, bootstrapObjects: bootstraps.sorted { $0.0 < $1.0 }.map(\.1),
+                              unreadableObjects: unreadable)
+    }
+
+    private static func sortKey(_ entry: DataObjectEntry) -> [UInt8] {
+        if case .path(let path)? = entry.value { return path.path }
+        return []
     }
 
     public func classify(_ entry: DataObjectEntry) -> BootstrapObject.Kind? {

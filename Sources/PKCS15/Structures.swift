@@ -60,29 +60,73 @@ public struct DirectoryEntry: Equatable, Sendable {
     public let applicationID: [UInt8]
     public let label: String?
     public let path: [UInt8]?
+    /// From the discretionary data objects (73): `DDO ::= SEQUENCE { oid,
+    /// odfPath Path OPTIONAL, tokenInfoPath [0] Path OPTIONAL, unusedPath [1]
+    /// Path OPTIONAL }` (PKCS#15 v1.1 5.4.2; OpenSC pkcs15.c c_asn1_ddo).
+    public let odfPath: PKCS15Path?
+    public let tokenInfoPath: PKCS15Path?
+
+    public init(applicationID: [UInt8], label: String?, path: [UInt8]?, odfPath: PKCS15Path? = nil,
+                tokenInfoPath: PKCS15Path? = nil) {
+        self.applicationID = applicationID
+        self.label = label
+        self.path = path
+        self.odfPath = odfPath
+        self.tokenInfoPath = tokenInfoPath
+    }
 
     public static func parse(record: [UInt8], number: Int) throws -> DirectoryEntry? {
-        let file = "EF(DIR) record \(number)"
-        var reader = BERReader(record, file: file)
+        var reader = BERReader(record, file: "EF(DIR) record \(number)")
         guard let template = try reader.next() else { return nil }
+        return try parse(template: template, reader: reader)
+    }
+
+    /// A transparent EF(DIR): the application templates one after the other,
+    /// then padding (OpenSC dir.c reads it the same way).
+    public static func parse(transparent bytes: [UInt8]) throws -> [DirectoryEntry] {
+        var reader = BERReader(bytes, file: "EF(DIR)")
+        var entries: [DirectoryEntry] = []
+        while let template = try reader.next() {
+            if let entry = try parse(template: template, reader: reader) { entries.append(entry) }
+        }
+        return entries
+    }
+
+    private static func parse(template: BERElement, reader: BERReader) throws -> DirectoryEntry? {
         guard template.tag == 0x61 else {
-            throw PKCS15Error.unexpectedTag(file: file, offset: template.offset, expected: "an application template (61)",
-                                            found: template.tag)
+            throw PKCS15Error.unexpectedTag(file: reader.file, offset: template.offset,
+                                            expected: "an application template (61)", found: template.tag)
         }
         var inner = try reader.children(of: template)
         var aid: [UInt8]?
         var label: String?
         var path: [UInt8]?
+        var odfPath: PKCS15Path?
+        var tokenInfoPath: PKCS15Path?
         while let element = try inner.next() {
             switch element.tag {
             case 0x4F: aid = element.bytes
             case 0x50: label = String(decoding: element.value, as: UTF8.self)
             case 0x51: path = element.bytes
+            case 0x73:
+                var ddo = try inner.children(of: element)
+                _ = try ddo.optional(0x06)
+                if let odf = try ddo.optional(0x30) { odfPath = try PKCS15Path(element: odf, reader: ddo) }
+                if let tokenInfo = try ddo.optional(0xA0) {
+                    // IMPLICIT TAGS make [0] replace the Path SEQUENCE; a
+                    // SEQUENCE kept inside (explicit tagging) is read too.
+                    var body = try ddo.children(of: tokenInfo)
+                    if let explicit = try body.optional(0x30) {
+                        tokenInfoPath = try PKCS15Path(element: explicit, reader: body)
+                    } else {
+                        tokenInfoPath = try PKCS15Path(element: tokenInfo, reader: ddo)
+                    }
+                }
             default: continue
             }
         }
         guard let aid else { return nil }
-        return DirectoryEntry(applicationID: aid, label: label, path: path)
+        return DirectoryEntry(applicationID: aid, label: label, path: path, odfPath: odfPath, tokenInfoPath: tokenInfoPath)
     }
 }
 
@@ -149,7 +193,9 @@ public struct TokenInfo: Equatable, Sendable {
         let sequence = try reader.expect(0x30, "the TokenInfo SEQUENCE")
         var inner = try reader.children(of: sequence)
         version = try PKCS15Path.integer(try inner.expect(0x02, "version INTEGER"), reader: inner, what: "version")
-        serialNumber = try inner.expect(0x04, "serialNumber OCTET STRING").bytes
+        // ISO/IEC 7816-15 makes the serial OPTIONAL; cards of one batch may
+        // also share one. Card identity therefore prefers EF.ICCID.
+        serialNumber = try inner.optional(0x04)?.bytes ?? []
         manufacturer = try inner.optional(0x0C).map { try Text.utf8($0, reader: inner) }
         label = try inner.optional(0x80).map { try Text.utf8($0, reader: inner) }
     }

@@ -19,7 +19,15 @@ public final class TransparentFileReader {
     }
 
     /// The bytes `path` names: its index/length range, or the whole EF.
-    public func read(_ path: PKCS15Path) throws -> [UInt8] {
+    ///
+    /// Directory files (ODF, TokenInfo, DODF) come back whole: DER may end in
+    /// 00 (an empty BIT STRING `03 01 00`, a path to EF 4400) and the BER
+    /// reader already stops at padding. A bootstrap `document` without a
+    /// length in its Path is read only until it is complete (WBXML's root
+    /// element closed, or the first byte XML cannot contain), so the padding
+    /// after it costs no READ BINARY; when its end cannot be told, the whole
+    /// EF is read and trailing FF/00 padding is dropped.
+    public func read(_ path: PKCS15Path, document: Bool = false) throws -> [UInt8] {
         let size = try select(path.path)
         let start = path.index ?? 0
         var wanted = path.length
@@ -27,6 +35,7 @@ public final class TransparentFileReader {
         if let wanted, let size, start + wanted > size {
             throw PKCS15Error.fileShorterThanDeclared(path: "\(path)", declared: start + wanted, actual: size)
         }
+        let findsEnd = document && path.length == nil
         var content: [UInt8] = []
         while wanted.map({ content.count < $0 }) ?? true {
             let offset = start + content.count
@@ -39,15 +48,15 @@ public final class TransparentFileReader {
             guard response.status == .success || response.status == StatusWord(0x6282) else {
                 throw CardStatusError("READ BINARY of \(path) at offset \(offset)", response.status)
             }
-            content += response.data
+            // Under secure messaging Le is 00, so a card may send more than asked.
+            content += response.data.prefix(asked)
+            if findsEnd, case .complete(let length) = DocumentBoundary.find(in: content) { return Array(content.prefix(length)) }
             if response.data.count < asked || response.status == StatusWord(0x6282) { break }
         }
         if let wanted, content.count < wanted {
             throw PKCS15Error.fileShorterThanDeclared(path: "\(path)", declared: start + wanted, actual: start + content.count)
         }
-        if path.length == nil, let end = content.lastIndex(where: { $0 != 0xFF && $0 != 0x00 }) {
-            // EFs are larger than their document and padded; every bootstrap
-            // format ends in a byte that is not padding (WBXML END 01, XML '>').
+        if findsEnd, let end = content.lastIndex(where: { $0 != 0xFF && $0 != 0x00 }) {
             content.removeSubrange((end + 1)...)
         }
         return content
@@ -58,7 +67,10 @@ public final class TransparentFileReader {
         if let selected, selected.path == path { return selected.size }
         let command: CommandAPDU
         if path.count >= 2 && path[0] == 0x3F && path[1] == 0x00 {
-            guard let applicationPath, path.starts(with: applicationPath), path.count > applicationPath.count else {
+            // An absolute path is checked against the application DF when the
+            // card told where it is; a card whose FCI has no tag 83 did not,
+            // and its absolute paths are taken as they are.
+            if let applicationPath, !(path.starts(with: applicationPath) && path.count > applicationPath.count) {
                 throw PKCS15Error.pathOutsideApplication(path: "\(PKCS15Path(path: path))")
             }
             command = ISOCommand.selectPath(Array(path.dropFirst(2)), fromMF: true, returnFCP: true)
@@ -82,6 +94,8 @@ public final class TransparentFileReader {
 struct FileControlParameters {
     var size: Int?
     var isRecordFile = false
+    /// No file descriptor (82) in the answer: the structure is not known.
+    var isUnknown = true
 
     init(bytes: [UInt8]) {
         var reader = BERReader(bytes, file: "FCP")
@@ -94,6 +108,7 @@ struct FileControlParameters {
                     size = element.value.reduce(0) { $0 << 8 | Int($1) }
                 }
             case 0x82:
+                isUnknown = element.value.isEmpty
                 if let descriptor = element.value.first { isRecordFile = descriptor & 0x07 >= 0x02 && descriptor & 0x38 != 0x38 }
             default:
                 continue

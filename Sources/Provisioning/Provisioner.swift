@@ -73,7 +73,9 @@ public struct Provisioner: Sendable {
         let warnings = try AccountValidator().validate(validation, strict: policy.strict)
         let refused = policy.refusedServers(accounts.compactMap(\.serverID))
         guard refused.isEmpty else { throw PolicyError.serversNotAllowed(refused) }
-        let identity = "pkcs15:\(card.contents.tokenInfo.serialHex)"
+        // EF.ICCID when the card has one: a TokenInfo serial may be empty or
+        // the same on every card of a batch.
+        let identity = card.identity.reference
         let provenance = Provenance(source: .smartcard, cardIdentity: identity,
                                     document: objects.compactMap(\.label).joined(separator: "; "))
         if !dryRun, let admission {

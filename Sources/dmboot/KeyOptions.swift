@@ -50,15 +50,6 @@ struct KeyOptions: ParsableArguments {
         try KeySourceResolver(environment: environment, warn: { Output.progress("dmboot: \($0)") })
             .resolve(keySourceOptions)
     }
-
-    /// The per-card SCP03 compatibility settings of the key file in use
-    /// (dmboot-keys(5)); keys given as hex have none.
-    func compatibility(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SCP03Compatibility {
-        if let keyFile { return try KeyFile.compatibility(path: keyFile) }
-        if keyEnc != nil || gpTestKeys { return [] }
-        if let path = environment["DMBOOT_KEYS"] { return try KeyFile.compatibility(path: path) }
-        return []
-    }
 }
 
 /// The secure channel a command asks for.

@@ -28,6 +28,7 @@ struct PKCS15Options: ParsableArguments {
     func bootstrapReader(keys: ResolvedKeys, level: SecurityLevel) -> BootstrapReader {
         var reader = BootstrapReader(keySource: keys.source)
         reader.mode = keys.mode
+        reader.compatibility = keys.compatibility
         reader.level = level
         reader.extendedLength = BootstrapReader.ExtendedLength(rawValue: extendedLength) ?? .auto
         reader.extraDMLabels = dmLabels

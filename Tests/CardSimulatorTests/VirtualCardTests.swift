@@ -9,7 +9,7 @@ final class VirtualCardTests: XCTestCase {
     func makeCard(chaining: CardProfile.ResponseChaining = .none, shortRead: CardProfile.ShortRead = .warning,
                   extended: Bool = true) throws -> VirtualCard {
         try VirtualCard(profile: CardProfile(
-            name: "test", atr: "3B021450", responseChaining: chaining, shortRead: shortRead,
+            name: "test", atr: BuiltInProfiles.demoATR, responseChaining: chaining, shortRead: shortRead,
             extendedLength: extended, maxResponseLength: 1024,
             files: FileNode(fid: "3F00", children: [
                 FileNode(fid: "2F00", records: ["6100", "61020000"]),

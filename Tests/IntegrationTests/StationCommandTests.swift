@@ -60,12 +60,12 @@ final class StationCommandTests: XCTestCase {
         }
         let lines = try StationLogLine.parse(file: log)
         XCTAssertEqual(lines.count, 12)
-        XCTAssertEqual(Set(lines.compactMap(\.cardIdentity)), Set(cards.compactMap { $0.serialNumber.map { "pkcs15:\($0)" } }))
+        XCTAssertEqual(Set(lines.compactMap(\.cardIdentity)), Set(cards.compactMap(\.identity)))
         XCTAssertEqual(Set(lines.map(\.reader)), Set(Rig.slots.map(\.reader)))
         for line in lines {
             XCTAssertEqual(line.outcome, "provisioned")
             XCTAssertEqual(line.exitCode, 0)
-            let expected = line.cardIdentity.flatMap { identity in cards.first { "pkcs15:\($0.serialNumber ?? "")" == identity } }
+            let expected = line.cardIdentity.flatMap { identity in cards.first { $0.identity == identity } }
             let card = try XCTUnwrap(expected)
             XCTAssertEqual(line.apduCount, card.commands, "the log counts the APDUs the card answered")
             XCTAssertEqual(Set(line.added), card.profile == "demo" ? ["DemoServer"] : ["Backup", "DemoServer"])
@@ -74,7 +74,7 @@ final class StationCommandTests: XCTestCase {
             let shown = try Executable.run("dmboot", ["tree", "show", "--tree", tree])
             XCTAssertTrue(shown.stdout.contains(line.cardIdentity ?? "?"), shown.stdout)
         }
-        XCTAssertTrue(stopped.stderr.contains("provisioned pkcs15:"), "plain status lines when stderr is no terminal")
+        XCTAssertTrue(stopped.stderr.contains("provisioned iccid:"), "plain status lines when stderr is no terminal")
     }
 
     /// A card that refuses EXTERNAL AUTHENTICATE, a card without a DM
@@ -136,7 +136,7 @@ final class StationCommandTests: XCTestCase {
         let touched = try FeederReport.parse(fed.stdout).filter { $0.commands > 0 }
         XCTAssertGreaterThan(touched.count, 1, "cards were in progress when SIGTERM came")
         XCTAssertLessThan(lines.count, 8, "SIGTERM ended the run early")
-        XCTAssertEqual(Set(lines.compactMap(\.cardIdentity)), Set(touched.compactMap { $0.serialNumber.map { "pkcs15:\($0)" } }),
+        XCTAssertEqual(Set(lines.compactMap(\.cardIdentity)), Set(touched.compactMap(\.identity)),
                        "every card the station started is in the log")
         for line in lines {
             XCTAssertEqual(line.outcome, "provisioned", line.error ?? "")
@@ -221,6 +221,7 @@ struct FeederReport: Decodable {
     var port: UInt16
     var profile: String
     var serialNumber: String?
+    var identity: String?
     var outcome: String
     var commands: Int
     var externalAuthenticates: Int

@@ -1,0 +1,75 @@
+import APDU
+import PKCS15
+
+/// Field card behaviours the demo card does not show, one card each, so that
+/// every one of them is provisioned end to end (issue 14). Each is the demo
+/// card with one departure; the sources that make the behaviour legitimate
+/// are named beside it.
+public enum Personality: String, CaseIterable, Sendable {
+    /// T=0 only in the ATR: every response through 61xx and GET RESPONSE, a
+    /// case 4 command with Le refused, no extended length (ISO/IEC 7816-3 12).
+    case t0 = "t0"
+    /// A UICC's SELECT: P2 00 answered 6A86 (ETSI TS 102 221 table 11.2), an
+    /// FCP without tag 83 and absolute 3F00 paths in ODF and DODF.
+    case strictP2 = "strict-p2"
+    /// DER that ends in 00: TokenInfo with empty TokenFlags (03 01 00) and
+    /// the DODF in EF 4400, so the ODF's last byte is 00 too.
+    case derEndingIn00 = "der-00"
+    /// EF(DIR) as a transparent EF, and no SELECT by AID (OpenSC dir.c).
+    case transparentDirectory = "transparent-dir"
+    /// ODF and TokenInfo moved to 4401/4402 and named in EF(DIR)'s DDO (73),
+    /// PKCS#15 v1.1 5.4.2; the application is reachable through EF(DIR) only.
+    case ddoPaths = "ddo-paths"
+    /// The application's AID is longer than the standard PKCS#15 AID, which
+    /// selects it right-truncated (ISO/IEC 7816-4 7.1.1); the FCP's tag 84
+    /// gives the full AID, which the pseudo-random challenge uses.
+    case truncatedAID = "truncated-aid"
+    /// The security domain advances the encryption counter only for commands
+    /// with data (GlobalPlatformPro's buggy-counter workaround).
+    case counterQuirk = "counter-quirk"
+    /// No serial in TokenInfo; the card is known by its EF.ICCID.
+    case iccidOnly = "iccid-only"
+    /// No secure messaging needed to read the objects: for independent
+    /// readers such as OpenSC pkcs15-tool.
+    case plain = "plain"
+
+    /// The ATR of the T=0 personality: T=0 alone (no TD1), historical bytes "dmboot-t0car".
+    public static let t0ATR = "3B0C646D626F6F742D7430636172"
+
+    public var profile: CardProfile {
+        var card = BuiltInProfiles.demo
+        card.name = "dmboot \(rawValue) personality"
+        guard var image = card.pkcs15 else { return card }
+        switch self {
+        case .t0:
+            card.atr = Self.t0ATR
+            card.responseChaining = .t0
+            card.extendedLength = false
+        case .strictP2:
+            card.strictSelectP2 = true
+            card.omitsFileIDInFCI = true
+            image.absolutePaths = true
+        case .derEndingIn00:
+            image.tokenFlags = "00"
+            image.dodfFID = "4400"
+        case .transparentDirectory:
+            image.transparentDirectory = true
+            image.selectableByAID = false
+        case .ddoPaths:
+            image.odfFID = "4401"
+            image.tokenInfoFID = "4402"
+            image.pathsInDDO = true
+            image.selectableByAID = false
+        case .truncatedAID:
+            image.aid = Hex.encode(PKCS15Application.standardAID) + "0201"
+        case .counterQuirk:
+            card.scp03?.compatibility = ["counter-data-only"]
+        case .iccidOnly:
+            image.serialNumber = ""
+        case .plain:
+            image.readLevel = nil
+        }
+        card.pkcs15 = image
+        return card
+    }
+}
