@@ -32,9 +32,20 @@ public enum Personality: String, CaseIterable, Sendable {
     /// No secure messaging needed to read the objects: for independent
     /// readers such as OpenSC pkcs15-tool.
     case plain = "plain"
+    /// Plain reads, and every data object an opaqueDO (the DM bootstrap is
+    /// then found by its label, --dm-label), plus a padded XML CP document.
+    /// OpenSC 0.23 decodes only opaqueDO entries in a DODF (pkcs15-data.c,
+    /// c_asn1_data is a SEQUENCE), so this is the image pkcs15-tool can list.
+    case opaqueObjects = "opaque-objects"
 
     /// The ATR of the T=0 personality: T=0 alone (no TD1), historical bytes "dmboot-t0car".
     public static let t0ATR = "3B0C646D626F6F742D7430636172"
+
+    /// A small OMA CP document in XML (WAP-183 ProvCont), padded with FF on the card.
+    static let clientProvisioningXML = """
+        <?xml version="1.0"?><wap-provisioningdoc version="1.1"><characteristic type="APPLICATION">\
+        <parm name="APPID" value="w7"/><parm name="NAME" value="demo"/></characteristic></wap-provisioningdoc>
+        """
 
     public var profile: CardProfile {
         var card = BuiltInProfiles.demo
@@ -68,6 +79,16 @@ public enum Personality: String, CaseIterable, Sendable {
             image.serialNumber = ""
         case .plain:
             image.readLevel = nil
+        case .opaqueObjects:
+            image.readLevel = nil
+            image.objects = image.objects.map { object in
+                var opaque = object
+                opaque.kind = "opaque"
+                return opaque
+            } + [
+                .init(kind: "cp", label: "Bootstrap", fid: "6002", content: Hex.encode(Array(Self.clientProvisioningXML.utf8)),
+                      size: 512),
+            ]
         }
         card.pkcs15 = image
         return card

@@ -178,7 +178,9 @@ public final class SecureCardChannel: CardChannel {
         }
         let wrapped = try protection.wrap(command)
         let wire = try inner.transmit(wrapped)
-        let plain = try protection.unwrap(wire)
+        var plain = try protection.unwrap(wire)
+        // The wire asked Le 00: the card may send more than the plain Ne.
+        if let ne = command.expectedLength, plain.data.count > ne { plain.data.removeLast(plain.data.count - ne) }
         onExchange?(command, wrapped, wire, plain)
         return plain
     }

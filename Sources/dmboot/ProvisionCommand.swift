@@ -133,6 +133,8 @@ enum ProvisionReport {
         [
             "reader": reader,
             "cardIdentity": report.cardIdentity,
+            "cardIdentitySource": report.card.identity.source.rawValue,
+            "cardWarnings": report.card.warnings,
             "tree": tree,
             "dryRun": report.dryRun,
             "added": report.install.added,
@@ -150,6 +152,7 @@ enum ProvisionReport {
 
     static func printText(_ report: Provisioner.Report, reader: String, tree: String) {
         ValidationWarnings.print(report.warnings)
+        for warning in report.card.warnings { Output.progress("dmboot: warning: \(warning)") }
         Output.line("card        \(report.cardIdentity) in \(reader)")
         Output.line("channel     \(report.card.handshake.map { "SCP03 level \($0.level.hex)" } ?? "none"), \(report.card.apduCount) APDUs")
         let verb = report.dryRun ? "would " : ""

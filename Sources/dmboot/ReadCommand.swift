@@ -105,6 +105,15 @@ struct ReadCommand: ParsableCommand {
                 "reader": reader,
                 "application": Hex.encode(contents.application.applicationID),
                 "foundBy": contents.application.foundBy,
+                "cardIdentity": result.identity.description,
+                "cardIdentitySource": result.identity.source.rawValue,
+                "iccid": result.iccid?.digits ?? NSNull(),
+                "protocol": result.transmissionProtocol.rawValue,
+                "cardWarnings": result.warnings,
+                "unreadableObjects": contents.unreadableObjects.map { object in
+                    ["kind": object.kind.rawValue, "label": object.label ?? NSNull(), "path": "\(object.path)",
+                     "reason": object.reason] as [String: Any]
+                },
                 "serialNumber": contents.tokenInfo.serialHex,
                 "tokenLabel": contents.tokenInfo.label ?? NSNull(),
                 "manufacturer": contents.tokenInfo.manufacturer ?? NSNull(),
@@ -118,7 +127,7 @@ struct ReadCommand: ParsableCommand {
                         "label": object.label ?? NSNull(),
                         "applicationName": object.applicationName ?? NSNull(),
                         "oid": object.oid ?? NSNull(),
-                        "path": "\(object.path)",
+                        "path": object.path.map { "\($0)" } ?? "direct",
                         "size": object.content.count,
                         "file": file ?? NSNull(),
                     ] as [String: Any]
@@ -129,12 +138,14 @@ struct ReadCommand: ParsableCommand {
 
         func printText() {
             let contents = result.contents
+            for warning in result.warnings { Output.progress("dmboot: warning: \(warning)") }
             Output.line("reader        \(reader)")
+            Output.line("card          \(result.identity) (\(result.transmissionProtocol.rawValue))")
             Output.line("application   \(Hex.encode(contents.application.applicationID)) (found by \(contents.application.foundBy))")
             Output.line("token         serial \(contents.tokenInfo.serialHex)\(contents.tokenInfo.label.map { ", \"\($0)\"" } ?? "")")
             Output.line("channel       \(result.handshake.map { "SCP03 level \($0.level)" } ?? "none")")
             for (index, (object, file)) in zip(contents.bootstrapObjects, written).enumerated() {
-                Output.line("[\(index + 1)] \(object.kind.rawValue.uppercased())  \(object.label ?? "(no label)")  path \(object.path)  \(object.content.count) bytes\(file.map { "  -> \($0)" } ?? "")")
+                Output.line("[\(index + 1)] \(object.kind.rawValue.uppercased())  \(object.label ?? "(no label)")  path \(object.path.map { "\($0)" } ?? "direct (in the DODF)")  \(object.content.count) bytes\(file.map { "  -> \($0)" } ?? "")")
             }
             Output.line("APDUs         \(result.apduCount) in \(String(format: "%.1f", result.duration.milliseconds)) ms")
             ValidationWarnings.print(warnings)

@@ -61,6 +61,8 @@ struct SCP03TestCommand: ParsableCommand {
             "challengeMode": "S\(answer.options.challengeMode.rawValue)",
             "pseudoRandomChallenge": answer.options.pseudoRandomChallenge,
             "pseudoRandomChallengeVerified": secure.handshake.pseudoRandomChallengeVerified,
+            "pseudoRandomChallengeCheck": secure.handshake.pseudoRandomChallenge.rawValue,
+            "cardWarnings": secure.handshake.warnings,
             "sequenceCounter": answer.sequenceCounter.map { Hex.encode($0) } ?? NSNull(),
             "keyDiversificationData": Hex.encode(answer.keyDiversificationData),
             "level": level.hex,
@@ -71,11 +73,12 @@ struct SCP03TestCommand: ParsableCommand {
             Output.json(report)
             return
         }
+        for warning in secure.handshake.warnings { Output.progress("dmboot: warning: \(warning)") }
         Output.line("reader            \(card.reader)")
         Output.line("application       \(noSelect ? "(as selected)" : aid)")
         Output.line("key version       \(Hex.encode([answer.keyVersion]))  SCP03, i=\(Hex.encode([answer.options.rawValue])) (S\(answer.options.challengeMode.rawValue))")
         if let sequence = answer.sequenceCounter {
-            Output.line("sequence counter  \(Hex.encode(sequence))  pseudo-random challenge \(secure.handshake.pseudoRandomChallengeVerified ? "verified" : "not checked")")
+            Output.line("sequence counter  \(Hex.encode(sequence))  pseudo-random challenge \(secure.handshake.pseudoRandomChallenge.rawValue)")
         }
         Output.line("level reached     \(level)")
         Output.line("APDUs             \(channel.exchangeCount)")

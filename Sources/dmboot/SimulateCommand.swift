@@ -22,6 +22,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Card profile (JSON); repeat for several slots or, with --feed, cards in turn. Default: the built-in demo card.", valueName: "file"))
     var profile: [String] = []
 
+    @Option(help: ArgumentHelp("A built-in card personality instead of a profile file: \(Personality.allCases.map(\.rawValue).joined(separator: ", ")); repeatable like --profile.", valueName: "name"))
+    var personality: [String] = []
+
     @Option(help: ArgumentHelp("vpcd port of a reader slot; repeat to serve several (default 35963, the first slot of Debian's vpcd configuration).", valueName: "port"))
     var port: [UInt16] = []
 
@@ -51,16 +54,22 @@ struct SimulateCommand: ParsableCommand {
 
     func validate() throws {
         if let feed, feed < 1 { throw ValidationError("--feed takes a positive number of cards") }
+        for name in personality where Personality(rawValue: name) == nil {
+            throw ValidationError("--personality takes \(Personality.allCases.map(\.rawValue).joined(separator: ", ")); got \(name)")
+        }
+        if !personality.isEmpty && !profile.isEmpty { throw ValidationError("give --profile or --personality, not both") }
         if gap < 0 || untouchedTimeout <= 0 || responseDelay < 0 {
             throw ValidationError("--gap, --untouched-timeout and --response-delay take positive numbers")
         }
-        if feed == nil && profile.count > max(port.count, 1) {
-            throw ValidationError("\(profile.count) profiles for \(max(port.count, 1)) slot(s): give a --port per profile, or --feed")
+        if feed == nil && profile.count + personality.count > max(port.count, 1) {
+            throw ValidationError("\(profile.count + personality.count) profiles for \(max(port.count, 1)) slot(s): give a --port per profile, or --feed")
         }
     }
 
     func run() throws {
-        let profiles = try profile.isEmpty ? [BuiltInProfiles.demo] : profile.map { try CardProfile.load(from: URL(fileURLWithPath: $0)) }
+        var profiles = try profile.map { try CardProfile.load(from: URL(fileURLWithPath: $0)) }
+        profiles += personality.compactMap { Personality(rawValue: $0)?.profile }
+        if profiles.isEmpty { profiles = [BuiltInProfiles.demo] }
         let ports = port.isEmpty ? [VPCDConnection.defaultPort] : port
         if let feed { return try runFeeder(profiles: profiles, ports: ports, count: feed) }
         let cardProfile = profiles[0]

@@ -106,7 +106,7 @@ final class ProvisionerTests: XCTestCase {
     func testTwoServersThenACardWithOneOfThemPrunesTheOther() throws {
         let first = try provision("two-dm")
         XCTAssertEqual(first.install.added, ["DemoServer", "Backup"])
-        XCTAssertEqual(first.cardIdentity, "pkcs15:0000CAFE0001")
+        XCTAssertEqual(first.cardIdentity, "iccid:89011234567890123456", "EF.ICCID is preferred to the TokenInfo serial")
         let second = try provision("one-dm")
         XCTAssertEqual(second.install.removed, ["DemoServer"])
         XCTAssertEqual(second.install.unchanged, ["Backup"])

@@ -1,7 +1,7 @@
 import APDU
 import CardSimulator
 import CardTransport
-import Crypto
+import CardCrypto
 import SecureChannel
 import XCTest
 
