@@ -42,7 +42,7 @@ public enum Personality: String, CaseIterable, Sendable {
     public static let t0ATR = "3B0C646D626F6F742D7430636172"
 
     /// A small OMA CP document in XML (WAP-183 ProvCont), padded with FF on the card.
-    static let clientProvisioningXML = """
+    public static let clientProvisioningXML = """
         <?xml version="1.0"?><wap-provisioningdoc version="1.1"><characteristic type="APPLICATION">\
         <parm name="APPID" value="w7"/><parm name="NAME" value="demo"/></characteristic></wap-provisioningdoc>
         """

@@ -31,6 +31,7 @@ final class PersonalityTests: XCTestCase {
         var reader = BootstrapReader(keys: try KeyFile.parse(kvn: domain.kvn, enc: domain.enc, mac: domain.mac,
                                                              dek: domain.dek, mode: nil, source: "test").0)
         reader.compatibility = try XCTUnwrap(SCP03Compatibility(names: domain.compatibility ?? []))
+        if personality == .opaqueObjects { reader.extraDMLabels = ["DM bootstrap: demo server"] }
         let link = Link(card)
         return (try reader.read(over: ISO7816Channel(link: link), atr: card.atr), link)
     }
@@ -38,7 +39,7 @@ final class PersonalityTests: XCTestCase {
     func testEveryPersonalityGivesTheDemoBootstrapAtLevel33() throws {
         for personality in Personality.allCases {
             let (result, _) = try read(personality)
-            XCTAssertEqual(result.contents.bootstrapObjects.map(\.content), [BuiltInProfiles.demoBootstrap], personality.rawValue)
+            XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap, personality.rawValue)
             XCTAssertEqual(result.handshake?.level.rawValue, 0x33, personality.rawValue)
             XCTAssertEqual(result.handshake?.pseudoRandomChallenge, .verified, personality.rawValue)
             XCTAssertEqual(result.identity.source, .iccid, personality.rawValue)
@@ -102,6 +103,16 @@ final class PersonalityTests: XCTestCase {
         let (result, _) = try read(.iccidOnly)
         XCTAssertTrue(result.contents.tokenInfo.serialNumber.isEmpty)
         XCTAssertEqual(result.identity.reference, "iccid:89011234567890123456")
+    }
+
+    /// XML cannot contain 00 (XML 1.0 2.2) nor FF (not a UTF-8 byte): the
+    /// first FF of the padding ends the CP document in its 512-byte EF.
+    func testAPaddedXMLDocumentEndsAtThePadding() throws {
+        let (result, link) = try read(.opaqueObjects)
+        XCTAssertEqual(result.contents.bootstrapObjects.map(\.kind), [.dm, .cp])
+        XCTAssertEqual(result.contents.bootstrapObjects.last?.content, Array(Personality.clientProvisioningXML.utf8))
+        XCTAssertEqual(link.sent.filter { $0[1] == 0xB0 }.count, 4 + 10 + 1,
+                       "EF.ICCID, ODF, TokenInfo, DODF, the DM bootstrap, then one read of the CP EF, not 512/239 = 3")
     }
 
     /// The document end is found in the bytes read so far (item 13): the
