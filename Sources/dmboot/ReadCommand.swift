@@ -105,7 +105,7 @@ struct ReadCommand: ParsableCommand {
                 "reader": reader,
                 "application": Hex.encode(contents.application.applicationID),
                 "foundBy": contents.application.foundBy,
-                "cardIdentity": result.identity.description,
+                "cardIdentity": result.identity.reference,
                 "cardIdentitySource": result.identity.source.rawValue,
                 "iccid": result.iccid?.digits ?? NSNull(),
                 "protocol": result.transmissionProtocol.rawValue,
@@ -140,7 +140,7 @@ struct ReadCommand: ParsableCommand {
             let contents = result.contents
             for warning in result.warnings { Output.progress("dmboot: warning: \(warning)") }
             Output.line("reader        \(reader)")
-            Output.line("card          \(result.identity) (\(result.transmissionProtocol.rawValue))")
+            Output.line("card          \(result.identity.reference) (\(result.transmissionProtocol.rawValue))")
             Output.line("application   \(Hex.encode(contents.application.applicationID)) (found by \(contents.application.foundBy))")
             Output.line("token         serial \(contents.tokenInfo.serialHex)\(contents.tokenInfo.label.map { ", \"\($0)\"" } ?? "")")
             Output.line("channel       \(result.handshake.map { "SCP03 level \($0.level)" } ?? "none")")

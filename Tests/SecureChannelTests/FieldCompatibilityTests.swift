@@ -7,8 +7,8 @@ import XCTest
 
 /// Secure messaging as field cards and other hosts do it (issue 14 items 4, 5, 8).
 final class FieldCompatibilityTests: XCTestCase {
-    func keys() -> SessionKeys {
-        SessionKeys(enc: SecretBytes([UInt8](repeating: 1, count: 16)), mac: SecretBytes([UInt8](repeating: 2, count: 16)),
+    func keys() -> SCP03SessionKeys {
+        SCP03SessionKeys(enc: SecretBytes([UInt8](repeating: 1, count: 16)), mac: SecretBytes([UInt8](repeating: 2, count: 16)),
                     rmac: SecretBytes([UInt8](repeating: 3, count: 16)))
     }
 
