@@ -1,11 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Linux only (Debian 12 and later): the transport is pcsc-lite, the
+/// simulator speaks glibc sockets, and SwiftPM has no way to name Linux in
+/// `platforms`, so no other platform is listed as if it were supported.
+///
 /// Layers, lowest first. Each target depends only on targets above it in this list;
 /// the executables are the only places that know every layer.
 let package = Package(
     name: "dmboot",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "dmboot", targets: ["dmboot"]),
         .executable(name: "apdu-shell", targets: ["apdu-shell"]),

@@ -56,15 +56,21 @@ final class SQLiteDatabase {
         defer { sqlite3_finalize(statement) }
         for (index, value) in bindings.enumerated() {
             let position = Int32(index + 1)
+            let bound: Int32
             switch value {
-            case .null: sqlite3_bind_null(statement, position)
-            case .integer(let number): sqlite3_bind_int64(statement, position, number)
-            case .text(let text): sqlite3_bind_text(statement, position, text, -1, csqlite_transient())
+            case .null: bound = sqlite3_bind_null(statement, position)
+            case .integer(let number): bound = sqlite3_bind_int64(statement, position, number)
+            case .text(let text):
+                bound = sqlite3_bind_text(statement, position, text, Int32(text.utf8.count), csqlite_transient())
             case .blob(let bytes):
-                bytes.withUnsafeBytes { buffer in
-                    _ = sqlite3_bind_blob(statement, position, buffer.baseAddress, Int32(bytes.count), csqlite_transient())
-                }
+                // A zero-length blob, not NULL, for an empty value.
+                bound = bytes.isEmpty
+                    ? sqlite3_bind_zeroblob(statement, position, 0)
+                    : bytes.withUnsafeBytes { buffer in
+                        sqlite3_bind_blob(statement, position, buffer.baseAddress, Int32(bytes.count), csqlite_transient())
+                    }
             }
+            guard bound == SQLITE_OK else { throw error(bound, String(cString: sqlite3_errmsg(handle))) }
         }
         var rows: [[SQLiteValue]] = []
         while true {
@@ -76,7 +82,11 @@ final class SQLiteDatabase {
                 switch sqlite3_column_type(statement, column) {
                 case SQLITE_NULL: row.append(.null)
                 case SQLITE_INTEGER: row.append(.integer(sqlite3_column_int64(statement, column)))
-                case SQLITE_TEXT: row.append(.text(String(cString: sqlite3_column_text(statement, column))))
+                case SQLITE_TEXT:
+                    let count = Int(sqlite3_column_bytes(statement, column))
+                    let text = sqlite3_column_text(statement, column)
+                    row.append(.text(String(decoding: UnsafeBufferPointer(start: text, count: text == nil ? 0 : count),
+                                            as: UTF8.self)))
                 default:
                     let count = Int(sqlite3_column_bytes(statement, column))
                     let pointer = sqlite3_column_blob(statement, column)

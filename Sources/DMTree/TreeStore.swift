@@ -151,10 +151,20 @@ public final class TreeStore {
         ])
     }
 
+    /// A node and everything under it, compared byte for byte. SQLite's
+    /// substr() on text counts code points and Swift's count counts
+    /// characters: for a decomposed "é" they differ, and a prefix compare
+    /// built from one with the other leaves the children behind.
+    static let subtree = "path = ? OR substr(CAST(path AS BLOB), 1, ?) = ?"
+
+    static func subtreeBindings(_ path: String) -> [SQLiteValue] {
+        let prefix = Array((path + "/").utf8)
+        return [.text(path), .integer(Int64(prefix.count)), .blob(prefix)]
+    }
+
     private func deleteAccount(_ name: String) throws {
         let root = "\(Self.accountRoot)/\(name)"
-        try database.query("DELETE FROM node WHERE path = ? OR substr(path, 1, ?) = ?",
-                           [.text(root), .integer(Int64(root.count + 1)), .text(root + "/")])
+        try database.query("DELETE FROM node WHERE \(Self.subtree)", Self.subtreeBindings(root))
         try database.query("DELETE FROM account WHERE name = ?", [.text(name)])
     }
 
@@ -190,8 +200,8 @@ public final class TreeStore {
         let rows = normalised == "."
             ? try database.query("SELECT path, format, type, acl, value FROM node ORDER BY path")
             : try database.query("""
-                SELECT path, format, type, acl, value FROM node WHERE path = ? OR substr(path, 1, ?) = ? ORDER BY path
-                """, [.text(normalised), .integer(Int64(normalised.count + 1)), .text(normalised + "/")])
+                SELECT path, format, type, acl, value FROM node WHERE \(Self.subtree) ORDER BY path
+                """, Self.subtreeBindings(normalised))
         return rows.map { row in
             StoredNode(path: row[0].text ?? "", format: NodeFormat(rawValue: row[1].text ?? "") ?? .chr,
                        type: row[2].text, acl: row[3].text ?? "", value: row[4] == .null ? nil : row[4].blob)
@@ -200,7 +210,8 @@ public final class TreeStore {
 
     public func node(at path: String) throws -> StoredNode {
         let normalised = try Self.normalise(path)
-        guard let node = try nodes(under: normalised).first(where: { $0.path == normalised }) else {
+        // Byte-exact, as SQLite compares: Swift's == would take a precomposed "é" for a decomposed one.
+        guard let node = try nodes(under: normalised).first(where: { $0.path.utf8.elementsEqual(normalised.utf8) }) else {
             throw TreeStoreError.noSuchNode(normalised)
         }
         return node
@@ -213,8 +224,7 @@ public final class TreeStore {
         return try database.transaction {
             let count = try nodes(under: normalised).count
             guard count > 0 else { throw TreeStoreError.noSuchNode(normalised) }
-            try database.query("DELETE FROM node WHERE path = ? OR substr(path, 1, ?) = ?",
-                               [.text(normalised), .integer(Int64(normalised.count + 1)), .text(normalised + "/")])
+            try database.query("DELETE FROM node WHERE \(Self.subtree)", Self.subtreeBindings(normalised))
             let parts = normalised.split(separator: "/")
             if parts.count == 3 && "./\(parts[1])" == Self.accountRoot {
                 try database.query("DELETE FROM account WHERE name = ?", [.text(String(parts[2]))])

@@ -126,6 +126,23 @@ final class TreeStoreTests: XCTestCase {
         }
     }
 
+    /// "Café" with a decomposed é (e + U+0301) is one character for Swift and
+    /// two code points for SQLite: subtree deletes and reads compare bytes.
+    func testADecomposedAccountNameIsDeletedWithEveryChildAndNotConfusedWithItsPrecomposedTwin() throws {
+        let decomposed = "Cafe\u{301}", precomposed = "Caf\u{E9}"
+        XCTAssertEqual(decomposed, precomposed, "Swift compares by canonical equivalence")
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account(decomposed, server: "decomposed"), Self.account(precomposed, server: "precomposed")],
+                              provenance: Provenance(source: .manual), prune: false)
+        XCTAssertEqual(try store.nodes(under: "./DMAcc/\(decomposed)").count, 12)
+        XCTAssertEqual(try store.node(at: "./DMAcc/\(precomposed)/ServerID").value, Array("precomposed".utf8))
+        XCTAssertEqual(try store.delete("./DMAcc/\(decomposed)"), 12)
+        let left = try store.nodes(under: "./DMAcc").map(\.path)
+        XCTAssertFalse(left.contains { $0.utf8.starts(with: "./DMAcc/\(decomposed)".utf8) }, "children left behind: \(left)")
+        XCTAssertEqual(try store.node(at: "./DMAcc/\(precomposed)/ServerID").value, Array("precomposed".utf8))
+        XCTAssertEqual(try store.installedAccounts().map(\.name), [precomposed])
+    }
+
     func testDeletingAnAccountRootRemovesItsRecord() throws {
         let store = try TreeStore(path: path, create: true)
         _ = try store.install([Self.account("A", server: "alpha")], provenance: Provenance(source: .manual), prune: false)

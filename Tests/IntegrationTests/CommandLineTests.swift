@@ -1,6 +1,7 @@
 import APDU
 import CardSimulator
 import Foundation
+import Synchronization
 import XCTest
 
 /// The dmboot executable against pcscd and the virtual card, as a user runs it.
@@ -74,5 +75,25 @@ final class CommandLineTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertTrue(text.contains(BuiltInProfiles.demoATR), text)
+    }
+
+    /// The helper every command test goes through: a child that writes more
+    /// than a pipe holds to stderr before its stdout (and reads a large
+    /// stdin) still finishes.
+    func testTheRunHelperDrainsStderrWhileReadingStdout() throws {
+        let finished = DispatchSemaphore(value: 0)
+        let result = Mutex<Executable.Result?>(nil)
+        let input = String(repeating: "x", count: 300_000)
+        Thread.detachNewThread {
+            let outcome = try? Executable.run(URL(fileURLWithPath: "/bin/sh"),
+                                              ["-c", "head -c 300000 /dev/zero | tr '\\0' e >&2; wc -c; echo done"],
+                                              stdin: input)
+            result.withLock { $0 = outcome }
+            finished.signal()
+        }
+        XCTAssertEqual(finished.wait(timeout: .now() + 20), .success, "the helper deadlocked")
+        let outcome = try XCTUnwrap(result.withLock { $0 })
+        XCTAssertEqual(outcome.stderr.count, 300_000)
+        XCTAssertEqual(outcome.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }, ["300000", "done"])
     }
 }

@@ -2,6 +2,7 @@ import APDU
 import CardSimulator
 import CardTransport
 import Foundation
+import Synchronization
 import XCTest
 
 /// The test side of the virtual-reader rig: pcscd with vpcd (started by
@@ -71,8 +72,16 @@ enum Executable {
 
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:],
                     stdin: String? = nil) throws -> Result {
+        try run(productsDirectory.appendingPathComponent(name), arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Runs `executable` to its end. stdin is fed and stderr drained on their
+    /// own threads while this one reads stdout: a child that fills one pipe
+    /// while the test waits on another would otherwise block both for good.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                    stdin: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(name)
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe(), input = Pipe()
@@ -80,13 +89,25 @@ enum Executable {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
+        let writer = input.fileHandleForWriting
+        let bytes = Data((stdin ?? "").utf8)
+        Thread.detachNewThread {
+            try? writer.write(contentsOf: bytes)
+            try? writer.close()
+        }
+        let errors = Mutex(Data())
+        let drained = DispatchSemaphore(value: 0)
+        let stderrReader = err.fileHandleForReading
+        Thread.detachNewThread {
+            let data = stderrReader.readDataToEndOfFile()
+            errors.withLock { $0 = data }
+            drained.signal()
+        }
         let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+                      stderr: String(decoding: errors.withLock { $0 }, as: UTF8.self))
     }
 }
