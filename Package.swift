@@ -57,12 +57,12 @@ let package = Package(
         // The factory pipeline: a station's job per card, its results and its status board.
         .target(name: "StationPipeline", dependencies: ["CardResults", "CardTransport", "ExitContract", "Provisioning",
                                                         "Station", "TerminalText"]),
-        .target(name: "Results", dependencies: ["CLibPQ"]),
+        .target(name: "Results", dependencies: ["CLibPQ", "ExitContract"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract"]),
 
         .executableTarget(name: "dmboot", dependencies: [
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
-            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "CardSimulator", "TerminalText", "ExitContract",
+            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "CardSimulator", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "apdu-shell", dependencies: [
@@ -80,15 +80,15 @@ let package = Package(
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator"]),
         .testTarget(name: "KeySourcesTests", dependencies: ["KeySources", "SecureChannel"]),
         .testTarget(name: "APDUScriptTests", dependencies: ["APDUScript", "CardSimulator"]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Results"], path: "Tests/TestSupport"),
         .testTarget(name: "ServerCheckTests", dependencies: ["ServerCheck", "CardCrypto", "TestSupport"]),
         .testTarget(name: "MCIMTests", dependencies: ["MCIM"], exclude: ["independent_pack.py"]),
         .testTarget(name: "StationTests", dependencies: ["Station", "CardTransport", "CardResults"]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "TestSupport"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",
-                                                            "TestSupport"],
+                                                            "Results", "TestSupport"],
                     exclude: ["pty_session.py"]),
     ],
     swiftLanguageModes: [.v6]

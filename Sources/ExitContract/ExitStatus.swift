@@ -46,6 +46,10 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case bootstrapCredentialsUnusable = 85
     case mcimRefused = 90
     case notAnRSAKey = 91
+    case alreadyProvisioned = 100
+    case resultsUnavailable = 101
+    case resultsRefused = 102
+    case resultNotKept = 103
 
     public var summary: String {
         switch self {
@@ -96,6 +100,11 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .bootstrapCredentialsUnusable: return "the account's Auth/Bootstrap nodes are missing or unusable"
         case .mcimRefused: return "an MCIM blob is malformed, altered, or not for this key; nothing was decrypted"
         case .notAnRSAKey: return "the PEM file is not an RSA key (public for mcim pack, private for mcim unpack)"
+        case .alreadyProvisioned:
+            return "the card already has a successful record in the results database (any station); its tree was not touched"
+        case .resultsUnavailable: return "the results database cannot be reached (results list, report, flush)"
+        case .resultsRefused: return "the results database refused (newer schema, no right to create tables, bad data)"
+        case .resultNotKept: return "a result could be neither stored nor spooled (the spool cannot be written)"
         }
     }
 

@@ -150,7 +150,7 @@ public final class PostgresConnection: Sendable {
     private static func message(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
-            .replacingOccurrences(of: "\n", with: "; ")
+            .replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "\t", with: "")
     }
 
     /// The URL as it may be shown: user and host kept, any password replaced.

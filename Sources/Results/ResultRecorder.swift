@@ -54,6 +54,19 @@ public final class ResultRecorder: Sendable {
         public var delivered: Int { stored + alreadyStored + conflicts }
     }
 
+    /// A flush that could not deliver everything: the records stay spooled.
+    public struct FlushIncomplete: Error, CustomStringConvertible {
+        public let reason: String
+        public let remaining: Int
+
+        public init(reason: String, remaining: Int) {
+            self.reason = reason
+            self.remaining = remaining
+        }
+
+        public var description: String { "\(reason); \(remaining) record(s) stay spooled" }
+    }
+
     private struct State {
         var online: Bool
         var reason: String
@@ -69,7 +82,8 @@ public final class ResultRecorder: Sendable {
 
     /// Connects and migrates the schema. An unreachable database is no
     /// error: the recorder starts spooling. A database that refuses (a newer
-    /// schema, no right to create tables) is.
+    /// schema, no right to create tables) is. The spool of an earlier run
+    /// waits for `flush()`.
     public init(settings: Settings, onStatus: @escaping @Sendable (Status) -> Void = { _ in }) throws {
         self.settings = settings
         self.onStatus = onStatus
@@ -86,7 +100,6 @@ public final class ResultRecorder: Sendable {
             initial.reason = error.description
         }
         state = Mutex(initial)
-        if initial.online && !spooled.isEmpty { flush() }
     }
 
     deinit {

@@ -1,5 +1,6 @@
 import Foundation
 import Results
+import TestSupport
 import XCTest
 
 /// `results list` filters and the per-station, per-hour report, computed by

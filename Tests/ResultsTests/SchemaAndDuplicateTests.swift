@@ -1,5 +1,6 @@
 import Foundation
 import Results
+import TestSupport
 import Synchronization
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import Results
+import TestSupport
 import Synchronization
 import XCTest
 
@@ -105,7 +106,8 @@ final class SpoolTests: XCTestCase {
 
         let statuses = Mutex<[ResultRecorder.Status]>([])
         let online = try a.recorder(database.url) { status in statuses.withLock { $0.append(status) } }
-        XCTAssertEqual(online.status, .connected, "a recorder that finds the database delivers the spool at once")
+        XCTAssertEqual(online.status, .connected)
+        XCTAssertEqual(online.flush().stored, 5)
         XCTAssertEqual(online.spooledCount, 0)
         try copy.write(to: URL(fileURLWithPath: a.spool.directory + "/" + records[0].recordID.uuidString.lowercased() + ".json"))
         let again = online.flush()
@@ -128,11 +130,12 @@ final class SpoolTests: XCTestCase {
         try offlineA.finish(try offlineA.claim(first), first)
         try offlineB.finish(try offlineB.claim(second), second)
 
-        XCTAssertEqual(try a.recorder(database.url).status, .connected)
+        XCTAssertEqual(try a.recorder(database.url).flush().stored, 1)
         let flushB = try b.recorder(TestDatabase.unreachable)
         XCTAssertEqual(flushB.flush().stoppedBy?.contains("unreachable"), true)
-        let deliveredB = try b.recorder(database.url)
-        XCTAssertEqual(deliveredB.spooledCount, 0)
+        let deliveredB = try b.recorder(database.url).flush()
+        XCTAssertEqual(deliveredB.conflicts, 1)
+        XCTAssertEqual(b.spool.count, 0)
         let conflicts = try ResultsStore(connection: database.connect()).records(ResultsFilter(outcome: "conflict"))
         XCTAssertEqual(conflicts.map(\.recordID), [second.recordID])
         XCTAssertEqual(conflicts.first?.conflictsWith, first.recordID)

@@ -5,12 +5,12 @@ import XCTest
 /// A database of its own for one test, on the PostgreSQL server
 /// scripts/test.sh starts (scripts/pg-start.sh; its URL in
 /// $DMBOOT_TEST_RESULTS_URL), dropped when the test ends.
-final class TestDatabase {
-    let url: String
+public final class TestDatabase {
+    public let url: String
     private let server: String
-    let name: String
+    public let name: String
 
-    init(file: StaticString = #filePath, line: UInt = #line) throws {
+    public init(file: StaticString = #filePath, line: UInt = #line) throws {
         guard let server = ProcessInfo.processInfo.environment["DMBOOT_TEST_RESULTS_URL"], !server.isEmpty else {
             XCTFail("no PostgreSQL for the results tests: run scripts/test.sh, or export "
                     + "DMBOOT_TEST_RESULTS_URL=$(bash scripts/pg-start.sh)", file: file, line: line)
@@ -28,13 +28,13 @@ final class TestDatabase {
         _ = try? PostgresConnection(url: server).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
-    func connect() throws -> PostgresConnection {
+    public func connect() throws -> PostgresConnection {
         try PostgresConnection(url: url)
     }
 
     /// Shuts the database to every client, cutting the connections it has
     /// (what a server restart does to them), or opens it again.
-    func admit(_ open: Bool) throws {
+    public func admit(_ open: Bool) throws {
         let admin = try PostgresConnection(url: server)
         try admin.execute("ALTER DATABASE \(name) ALLOW_CONNECTIONS \(open)")
         if !open {
@@ -43,25 +43,27 @@ final class TestDatabase {
     }
 
     /// A URL on which nothing listens: a socket folder that does not exist.
-    static let unreachable = "postgresql:///dmboot?host=/nonexistent-dmboot-test&connect_timeout=2"
+    public static let unreachable = "postgresql:///dmboot?host=/nonexistent-dmboot-test&connect_timeout=2"
 }
 
 /// A station's recorder over a spool folder of its own.
-struct TestStation {
-    let folder: URL
-    let id: String
-    let runID = UUID()
+public struct TestStation: Sendable {
+    public let folder: URL
+    public let id: String
+    public let runID = UUID()
 
-    init(_ id: String) throws {
+    public init(_ id: String) throws {
         self.id = id
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("results-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
-    var spool: ResultSpool { ResultSpool(directory: folder.appendingPathComponent("spool").path) }
-    var knownCards: KnownCards { KnownCards(path: folder.appendingPathComponent("provisioned-cards").path) }
+    /// The layout dmboot uses with XDG_STATE_HOME set to `folder`.
+    public var spool: ResultSpool { ResultSpool(directory: ResultSpool.defaultDirectory(environment: xdg)) }
+    public var knownCards: KnownCards { KnownCards(path: KnownCards.defaultPath(environment: xdg)) }
+    private var xdg: [String: String] { ["XDG_STATE_HOME": folder.path] }
 
-    func recorder(_ url: String, allowReprovision: Bool = false,
+    public func recorder(_ url: String, allowReprovision: Bool = false,
                   onStatus: @escaping @Sendable (ResultRecorder.Status) -> Void = { _ in }) throws -> ResultRecorder {
         var settings = ResultRecorder.Settings(url: url, spool: spool, knownCards: knownCards, dmbootVersion: "test")
         settings.allowReprovision = allowReprovision
@@ -69,7 +71,7 @@ struct TestStation {
         return try ResultRecorder(settings: settings, onStatus: onStatus)
     }
 
-    func record(_ identity: String?, _ outcome: ResultRecord.Outcome = .provisioned, failureClass: String? = nil,
+    public func record(_ identity: String?, _ outcome: ResultRecord.Outcome = .provisioned, failureClass: String? = nil,
                 exitCode: Int32 = 0, time: Date = Date()) -> ResultRecord {
         var record = ResultRecord(cardIdentity: identity, stationID: id, runID: runID, outcome: outcome,
                                   failureClass: failureClass, exitCode: exitCode, milliseconds: 12.5,
@@ -83,7 +85,7 @@ struct TestStation {
         return record
     }
 
-    func remove() {
+    public func remove() {
         try? FileManager.default.removeItem(at: folder)
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import Results
+import TestSupport
+import XCTest
+
+/// `dmboot results list | report | flush` as a factory script runs them,
+/// against a real PostgreSQL server.
+final class ResultsCommandTests: XCTestCase {
+    var database: TestDatabase!
+    var station: TestStation!
+    var environment: [String: String] { ["XDG_STATE_HOME": station.folder.path, "DMBOOT_RESULTS": ""] }
+
+    override func setUpWithError() throws {
+        database = try TestDatabase()
+        station = try TestStation("line-1")
+    }
+
+    override func tearDown() {
+        station.remove()
+        database = nil
+    }
+
+    func dmboot(_ arguments: [String]) throws -> Executable.Result {
+        try Executable.run("dmboot", arguments, environment: environment)
+    }
+
+    func seed() throws -> [ResultRecord] {
+        let recorder = try station.recorder(database.url)
+        var first = station.record("pkcs15:0A01")
+        first.replaced = ["Old, \"quoted\" name"]
+        var pulled = station.record(nil, .failed, failureClass: "cardRemoved", exitCode: 7, time: first.time + 1)
+        pulled.error = "the card was removed, mid-read"
+        for record in [first, pulled] { try recorder.finish(nil, record) }
+        return [first, pulled]
+    }
+
+    func testListWritesRecordsAsTextJSONAndCSVThatPythonReads() throws {
+        let records = try seed()
+        let text = try dmboot(["results", "list", "--results", database.url])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("line-1  Virtual PCD 00 00  pkcs15:0A01  provisioned"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("FAILED cardRemoved (7)"), text.stdout)
+        XCTAssertTrue(text.stdout.hasSuffix("2 record(s)\n"))
+
+        let json = try dmboot(["results", "list", "--results", database.url, "--json"])
+        let array = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(array.compactMap { $0["recordID"] as? String }, records.map { $0.recordID.uuidString })
+        XCTAssertEqual(array.first?["kvn"] as? Int, 0x30)
+        XCTAssertEqual(array.last?["failureClass"] as? String, "cardRemoved")
+
+        let csv = try dmboot(["results", "list", "--results", database.url, "--csv", "--outcome", "provisioned"])
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        // Python's csv module, not ours, reads it back.
+        let parsed = try python("""
+            import csv, json, sys
+            print(json.dumps(list(csv.DictReader(sys.stdin))))
+            """, stdin: csv.stdout)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(parsed.utf8)) as? [[String: String]])
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows.first?["cardIdentity"], "pkcs15:0A01")
+        XCTAssertEqual(rows.first?["replaced"], "Old, \"quoted\" name")
+        XCTAssertEqual(rows.first?["exitCode"], "0")
+        XCTAssertEqual(rows.first?["atr"], "3B8A80010031C173C8400000900090")
+    }
+
+    func testReportAndFilters() throws {
+        _ = try seed()
+        let report = try dmboot(["results", "report", "--results", database.url, "--json", "--station", "line-1"])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows.first?["cards"] as? Int, 2)
+        XCTAssertEqual(rows.first?["failures"] as? [String: Int], ["cardRemoved": 1])
+        let none = try dmboot(["results", "report", "--results", database.url, "--json", "--station", "line-2"])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(none.stdout.utf8)) as? [Any])?.count, 0)
+        let later = try dmboot(["results", "list", "--results", database.url, "--since", "2999-01-01"])
+        XCTAssertTrue(later.stdout.hasSuffix("0 record(s)\n"), later.stdout)
+        let recent = try dmboot(["results", "list", "--results", database.url, "--since", "10m"])
+        XCTAssertTrue(recent.stdout.hasSuffix("2 record(s)\n"), recent.stdout)
+        XCTAssertEqual(try dmboot(["results", "list", "--results", database.url, "--since", "yesterday"]).status, 2)
+        XCTAssertEqual(try dmboot(["results", "list", "--results", database.url, "--json", "--csv"]).status, 2)
+        XCTAssertEqual(try dmboot(["results", "list"]).status, 2, "no URL at all")
+    }
+
+    func testFlushDeliversTheSpoolOnceAndKeepsItWhileTheDatabaseIsDown() throws {
+        let offline = try station.recorder(TestDatabase.unreachable)
+        for identity in ["pkcs15:0B01", "pkcs15:0B02"] {
+            try offline.finish(try offline.claim(station.record(identity)), station.record(identity))
+        }
+        let down = try dmboot(["results", "flush", "--results", TestDatabase.unreachable])
+        XCTAssertEqual(down.status, 101, down.stderr)
+        XCTAssertTrue(down.stderr.contains("2 record(s) stay spooled"), down.stderr)
+        XCTAssertEqual(station.spool.count, 2)
+
+        let url = "postgresql://dmboot:s3cret-password@/\(database.name)?host="
+            + (URLComponents(string: database.url)?.queryItems?.first { $0.name == "host" }?.value ?? "")
+        let flushed = try dmboot(["results", "flush", "--results", url, "--json"])
+        XCTAssertEqual(flushed.status, 0, flushed.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(flushed.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["stored"] as? Int, 2)
+        XCTAssertEqual(station.spool.count, 0)
+        let again = try dmboot(["results", "flush", "--results", url])
+        XCTAssertTrue(again.stdout.contains("0 record(s) delivered"), again.stdout)
+        XCTAssertEqual(try ResultsStore(connection: database.connect()).records(ResultsFilter()).count, 2)
+        XCTAssertFalse((down.stderr + flushed.stdout + again.stdout + again.stderr).contains("s3cret"))
+    }
+
+    func python(_ script: String, stdin: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
