@@ -1,0 +1,82 @@
+import APDU
+import CardSession
+import CardSimulator
+import CardTransport
+import PKCS15
+import XCTest
+
+/// PKCS#15 forms other issuers write, in bytes laid out by hand from the
+/// texts (not by dmboot's DER builder), issue 14 items 7 and 12.
+final class NavigationFormsTests: XCTestCase {
+    /// PKCS#15 v1.1 5.4.2 / OpenSC pkcs15.c c_asn1_ddo: DDO ::= SEQUENCE {
+    /// oid, odfPath Path OPTIONAL, tokenInfoPath [0] Path OPTIONAL, ... } in
+    /// the EF(DIR) template's tag 73; [0] is IMPLICIT, so it holds the Path's
+    /// contents directly.
+    func testTheDDOOfAnEFDIRTemplateGivesODFAndTokenInfoPaths() throws {
+        let pkcs15OID = "2A864886F70D010F01"
+        let ddo = tlv("73", tlv("06", pkcs15OID) + tlv("30", tlv("04", "3F0050154401")) + tlv("A0", tlv("04", "3F0050154402")))
+        let record = tlv("61", tlv("4F", "A000000063504B43532D3135") + tlv("51", "3F005015") + ddo)
+        let entry = try XCTUnwrap(try DirectoryEntry.parse(record: [UInt8](hex: record), number: 1))
+        XCTAssertEqual(entry.odfPath, PKCS15Path(path: [0x3F, 0x00, 0x50, 0x15, 0x44, 0x01]))
+        XCTAssertEqual(entry.tokenInfoPath, PKCS15Path(path: [0x3F, 0x00, 0x50, 0x15, 0x44, 0x02]))
+        XCTAssertEqual(entry.path, [0x3F, 0x00, 0x50, 0x15])
+    }
+
+    /// OpenSC dir.c reads a transparent EF(DIR) as templates back to back;
+    /// the padding after them ends the list.
+    func testATransparentEFDIRHoldsTemplatesBackToBack() throws {
+        let first = tlv("61", tlv("4F", "A000000001") + tlv("50", "41"))
+        let second = tlv("61", tlv("4F", "A000000063504B43532D3135"))
+        let entries = try DirectoryEntry.parse(transparent: [UInt8](hex: first + second + "FFFFFFFF"))
+        XCTAssertEqual(entries.map(\.applicationID), [[0xA0, 0, 0, 0, 0x01], PKCS15Application.standardAID])
+        XCTAssertEqual(entries.first?.label, "A")
+    }
+
+    /// ETSI TS 102 221 13.2: EF.ICCID holds BCD digits, low nibble first, F
+    /// filling an odd count. 98 10 ... reads 89 01 ...
+    func testEFICCIDDigitsAreNibbleSwapped() throws {
+        XCTAssertEqual(ICCID(bytes: [UInt8](hex: "98101032547698103254"))?.digits, "89010123456789012345")
+        XCTAssertEqual(ICCID(bytes: [UInt8](hex: "981010325476981032F4"))?.digits, "8901012345678901234")
+        XCTAssertNil(ICCID(bytes: [UInt8](hex: "9A10")), "A is no digit")
+        XCTAssertNil(ICCID(bytes: [UInt8](hex: "FFFF")), "no digit at all")
+    }
+
+    /// One DODF, three objects: a CP document carried directly in the DODF
+    /// (ObjectValue direct [0], IMPLICIT OCTET STRING 80), a CP document in
+    /// an EF the card does not have, and the DM bootstrap. The missing CP
+    /// object is reported and the DM read goes on; a missing DM object ends it.
+    func testDirectValuesAreReadAndAnUnreadableCPObjectIsReported() throws {
+        let xml = Array("<wap-provisioningdoc/>".utf8)
+        func label(_ text: String) -> String { tlv("30", tlv("0C", Hex.encode(Array(text.utf8)))) }
+        let direct = tlv("30", label("Bootstrap") + tlv("30", "") + tlv("A1", tlv("80", Hex.encode(xml))))
+        let missing = tlv("30", label("Config1") + tlv("30", "") + tlv("A1", tlv("30", tlv("04", "3F0050156009"))))
+        let dm = tlv("A1", label("DM bootstrap") + tlv("30", "") + tlv("A1", tlv("06", "672B0701") + tlv("30", tlv("04", "6001"))))
+        let dodf = direct + missing + dm
+        let card = try VirtualCard(profile: CardProfile(name: "forms", atr: BuiltInProfiles.demoATR, files: FileNode(fid: "3F00", children: [
+            FileNode(fid: "5015", aid: Hex.encode(PKCS15Application.standardAID), children: [
+                FileNode(fid: "5031", content: "A70630040402" + "5033"),
+                FileNode(fid: "5032", content: "3005020100" + "0300"),
+                FileNode(fid: "5033", content: dodf, size: dodf.count / 2 + 16),
+                FileNode(fid: "6001", content: Hex.encode(BuiltInProfiles.demoBootstrap), size: 2400),
+            ]),
+        ])))
+        let result = try BootstrapReader(keys: nil).read(over: ISO7816Channel(link: Link(card)), atr: card.atr)
+        XCTAssertEqual(result.contents.bootstrapObjects.map(\.kind), [.cp, .dm])
+        XCTAssertEqual(result.contents.bootstrapObjects[0].content, xml)
+        XCTAssertNil(result.contents.bootstrapObjects[0].path)
+        XCTAssertEqual(result.contents.bootstrapObjects[1].content, BuiltInProfiles.demoBootstrap)
+        XCTAssertEqual(result.contents.unreadableObjects.map(\.label), ["Config1"])
+        XCTAssertEqual(result.warnings.count, 1, "\(result.warnings)")
+        XCTAssertTrue(result.contents.tokenInfo.serialNumber.isEmpty, "TokenInfo without serialNumber (ISO/IEC 7816-15)")
+        XCTAssertEqual(result.identity.source, .none)
+    }
+
+    final class Link: CardLink {
+        let card: VirtualCard
+        init(_ card: VirtualCard) { self.card = card }
+        func transmit(raw command: [UInt8]) throws -> [UInt8] { card.process(command) }
+    }
+
+    /// A short-form TLV in hex: enough for these hand-built files.
+    private func tlv(_ tag: String, _ value: String) -> String { tag + String(format: "%02X", value.count / 2) + value }
+}

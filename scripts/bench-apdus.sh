@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) of the APDU economy of a card read (issue 14 item
+# 13): `dmboot read` at level 33 through pcscd against the demo card with
+# short APDUs, with extended length, and against the T=0 personality, each
+# count printed beside the minimum this read can have.
+#
+# The minimum: SELECT + READ BINARY of EF.ICCID, SELECT of the PKCS#15
+# application, INITIALIZE UPDATE and EXTERNAL AUTHENTICATE, then SELECT + one
+# READ BINARY for each of ODF, TokenInfo and DODF (they are shorter than one
+# chunk) and SELECT + ceil(document / chunk) READ BINARY for the bootstrap:
+# its document's size, not its EF's (the demo EF is 2560 bytes, the WBXML
+# 2275). A chunk is 239 plain bytes at level 33 in a short APDU (C-MAC and
+# R-ENCRYPTION padding take the rest) and 65519 extended. On T=0 every
+# command that returns data costs one GET RESPONSE more (ISO/IEC 7816-3 12).
+# Run it inside nsrun, like the suite.
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+bash scripts/install-deps.sh >/dev/null
+swift build --product dmboot 2>&1 | tail -n 1
+DMBOOT="$(dmboot_bin)"
+trap 'bash scripts/rig-stop.sh' EXIT
+bash scripts/rig-start.sh --no-card >/dev/null
+WORK="$(mktemp -d)"
+READER="Virtual PCD 00 00"
+
+# read_count PERSONALITY|demo EXTENDED-LENGTH: prints "apduCount documentSize" of one read.
+read_count() {
+    local card=() simulator
+    [ "$1" = demo ] || card=(--personality "$1")
+    "$DMBOOT" simulate "${card[@]}" --write-keys "$WORK/keys.json" 2>/dev/null
+    "$DMBOOT" simulate "${card[@]}" --port 35963 >"$WORK/simulate.log" 2>&1 &
+    simulator=$!
+    local json=""
+    for _ in $(seq 50); do
+        json="$("$DMBOOT" read --reader "$READER" --keys "$WORK/keys.json" --extended-length "$2" --json 2>/dev/null)" && break
+        sleep 0.2
+    done
+    kill "$simulator"
+    wait "$simulator" 2>/dev/null || true
+    [ -n "$json" ] || die "dmboot read of the $1 card failed; see $WORK/simulate.log"
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["apduCount"], r["objects"][0]["size"])' "$json"
+}
+
+ceil() { echo $(( ($1 + $2 - 1) / $2 )); }
+
+printf '%-22s %8s %8s  %s\n' "card" "APDUs" "minimum" "of which"
+for run in "demo off short" "demo on extended" "t0 auto T=0"; do
+    set -- $run
+    read -r count size < <(read_count "$1" "$2")
+    case "$3" in
+        short)    reads=$(ceil "$size" 239); minimum=$((2 + 1 + 2 + 3 * 2 + 1 + reads)); extra="" ;;
+        extended) reads=$(ceil "$size" 65519); minimum=$((2 + 1 + 2 + 3 * 2 + 1 + reads)); extra="" ;;
+        T=0)      reads=$(ceil "$size" 239)
+                  # GET RESPONSE after: READ of EF.ICCID, SELECT AID (FCP), INITIALIZE UPDATE,
+                  # 4 SELECTs with FCP under R-MAC, and every READ BINARY.
+                  getresponse=$((1 + 1 + 1 + 4 + 3 + reads))
+                  minimum=$((2 + 1 + 2 + 3 * 2 + 1 + reads + getresponse)); extra=", $getresponse GET RESPONSE" ;;
+    esac
+    printf '%-22s %8d %8d  %s\n' "$1 ($3)" "$count" "$minimum" \
+        "bootstrap $size bytes in $reads READ BINARY (its EF would take $(ceil 2560 "$( [ "$3" = extended ] && echo 65519 || echo 239)"))$extra"
+done
