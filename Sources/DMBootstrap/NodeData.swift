@@ -15,9 +15,12 @@ enum NodeData {
 /// Where an ./DMAcc path puts a node: account name and path inside it.
 enum AccountPath {
     /// "./DMAcc/x/AppAddr/1/Addr" → ("x", "AppAddr/1/Addr"), also without "./".
+    /// Empty names inside the URI are kept ("./DMAcc//x" names the account
+    /// ""), so the validator refuses them instead of the tree merging them.
     static func split(_ uri: String, root: [String]) -> (account: String, path: String)? {
-        var parts = uri.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        if parts.first == "." { parts.removeFirst() }
+        var parts = uri.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if parts.first == "." || parts.first == "" { parts.removeFirst() }
+        if parts.count > root.count + 1, parts.last == "" { parts.removeLast() }
         guard parts.count > root.count, Array(parts.prefix(root.count)) == root else { return nil }
         let rest = parts.dropFirst(root.count)
         return (rest.first!, rest.dropFirst().joined(separator: "/"))

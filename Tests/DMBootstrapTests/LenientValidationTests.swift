@@ -106,6 +106,24 @@ final class LenientValidationTests: XCTestCase {
         }
     }
 
+    func testEmptyNamesInsideALocURIAreRefusedNotMerged() throws {
+        // [TND] section 5: names are joined by single "/" delimiters.
+        XCTAssertEqual(AccountPath.split("./DMAcc/x/AppAddr/1/Addr", root: ["DMAcc"])?.path, "AppAddr/1/Addr")
+        XCTAssertEqual(AccountPath.split("DMAcc/x", root: ["DMAcc"])?.account, "x")
+        XCTAssertEqual(AccountPath.split("./DMAcc//x", root: ["DMAcc"])?.account, "")
+        XCTAssertEqual(AccountPath.split("./DMAcc/x//Addr", root: ["DMAcc"])?.path, "/Addr")
+        let xml = """
+        <SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody><Add><CmdID>1</CmdID>
+        <Item><Target><LocURI>./DMAcc/x/ServerID</LocURI></Target><Data>x</Data></Item>
+        <Item><Target><LocURI>./DMAcc/x/AppAddr//Addr</LocURI></Target><Data>https://x.example</Data></Item>
+        </Add></SyncBody></SyncML>
+        """
+        XCTAssertThrowsError(try AccountValidator().validate(try BootstrapDecoder().decode(Array(xml.utf8)))) { error in
+            guard case .invalidAccounts(let problems)? = error as? BootstrapError else { return XCTFail("\(error)") }
+            XCTAssertTrue(problems.contains { $0.path == "AppAddr//Addr" }, "\(problems)")
+        }
+    }
+
     func testATNDSNodeNameWithASlashCannotReachAnotherAccount() {
         let xml = """
         <MgmtTree><VerDTD>1.2</VerDTD>
