@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "KeySources", "PKCS15", "CardSession",
                                                    "CEditLine", "TerminalText"]),
         .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto", "DMBootstrap", "ExitContract"]),
-        .target(name: "MCIM", dependencies: ["COpenSSL", "CardCrypto", "ExitContract"]),
+        .target(name: "MCIM", dependencies: ["CardCrypto", "ExitContract"]),
         // What a card's provisioning leaves behind, and where it goes (ResultSink).
         .target(name: "CardResults", dependencies: ["ExitContract"]),
         .target(name: "Station", dependencies: ["CardTransport", "CardResults"]),

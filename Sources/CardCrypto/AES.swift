@@ -30,6 +30,8 @@ public enum AES {
 
     private static func crypt(_ data: [UInt8], key: SecretBytes, mode: Mode, iv: [UInt8], encrypt: Bool) throws -> [UInt8] {
         guard data.count % 16 == 0 else { throw CryptoError.notBlockAligned(data.count) }
+        // OpenSSL reads 16 IV bytes from the pointer whatever the array holds.
+        guard iv.count == (mode == .cbc ? 16 : 0) else { throw CryptoError.invalidIVLength(iv.count) }
         let cipher = try cipher(keyLength: key.count, mode: mode)
         guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError.openSSL("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(context) }

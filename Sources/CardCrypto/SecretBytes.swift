@@ -86,28 +86,42 @@ public enum Secure {
 }
 
 public enum CryptoError: Error, Equatable, CustomStringConvertible {
-    case openSSL(String)
+    /// An OpenSSL call failed; `detail` is OpenSSL's error queue as it stood
+    /// when the error was made (read later, it may hold another call's errors).
+    case openSSLFailure(function: String, detail: String)
     case invalidKeyLength(Int)
     case notBlockAligned(Int)
+    /// CBC takes a 16-byte IV; ECB takes none.
+    case invalidIVLength(Int)
+
+    /// The failure of `function`, with OpenSSL's reasons read and cleared now.
+    public static func openSSL(_ function: String) -> CryptoError {
+        .openSSLFailure(function: function, detail: drainOpenSSLErrors())
+    }
 
     public var description: String {
         switch self {
-        case .openSSL(let function):
-            return "OpenSSL \(function) failed: \(CryptoError.lastOpenSSLError())"
+        case .openSSLFailure(let function, let detail):
+            return "OpenSSL \(function) failed: \(detail)"
         case .invalidKeyLength(let length):
             return "an AES key is 16, 24 or 32 bytes; got \(length)"
         case .notBlockAligned(let length):
             return "\(length) bytes is not a whole number of 16-byte AES blocks"
+        case .invalidIVLength(let length):
+            return "an AES-CBC IV is 16 bytes; got \(length)"
         }
     }
 
-    static func lastOpenSSLError() -> String {
-        let code = ERR_get_error()
-        guard code != 0 else { return "no detail" }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        buffer.withUnsafeMutableBufferPointer { pointer in
-            pointer.withMemoryRebound(to: CChar.self) { ERR_error_string_n(code, $0.baseAddress, $0.count) }
+    /// Every reason in OpenSSL's error queue of this thread, which is left empty.
+    public static func drainOpenSSLErrors() -> String {
+        var reasons: [String] = []
+        while case let code = ERR_get_error(), code != 0 {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            buffer.withUnsafeMutableBufferPointer { pointer in
+                pointer.withMemoryRebound(to: CChar.self) { ERR_error_string_n(code, $0.baseAddress, $0.count) }
+            }
+            reasons.append(String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self))
         }
-        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+        return reasons.isEmpty ? "no detail" : reasons.joined(separator: "; ")
     }
 }

@@ -130,8 +130,11 @@ public struct TLSProbe {
         let store = SSL_CTX_get_cert_store(context)
         if !credentials.serverIdentity.isEmpty {
             let anchor = try Self.certificate(credentials.serverIdentity, what: "ServerPublicKeyPSKIdentity")
-            X509_STORE_add_cert(store, anchor)
-            X509_free(anchor)
+            defer { X509_free(anchor) }
+            guard X509_STORE_add_cert(store, anchor) == 1 else {
+                ERR_clear_error()
+                throw ServerCheckError.invalidCredential("OpenSSL refused ServerPublicKeyPSKIdentity as a trust anchor")
+            }
         }
         if let caFile, SSL_CTX_load_verify_locations(context, caFile, nil) != 1 {
             throw ServerCheckError.invalidCredential("cannot load trust anchors from \(caFile)")
@@ -140,10 +143,14 @@ public struct TLSProbe {
         // The CR puts the server's own certificate in ServerPublicKeyPSKIdentity:
         // a partial chain lets that leaf (or an intermediate) be the trust anchor.
         X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl), UInt(X509_V_FLAG_PARTIAL_CHAIN))
-        if Self.isIPLiteral(host) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
-        } else {
-            SSL_set1_host(ssl, host)
+        // Host-name checking must never be silently off: a refused name or
+        // address ends the probe before any byte is sent.
+        let checksName = Self.isIPLiteral(host)
+            ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1
+            : SSL_set1_host(ssl, host) == 1
+        guard checksName else {
+            ERR_clear_error()
+            throw ServerCheckError.invalidServerURI("OpenSSL cannot check the server's certificate against \(host)")
         }
     }
 

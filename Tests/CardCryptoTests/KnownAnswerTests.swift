@@ -69,6 +69,43 @@ final class KnownAnswerTests: XCTestCase {
         }
     }
 
+    /// OpenSSL reads 16 IV bytes from whatever pointer it is given: a short
+    /// IV would be read past its end.
+    func testACBCIVOfOtherThan16BytesIsRefusedBeforeOpenSSLSeesIt() {
+        let key = SecretBytes([UInt8](repeating: 0, count: 16))
+        for length in [0, 8, 15, 17] {
+            XCTAssertThrowsError(try AES.encrypt([UInt8](repeating: 0, count: 16), key: key, mode: .cbc,
+                                                 iv: [UInt8](repeating: 0, count: length))) {
+                XCTAssertEqual($0 as? CryptoError, .invalidIVLength(length))
+            }
+        }
+        XCTAssertThrowsError(try AES.decrypt([UInt8](repeating: 0, count: 16), key: key, mode: .ecb, iv: [1])) {
+            XCTAssertEqual($0 as? CryptoError, .invalidIVLength(1))
+        }
+    }
+
+    /// A PEM key of another algorithm is refused as not RSA (and freed), and
+    /// leaves no stale reason in OpenSSL's queue for the next failure.
+    func testANonRSAKeyIsRefusedAndTheNextFailureCarriesOnlyItsOwnReasons() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("ec.pem")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path.path]
+        try process.run()
+        process.waitUntilExit()
+        let pem = [UInt8](try Data(contentsOf: path))
+        XCTAssertThrowsError(try RSAOAEPKey(pem: pem, isPrivate: true)) {
+            XCTAssertEqual($0 as? RSAKeyError, .notRSA(isPrivate: true))
+        }
+        XCTAssertThrowsError(try RSAOAEPKey(pem: Array("not a key".utf8), isPrivate: false)) {
+            XCTAssertEqual($0 as? RSAKeyError, .notRSA(isPrivate: false))
+        }
+        XCTAssertEqual(CryptoError.drainOpenSSLErrors(), "no detail", "the refusals left their reasons queued")
+    }
+
     func testSecretsNeverPrintTheirBytesAndWipeToZero() {
         let secret = SecretBytes([0xDE, 0xAD, 0xBE, 0xEF])
         XCTAssertEqual("\(secret)", "<redacted 4 bytes>")
