@@ -4,6 +4,7 @@ import CardSession
 import CardTransport
 import Foundation
 import PKCS15
+import SecureChannel
 
 struct CardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,10 +33,14 @@ struct CardInfoCommand: ParsableCommand {
         var directory = BootstrapReader(keys: nil)
         directory.readsObjects = false
         let pkcs15: PKCS15Contents?
+        let identity: CardIdentity?
         do {
-            pkcs15 = try directory.read(over: ISO7816Channel(link: card), atr: atrBytes).contents
+            let result = try directory.read(over: ISO7816Channel(link: card), atr: atrBytes)
+            pkcs15 = result.contents
+            identity = result.identity
         } catch PKCS15Error.noPKCS15Application {
             pkcs15 = nil
+            identity = nil
         }
         let navigator = pkcs15.map { PKCS15Navigator(application: $0.application) }
         if output.json {
@@ -51,6 +56,8 @@ struct CardInfoCommand: ParsableCommand {
                 object["historicalText"] = atr.historicalText ?? NSNull()
                 object["extendedLength"] = atr.supportsExtendedLength
             }
+            object["cardIdentity"] = identity?.reference ?? NSNull()
+            object["cardIdentitySource"] = identity?.source.rawValue ?? NSNull()
             if let pkcs15, let navigator {
                 object["pkcs15"] = [
                     "application": Hex.encode(pkcs15.application.applicationID),
@@ -90,6 +97,7 @@ struct CardInfoCommand: ParsableCommand {
             Output.line("PKCS#15     none")
             return
         }
+        Output.line("identity    \(identity?.reference ?? "unidentified")")
         Output.line("PKCS#15     \(Hex.encode(pkcs15.application.applicationID)) (found by \(pkcs15.application.foundBy))")
         Output.line("token       serial \(pkcs15.tokenInfo.serialHex)\(pkcs15.tokenInfo.label.map { ", \"\($0)\"" } ?? "")\(pkcs15.tokenInfo.manufacturer.map { ", by \($0)" } ?? "")")
         for entry in pkcs15.dataObjects {

@@ -45,6 +45,23 @@ final class PersonalityProvisioningTests: XCTestCase {
         }
     }
 
+    /// Every result names the identity it carries: EF.ICCID when the card has
+    /// one, the TokenInfo serial (and says so) when it has not.
+    func testCardInfoSaysWhichIdentityTheCardCarries() throws {
+        var withoutICCID = BuiltInProfiles.demo
+        withoutICCID.files.children = []
+        for (profile, identity, source) in [(Personality.iccidOnly.profile, "iccid:89011234567890123456", "iccid"),
+                                            (withoutICCID, "pkcs15:44454D4F0001", "pkcs15-serial")] {
+            let inserted = try Rig.insert(try VirtualCard(profile: profile))
+            let result = try Executable.run("dmboot", ["card", "info", "--reader", Rig.slots[0].reader, "--json"])
+            try Rig.remove(inserted)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let info = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual(info["cardIdentity"] as? String, identity)
+            XCTAssertEqual(info["cardIdentitySource"] as? String, source)
+        }
+    }
+
     /// Without its key file's "counter-data-only" the quirky card cannot be read.
     func testTheCounterQuirkCardNeedsItsKeyFileSetting() throws {
         let keys = folder.appendingPathComponent("plain-keys.json").path
