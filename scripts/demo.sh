@@ -16,7 +16,7 @@ run() { echo; echo "\$ dmboot $*"; "$DMBOOT" "$@"; }
 run readers
 run card info --reader "Virtual PCD 00 00"
 # The virtual card's keys, written 0600 where only this user can read them.
-"$DMBOOT" simulate --write-keys "$RIG_DIR/demo-keys.json"
+"$DMBOOT" simulate --write-keys "$RIG_DIR/demo-keys.json" --force
 run scp03 test --reader "Virtual PCD 00 00" --keys "$RIG_DIR/demo-keys.json"
 # The main job: card in, DM account installed into a local tree, secrets redacted.
 TREE="$RIG_DIR/demo-tree.sqlite"

@@ -23,7 +23,8 @@ public enum Hex {
         var digits = 0
         for (position, character) in text.enumerated() {
             if character.isWhitespace || character == ":" { continue }
-            guard let value = character.hexDigitValue else {
+            // ASCII only: Character.hexDigitValue also takes fullwidth digits (U+FF10...).
+            guard character.isASCII, let value = character.hexDigitValue else {
                 throw ParseError.invalidCharacter(character, position: position)
             }
             digits += 1

@@ -6,7 +6,7 @@ extension PCSCError: ClassifiedFailure {
         case .serviceNotRunning: return .serviceUnavailable
         case .noReaders: return .noReader
         case .unknownReader, .ambiguousReader, .readerUnavailable: return .readerNotFound
-        case .noCard, .unresponsiveCard, .protocolMismatch: return .noCard
+        case .noCard, .noCardInAnyReader, .unresponsiveCard, .protocolMismatch: return .noCard
         case .cardRemoved, .cardReset: return .cardRemoved
         case .sharingViolation: return .readerBusy
         case .timeout: return .timeout

@@ -81,10 +81,12 @@ public final class PCSCContext {
         }
     }
 
-    /// Picks one reader by exact name, index or unique substring.
+    /// Picks one reader by exact name, index or unique substring; with no
+    /// name, the only reader or the only one holding a card.
     public func resolveReader(_ query: String?) throws -> String {
-        let names = try readerNames()
-        return try ReaderSelector.select(query, from: names)
+        guard query?.isEmpty ?? true else { return try ReaderSelector.select(query, from: readerNames()) }
+        let states = try readers()
+        return try ReaderSelector.select(nil, from: states.map(\.name), holdingCards: states.filter(\.cardPresent).map(\.name))
     }
 
     /// Blocks until a card is present in `reader`, for at most `timeout` seconds.

@@ -8,6 +8,7 @@ public enum PCSCError: Error, Equatable, CustomStringConvertible {
     case unknownReader(String, available: [String])
     case ambiguousReader(String, candidates: [String])
     case noCard(reader: String)
+    case noCardInAnyReader(readers: [String])
     case cardRemoved(reader: String)
     case cardReset(reader: String)
     case sharingViolation(reader: String)
@@ -26,9 +27,11 @@ public enum PCSCError: Error, Equatable, CustomStringConvertible {
         case .unknownReader(let name, let available):
             return "no reader matches \"\(name)\"; readers: \(Self.list(available))"
         case .ambiguousReader(let name, let candidates) where name.isEmpty:
-            return "several readers are connected: \(Self.list(candidates)); choose one with --reader NAME|INDEX"
+            return "several readers hold a card: \(candidates.map { "\"\($0)\"" }.joined(separator: ", ")); choose one with --reader NAME|INDEX"
         case .ambiguousReader(let name, let candidates):
             return "\"\(name)\" matches several readers: \(Self.list(candidates)); give more of the name or its index"
+        case .noCardInAnyReader(let readers):
+            return "no reader holds a card: \(Self.list(readers)); insert one, or choose a reader with --reader NAME|INDEX (and --wait SECONDS)"
         case .noCard(let reader):
             return "no card in reader \"\(reader)\"; insert one (or use --wait SECONDS)"
         case .cardRemoved(let reader):

@@ -52,8 +52,10 @@ public struct PushContentType: Equatable, Sendable, CustomStringConvertible {
             throw PushError.invalidKeyType(keyType)
         }
         let digest = fields[2]
-        guard digest.count == 40 else { throw PushError.digestLength(digest.count) }
-        guard digest.allSatisfy(\.isHexDigit), let bytes = try? Hex.decode(digest) else {
+        // 40HEXDIG is ASCII hex (RFC 5234 HEXDIG); Character.isHexDigit would also take fullwidth digits.
+        guard digest.unicodeScalars.count == 40 else { throw PushError.digestLength(digest.unicodeScalars.count) }
+        let isASCIIHex = digest.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) }
+        guard isASCIIHex, let bytes = try? Hex.decode(digest) else {
             throw PushError.digestNotHex(digest)
         }
         self.keyType = KeyType(keyType)

@@ -30,7 +30,9 @@ final class SQLiteDatabase {
             sqlite3_close(handle)
             throw TreeStoreError.cannotOpen(path: path, reason: reason)
         }
-        sqlite3_busy_timeout(handle, Int32(busyTimeout * 1000))
+        // Callers validate the timeout; a value a timer cannot take still must not trap here.
+        let milliseconds = busyTimeout.isFinite ? min(max(busyTimeout * 1000, 0), Double(Int32.max)) : Double(Int32.max)
+        sqlite3_busy_timeout(handle, Int32(milliseconds))
         sqlite3_extended_result_codes(handle, 1)
     }
 

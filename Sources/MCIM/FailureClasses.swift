@@ -2,7 +2,7 @@ import ExitContract
 
 extension MCIMError: ClassifiedFailure {
     public var exitStatus: ExitStatus {
-        if case .invalidKey = self { return .keyMaterial }
+        if case .invalidKey = self { return .notAnRSAKey }
         return .mcimRefused
     }
 }

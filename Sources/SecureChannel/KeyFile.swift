@@ -8,21 +8,84 @@ import Foundation
 /// A key file that anyone but its owner can read or write is refused: the
 /// keys open every card of a batch.
 public enum KeyFile {
+    /// A key file is a few hundred bytes; anything far larger is not one, and is refused before it is read.
+    public static let sizeLimit = 64 * 1024
+
+    /// The JSON object of dmboot-keys(5). `kvn` is a JSON number (its value:
+    /// 48 is 0x30) or a string of two hex digits ("30"), as people write it
+    /// both ways; the keys are hex strings.
     public struct Contents: Decodable {
-        let kvn: String
+        let kvn: UInt8
         let enc: String
         let mac: String
         let dek: String
         let mode: String?
         /// Per-card departures from Amendment D, by name (SCP03Compatibility.names).
         let compatibility: [String]?
+
+        enum CodingKeys: String, CodingKey { case kvn, enc, mac, dek, mode, compatibility }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            kvn = try Self.keyVersion(in: container)
+            enc = try Self.text(.enc, in: container)
+            mac = try Self.text(.mac, in: container)
+            dek = try Self.text(.dek, in: container)
+            mode = container.contains(.mode) ? try Self.text(.mode, in: container) : nil
+            guard container.contains(.compatibility) else {
+                compatibility = nil
+                return
+            }
+            guard let names = try? container.decode([String].self, forKey: .compatibility) else {
+                throw KeyFieldError(field: "compatibility", problem: "a list of names, found \(Self.found(.compatibility, in: container))")
+            }
+            compatibility = names
+        }
+
+        private static func keyVersion(in container: KeyedDecodingContainer<CodingKeys>) throws -> UInt8 {
+            guard container.contains(.kvn) else { throw KeyFieldError(field: "kvn", problem: "missing") }
+            if let number = try? container.decode(Int.self, forKey: .kvn) {
+                guard let version = UInt8(exactly: number) else {
+                    throw KeyFieldError(field: "kvn", problem: "\(number) is not a key version number (0 to 255, or hex such as \"30\")")
+                }
+                return version
+            }
+            if let text = try? container.decode(String.self, forKey: .kvn) { return try KeyFile.keyVersion(hex: text) }
+            throw KeyFieldError(field: "kvn", problem: "a number (48) or a hex string (\"30\"), found \(found(.kvn, in: container))")
+        }
+
+        private static func text(_ key: CodingKeys, in container: KeyedDecodingContainer<CodingKeys>) throws -> String {
+            guard container.contains(key) else { throw KeyFieldError(field: key.rawValue, problem: "missing") }
+            guard let text = try? container.decode(String.self, forKey: key) else {
+                throw KeyFieldError(field: key.rawValue, problem: "a string, found \(found(key, in: container))")
+            }
+            return text
+        }
+
+        /// What a field holds instead, named without its value (it may be a key).
+        private static func found(_ key: CodingKeys, in container: KeyedDecodingContainer<CodingKeys>) -> String {
+            if (try? container.decodeNil(forKey: key)) == true { return "null" }
+            if (try? container.decode(Bool.self, forKey: key)) != nil { return "true or false" }
+            if (try? container.decode(Double.self, forKey: key)) != nil { return "a number" }
+            if (try? container.decode(String.self, forKey: key)) != nil { return "a string" }
+            if (try? container.decode([Double?].self, forKey: key)) != nil { return "a list" }
+            return "an object or a list"
+        }
     }
 
-    /// Refuses a secret file that its group or others may read or write.
+    /// Refuses a secret file that its group or others may read or write, or
+    /// that is not a regular file (a FIFO would block, a device never end),
+    /// or that is too large to be a key file.
     public static func requireOwnerOnly(path: String) throws {
         var status = stat()
         guard stat(path, &status) == 0 else {
             throw KeyError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw KeyError.unreadable(path: path, reason: "not a regular file")
+        }
+        guard status.st_size <= sizeLimit else {
+            throw KeyError.unreadable(path: path, reason: "\(status.st_size) bytes, larger than a key file can be (\(sizeLimit))")
         }
         let permissions = status.st_mode & 0o777
         guard permissions & 0o077 == 0 else {
@@ -32,8 +95,8 @@ public enum KeyFile {
 
     public static func load(path: String) throws -> (SCP03Keys, ChallengeMode) {
         let contents = try read(path: path)
-        return try parse(kvn: contents.kvn, enc: contents.enc, mac: contents.mac, dek: contents.dek,
-                         mode: contents.mode, source: path)
+        return try keys(version: contents.kvn, enc: contents.enc, mac: contents.mac, dek: contents.dek,
+                        mode: contents.mode, source: path)
     }
 
     /// The compatibility settings a key file names for its cards, such as
@@ -55,35 +118,62 @@ public enum KeyFile {
         } catch {
             throw KeyError.unreadable(path: path, reason: error.localizedDescription)
         }
-        let contents: Contents
+        return try contents(of: data, source: path)
+    }
+
+    /// A key file's JSON; every error names the field and what is wrong with it.
+    static func contents(of data: Data, source: String) throws -> Contents {
         do {
-            contents = try JSONDecoder().decode(Contents.self, from: data)
-        } catch DecodingError.keyNotFound(let key, _) {
-            throw KeyError.malformed(source: path, reason: "\"\(key.stringValue)\" is missing")
+            return try JSONDecoder().decode(Contents.self, from: data)
+        } catch let error as KeyFieldError {
+            throw KeyError.malformed(source: source, reason: "\(error)")
+        } catch DecodingError.typeMismatch {
+            throw KeyError.malformed(source: source, reason: "the file is JSON but not an object; dmboot-keys(5) shows one")
         } catch {
-            throw KeyError.malformed(source: path, reason: "not a JSON object with kvn, enc, mac and dek")
+            throw KeyError.malformed(source: source, reason: data.isEmpty
+                ? "the file is empty, not JSON"
+                : "not JSON (cut short, or not JSON at all): a key file is one JSON object with kvn, enc, mac and dek")
         }
-        return contents
     }
 
     /// Builds keys from hex text, naming `source` (a file, flags, the
     /// environment) in errors and never the key bytes.
     public static func parse(kvn: String, enc: String, mac: String, dek: String, mode: String?,
                              source: String) throws -> (SCP03Keys, ChallengeMode) {
-        func bytes(_ text: String, _ name: String) throws -> [UInt8] {
-            do {
-                return try Hex.decode(text)
-            } catch {
-                throw KeyError.malformed(source: source, reason: "\(name) is not hex")
-            }
+        let version: UInt8
+        do {
+            version = try keyVersion(hex: kvn)
+        } catch let error as KeyFieldError {
+            throw KeyError.malformed(source: source, reason: "\(error)")
         }
-        let version = try bytes(kvn, "kvn")
-        guard version.count == 1 else { throw KeyError.malformed(source: source, reason: "kvn is one hex byte, such as 30") }
+        return try keys(version: version, enc: enc, mac: mac, dek: dek, mode: mode, source: source)
+    }
+
+    static func keyVersion(hex text: String) throws -> UInt8 {
+        guard let bytes = try? Hex.decode(text), bytes.count == 1 else {
+            throw KeyFieldError(field: "kvn", problem: "\"\(text)\" is not one hex byte such as \"30\" (or a JSON number such as 48)")
+        }
+        return bytes[0]
+    }
+
+    private static func keys(version: UInt8, enc: String, mac: String, dek: String, mode: String?,
+                             source: String) throws -> (SCP03Keys, ChallengeMode) {
+        func bytes(_ text: String, _ name: String) throws -> [UInt8] {
+            let digits = text.filter { !$0.isWhitespace && $0 != ":" }
+            if let position = digits.firstIndex(where: { !$0.isASCII || !$0.isHexDigit }) {
+                let offset = digits.distance(from: digits.startIndex, to: position) + 1
+                throw KeyError.malformed(source: source, reason: "\(name): hex digit \(offset) is not a hex digit")
+            }
+            guard [32, 48, 64].contains(digits.count) else {
+                throw KeyError.malformed(source: source, reason: "\(name): \(digits.count) hex digits, expected 32, 48 or 64 (an AES-128, -192 or -256 key)")
+            }
+            return try Hex.decode(digits)
+        }
         let challengeMode: ChallengeMode
         switch mode?.uppercased() {
         case nil, "S8": challengeMode = .s8
         case "S16": challengeMode = .s16
-        case let other?: throw KeyError.malformed(source: source, reason: "mode \(other) is neither S8 nor S16")
+        case let other?: throw KeyError.malformed(source: source, reason: "mode: \"\(other)\" is neither S8 nor S16")
         }
         var encBytes = try bytes(enc, "enc"), macBytes = try bytes(mac, "mac"), dekBytes = try bytes(dek, "dek")
         defer {
@@ -92,13 +182,21 @@ public enum KeyFile {
             Secure.wipe(&dekBytes)
         }
         do {
-            let keys = try SCP03Keys(version: version[0], enc: SecretBytes(encBytes), mac: SecretBytes(macBytes),
+            let keys = try SCP03Keys(version: version, enc: SecretBytes(encBytes), mac: SecretBytes(macBytes),
                                      dek: SecretBytes(dekBytes))
             return (keys, challengeMode)
         } catch let error as SecureChannelError {
             throw KeyError.malformed(source: source, reason: "\(error)")
         }
     }
+}
+
+/// One field of a key file that is missing or wrong; never carries the field's value.
+struct KeyFieldError: Error, CustomStringConvertible {
+    let field: String
+    let problem: String
+
+    var description: String { "\(field): \(problem)" }
 }
 
 public enum KeyError: Error, Equatable, CustomStringConvertible {

@@ -75,7 +75,7 @@ struct AuthHMACSignCommand: ParsableCommand {
             formatter.formatOptions = [.withInternetDateTime]
             return formatter.string(from: Date())
         }()
-        let header = try SyncMLHMACHeader.sign(message: [UInt8](try Data(contentsOf: URL(fileURLWithPath: file))),
+        let header = try SyncMLHMACHeader.sign(message: [UInt8](try InputFile.read(file, limit: InputFile.documentLimit)),
                                               key: try keyOptions.key(), serverID: serverID, timestamp: stamp)
         Output.line(header.description)
     }
@@ -95,7 +95,7 @@ struct AuthHMACVerifyCommand: ParsableCommand {
 
     func run() throws {
         let parsed = try SyncMLHMACHeader(parsing: header)
-        try parsed.verify(message: [UInt8](try Data(contentsOf: URL(fileURLWithPath: file))), key: try keyOptions.key())
+        try parsed.verify(message: [UInt8](try InputFile.read(file, limit: InputFile.documentLimit)), key: try keyOptions.key())
         Output.line("x-syncml-hmac verified\(parsed.serverID.map { " (ServerId \($0))" } ?? ""), Timestamp \(parsed.timestamp)")
     }
 }
@@ -117,7 +117,7 @@ struct AuthGBACommand: ParsableCommand {
     func run() throws {
         let ks: [UInt8]
         if let ksNAFFile {
-            ks = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ksNAFFile)))
+            ks = [UInt8](try InputFile.read(ksNAFFile, limit: InputFile.secretLimit))
         } else if let hex = ProcessInfo.processInfo.environment["DMBOOT_KS_NAF"] {
             ks = try Hex.decode(hex)
         } else {

@@ -27,6 +27,10 @@ struct CheckServerCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        try NumberRange.check(timeout, "--timeout", 0.1...600)
+    }
+
     func run() throws {
         let store = try treeOptions.open()
         var names = try store.installedAccounts().map(\.name)

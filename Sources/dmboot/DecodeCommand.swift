@@ -30,9 +30,9 @@ struct DecodeCommand: ParsableCommand {
     func run() throws {
         let bytes: [UInt8]
         if file == "-" {
-            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            bytes = [UInt8](try InputFile.readStandardInput(limit: InputFile.documentLimit))
         } else {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            bytes = [UInt8](try InputFile.read(file, limit: InputFile.documentLimit))
         }
         let policy = try policyOptions.load()
         let decoded = try BootstrapDecoder().decode(bytes, format: BootstrapDecoder.Format(rawValue: format) ?? .auto)

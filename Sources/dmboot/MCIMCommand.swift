@@ -37,9 +37,9 @@ struct MCIMPackCommand: ParsableCommand {
 
     func run() throws {
         let kind = MCIMBlob.Tag.allCases.first { $0.name == tag }!
-        var content = [UInt8](try Data(contentsOf: URL(fileURLWithPath: payload)))
+        var content = [UInt8](try InputFile.read(payload, limit: InputFile.secretLimit))
         defer { Secure.wipe(&content) }
-        let blob = try MCIMBlob.pack(payload: content, tag: kind, publicKeyPEM: [UInt8](try Data(contentsOf: URL(fileURLWithPath: publicKey))))
+        let blob = try MCIMBlob.pack(payload: content, tag: kind, publicKeyPEM: [UInt8](try InputFile.read(publicKey, limit: InputFile.secretLimit)))
         try Data(blob).write(to: URL(fileURLWithPath: out))
         Output.line("packed \(content.count) payload bytes (\(kind.name)) into \(blob.count) bytes: \(out)")
     }
@@ -66,9 +66,9 @@ struct MCIMUnpackCommand: ParsableCommand {
 
     func run() throws {
         try KeyFile.requireOwnerOnly(path: key)
-        var pem = [UInt8](try Data(contentsOf: URL(fileURLWithPath: key)))
+        var pem = [UInt8](try InputFile.read(key, limit: InputFile.secretLimit))
         defer { Secure.wipe(&pem) }
-        let contents = try MCIMBlob.unpack([UInt8](try Data(contentsOf: URL(fileURLWithPath: file))), privateKeyPEM: pem)
+        let contents = try MCIMBlob.unpack([UInt8](try InputFile.read(file, limit: InputFile.documentLimit)), privateKeyPEM: pem)
         if let out { try PrivateFile.write(Data(contents.payload), to: out) }
         let shown = revealSecrets ? Hex.encode(contents.payload) : "<redacted \(contents.payload.count) bytes>"
         if output.json {

@@ -5,7 +5,7 @@ import CardTransport
 struct ReaderOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(
         "Reader: exact name, index from `dmboot readers`, or a unique part of the name.",
-        discussion: "May be left out when exactly one reader is connected."))
+        discussion: "May be left out when exactly one reader is connected, or exactly one holds a card."))
     var reader: String?
 
     @Option(help: "Seconds to wait for a card when none is in the reader (0: do not wait).")
@@ -15,7 +15,7 @@ struct ReaderOptions: ParsableArguments {
     var exclusive = false
 
     func validate() throws {
-        guard wait >= 0 else { throw ValidationError("--wait takes a number of seconds, 0 or more") }
+        try NumberRange.check(wait, "--wait", 0...86_400)
     }
 
     /// Resolves the reader, waits for the card as asked, and connects.
@@ -33,4 +33,26 @@ struct ReaderOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Write one JSON object on stdout instead of text.")
     var json = false
+}
+
+/// Range checks for numeric options. The argument parser takes nan, inf and
+/// 1e10 as numbers, and a timer or a count given one of them would fail or
+/// trap far from the flag; each option says here what it takes.
+enum NumberRange {
+    static func check(_ value: Double, _ flag: String, _ range: ClosedRange<Double>, unit: String = "seconds") throws {
+        guard value.isFinite, range.contains(value) else {
+            let problem = value.isNaN ? "not a number" : value.isInfinite ? "infinite" : "out of range"
+            throw ValidationError("\(flag) takes \(unit) from \(text(range.lowerBound)) to \(text(range.upperBound)); \(text(value)) is \(problem)")
+        }
+    }
+
+    static func check(_ value: Int, _ flag: String, _ range: ClosedRange<Int>, unit: String) throws {
+        guard range.contains(value) else {
+            throw ValidationError("\(flag) takes \(unit) from \(range.lowerBound) to \(range.upperBound); \(value) is out of range")
+        }
+    }
+
+    private static func text(_ value: Double) -> String {
+        value.isFinite && value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
+    }
 }

@@ -20,13 +20,34 @@ struct TreeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait while another dmboot writes the tree.", valueName: "seconds"))
     var busyTimeout: Double = 5
 
-    var path: String {
+    func validate() throws {
+        try NumberRange.check(busyTimeout, "--busy-timeout", 0...3600)
+    }
+
+    /// A tree named by --tree or $DMBOOT_TREE; nil for the default location.
+    var explicitPath: String? {
         if let tree { return tree }
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["DMBOOT_TREE"], !path.isEmpty { return path }
+        if let path = ProcessInfo.processInfo.environment["DMBOOT_TREE"], !path.isEmpty { return path }
+        return nil
+    }
+
+    var path: String { explicitPath ?? Self.defaultPath() }
+
+    /// $XDG_DATA_HOME/dmboot/tree.sqlite, else $HOME/.local/share/dmboot/tree.sqlite.
+    static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+            ?? (home as NSString).appendingPathComponent(".local/share")
         return (data as NSString).appendingPathComponent("dmboot/tree.sqlite")
+    }
+
+    /// The tree a command may create. Only the default location is made when
+    /// missing: a named tree in a folder that does not exist is a typo, and
+    /// creating that folder would scatter trees nobody finds again.
+    func pathForWriting() throws -> String {
+        guard let explicit = explicitPath else { return path }
+        try InputFile.requireFolder(of: explicit, option: tree != nil ? "--tree" : "$DMBOOT_TREE")
+        return explicit
     }
 
     func open() throws -> TreeStore {
@@ -97,7 +118,8 @@ struct ProvisionCommand: ParsableCommand {
         try policy.checkRead(level: level)
         let keys = try keyOptions.load()
         let reader = pkcs15Options.bootstrapReader(keys: keys, level: level)
-        var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(treeOptions.path))
+        let tree = try treeOptions.pathForWriting()
+        var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(tree))
         provisioner.busyTimeout = treeOptions.busyTimeout
         provisioner.dryRun = dryRun
         let sink = try ResultSinks(dryRun ? [] : jsonLog.map { [try JSONLinesLog(path: $0)] } ?? [])
@@ -121,9 +143,9 @@ struct ProvisionCommand: ParsableCommand {
         }
         try sink.record(run.result(of: report, reader: card.reader, time: time, duration: ContinuousClock.now - started))
         if output.json {
-            Output.json(ProvisionReport.json(report, reader: card.reader, tree: treeOptions.path))
+            Output.json(ProvisionReport.json(report, reader: card.reader, tree: tree))
         } else {
-            ProvisionReport.printText(report, reader: card.reader, tree: treeOptions.path)
+            ProvisionReport.printText(report, reader: card.reader, tree: tree)
         }
     }
 }

@@ -73,7 +73,7 @@ struct PushedBootstrap {
 
     init(file: String, contentType value: String, secrets: PushSecretOptions, policy: ProvisioningPolicy) throws {
         contentType = try PushContentType(parsing: value)
-        body = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        body = [UInt8](try InputFile.read(file, limit: InputFile.documentLimit))
         let secret = try secrets.secret(for: contentType.keyType)
         try PushAuthenticator.verify(body: body, contentType: contentType, secret: secret,
                                      allowLegacyNetworkID: secrets.allowLegacyNetworkID || policy.allowLegacyNetworkID)
@@ -135,10 +135,11 @@ struct PushInstallCommand: ParsableCommand {
 
     func run() throws {
         let policy = try policyOptions.load()
+        let tree = try treeOptions.pathForWriting()
         let pushed = try PushedBootstrap(file: file, contentType: contentType, secrets: secrets, policy: policy)
         let refused = policy.refusedServers(pushed.decoded.accounts.compactMap(\.serverID))
         guard refused.isEmpty else { throw PolicyError.serversNotAllowed(refused) }
-        let report = try TreeInstaller(path: treeOptions.path, busyTimeout: treeOptions.busyTimeout)
+        let report = try TreeInstaller(path: tree, busyTimeout: treeOptions.busyTimeout)
             .install(pushed.decoded.accounts, provenance: Provenance(source: .push, document: (file as NSString).lastPathComponent),
                      prune: false, dryRun: false)
         if output.json {
@@ -146,11 +147,11 @@ struct PushInstallCommand: ParsableCommand {
             object["added"] = report.added
             object["replaced"] = report.replaced
             object["unchanged"] = report.unchanged
-            object["tree"] = treeOptions.path
+            object["tree"] = tree
             Output.json(object)
         } else {
             ValidationWarnings.print(pushed.warnings)
-            Output.line("HMAC verified (\(pushed.contentType.keyType)); into \(treeOptions.path): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
+            Output.line("HMAC verified (\(pushed.contentType.keyType)); into \(tree): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
         }
     }
 }
@@ -175,7 +176,7 @@ struct PushBuildCommand: ParsableCommand {
 
     func run() throws {
         let type = try PushContentType(parsing: "\(PushContentType.mimeType);\(keyType);\(String(repeating: "0", count: 40))").keyType
-        let body = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        let body = [UInt8](try InputFile.read(file, limit: InputFile.documentLimit))
         _ = try WBXMLDecoder().decode(body)
         let secret = try secrets.secret(for: type)
         if secret.isLegacyNetworkIDOnly && !secrets.allowLegacyNetworkID { throw PushError.legacyNetworkIDRefused }

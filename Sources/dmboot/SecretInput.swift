@@ -6,7 +6,7 @@ import Foundation
 enum SecretInput {
     static func read(file: String?, environment variable: String) throws -> [UInt8]? {
         if let file {
-            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            var bytes = [UInt8](try InputFile.read(file, limit: InputFile.secretLimit))
             if bytes.last == 0x0A { bytes.removeLast() }
             if bytes.last == 0x0D { bytes.removeLast() }
             return bytes

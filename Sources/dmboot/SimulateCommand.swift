@@ -52,15 +52,19 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the card's SCP03 key file (mode 0600) for --keys, and exit.", valueName: "file"))
     var writeKeys: String?
 
+    @Flag(help: "With --write-keys: replace a file that exists (it may hold other keys).")
+    var force = false
+
     func validate() throws {
-        if let feed, feed < 1 { throw ValidationError("--feed takes a positive number of cards") }
+        if let feed { try NumberRange.check(feed, "--feed", 1...1_000_000, unit: "a number of cards") }
         for name in personality where Personality(rawValue: name) == nil {
             throw ValidationError("--personality takes \(Personality.allCases.map(\.rawValue).joined(separator: ", ")); got \(name)")
         }
         if !personality.isEmpty && !profile.isEmpty { throw ValidationError("give --profile or --personality, not both") }
-        if gap < 0 || untouchedTimeout <= 0 || responseDelay < 0 {
-            throw ValidationError("--gap, --untouched-timeout and --response-delay take positive numbers")
-        }
+        try NumberRange.check(gap, "--gap", 0...3600)
+        try NumberRange.check(untouchedTimeout, "--untouched-timeout", 0.1...86_400)
+        try NumberRange.check(responseDelay, "--response-delay", 0...60_000, unit: "milliseconds")
+        try NumberRange.check(connectTimeout, "--connect-timeout", 0...3600)
         if feed == nil && profile.count + personality.count > max(port.count, 1) {
             throw ValidationError("\(profile.count + personality.count) profiles for \(max(port.count, 1)) slot(s): give a --port per profile, or --feed")
         }
@@ -84,6 +88,7 @@ struct SimulateCommand: ParsableCommand {
             guard let domain = cardProfile.scp03 else {
                 throw ValidationError("the card \"\(cardProfile.name)\" has no SCP03 security domain, so no keys")
             }
+            if !force && FileManager.default.fileExists(atPath: writeKeys) { throw SimulatorCommandError.keyFileExists(writeKeys) }
             try PrivateFile.write(domain.keyFileJSON(), to: writeKeys)
             Output.progress("dmboot simulate: wrote the SCP03 keys of \"\(cardProfile.name)\" to \(writeKeys) (mode 0600)")
             return
@@ -157,4 +162,15 @@ private final class FailureCollector: Sendable {
 
     func record(_ error: Error) { errors.withLock { $0.append(error) } }
     var first: Error? { errors.withLock { $0.first } }
+}
+
+enum SimulatorCommandError: Error, CustomStringConvertible {
+    case keyFileExists(String)
+
+    var description: String {
+        switch self {
+        case .keyFileExists(let path):
+            return "\(path) exists and may hold other keys; nothing was written (--force replaces it)"
+        }
+    }
 }

@@ -52,7 +52,8 @@ struct StationCommand: ParsableCommand {
 
     func validate() throws {
         guard (treeDir == nil) != (tree == nil) else { throw ValidationError("give exactly one of --tree-dir and --tree") }
-        if let maxCards, maxCards < 1 { throw ValidationError("--max-cards takes a positive number") }
+        if let maxCards { try NumberRange.check(maxCards, "--max-cards", 1...10_000_000, unit: "a number of cards") }
+        try NumberRange.check(busyTimeout, "--busy-timeout", 0...3600)
     }
 
     func run() throws {
@@ -61,6 +62,9 @@ struct StationCommand: ParsableCommand {
         try policy.checkRead(level: level)
         let keys = try keyOptions.load()
         let reader = pkcs15Options.bootstrapReader(keys: keys, level: level)
+        if let tree { try InputFile.requireFolder(of: tree, option: "--tree", hasDefault: false) }
+        // The tree folder itself is made (0700) when missing, but not the folders above it.
+        if let treeDir { try InputFile.requireFolder(of: treeDir, option: "--tree-dir", hasDefault: false) }
         var provisioner = Provisioner(reader: reader, policy: policy,
                                       tree: treeDir.map { .perCard(directory: $0) } ?? .file(tree!))
         provisioner.busyTimeout = busyTimeout

@@ -29,6 +29,8 @@ struct TreeShowCommand: ParsableCommand {
         let store = try treeOptions.open()
         let accounts = try store.installedAccounts()
         let nodes = try store.nodes(under: path)
+        // Like `tree get`: a path with nothing at or under it is an error, not an empty listing.
+        if nodes.isEmpty && path != "." { _ = try store.node(at: path) }
         if output.json {
             Output.json([
                 "tree": store.path,
@@ -159,7 +161,8 @@ struct TreeImportCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let tree = try treeOptions.pathForWriting()
+        let data = try InputFile.read(file, limit: InputFile.documentLimit)
         let accounts: [DMAccount]
         if data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) == UInt8(ascii: "{") {
             accounts = try TreeExport.accounts(fromJSON: data)
@@ -168,15 +171,15 @@ struct TreeImportCommand: ParsableCommand {
         }
         let warnings = try AccountValidator().validate(DecodedBootstrap(encoding: .xml, documentType: .tnds, publicID: nil,
                                                                         accounts: accounts, otherNodes: [], ignoredCommands: []))
-        let report = try TreeInstaller(path: treeOptions.path, busyTimeout: treeOptions.busyTimeout)
+        let report = try TreeInstaller(path: tree, busyTimeout: treeOptions.busyTimeout)
             .install(accounts, provenance: Provenance(source: .manual, document: (file as NSString).lastPathComponent),
                      prune: false, dryRun: false)
         if output.json {
             Output.json(["added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
-                         "tree": treeOptions.path, "warnings": ValidationWarnings.json(warnings)])
+                         "tree": tree, "warnings": ValidationWarnings.json(warnings)])
         } else {
             ValidationWarnings.print(warnings)
-            Output.line("imported \(accounts.count) account(s) into \(treeOptions.path): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
+            Output.line("imported \(accounts.count) account(s) into \(tree): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
         }
     }
 }

@@ -52,5 +52,8 @@ final class ATRTests: XCTestCase {
         XCTAssertThrowsError(try Hex.decode("123")) { error in
             XCTAssertEqual(error as? Hex.ParseError, .oddNumberOfDigits(3))
         }
+        XCTAssertThrowsError(try Hex.decode("0\u{FF11}")) { error in
+            XCTAssertEqual(error as? Hex.ParseError, .invalidCharacter("\u{FF11}", position: 1), "a fullwidth 1 is not a hex digit")
+        }
     }
 }

@@ -30,6 +30,17 @@ final class ReaderSelectorTests: XCTestCase {
         }
     }
 
+    func testNoQueryTakesTheOnlyReaderHoldingACard() throws {
+        XCTAssertEqual(try ReaderSelector.select(nil, from: readers, holdingCards: ["ACS ACR38U 01 00"]), "ACS ACR38U 01 00")
+        XCTAssertThrowsError(try ReaderSelector.select(nil, from: readers, holdingCards: [])) { error in
+            XCTAssertEqual(error as? PCSCError, .noCardInAnyReader(readers: readers))
+        }
+        XCTAssertThrowsError(try ReaderSelector.select(nil, from: readers, holdingCards: Array(readers.prefix(2)))) { error in
+            XCTAssertEqual(error as? PCSCError, .ambiguousReader("", candidates: Array(readers.prefix(2))))
+            XCTAssertTrue("\(error)".contains("--reader"), "\(error)")
+        }
+    }
+
     func testNoQueryNeedsExactlyOneReader() throws {
         XCTAssertEqual(try ReaderSelector.select(nil, from: ["Only One"]), "Only One")
         XCTAssertThrowsError(try ReaderSelector.select(nil, from: readers)) { error in

@@ -43,6 +43,8 @@ final class PushSecurityTests: XCTestCase {
             ("application/vnd.syncml.dm+wbxml;USERPIN;\(digest.dropLast())", .digestLength(39)),
             ("application/vnd.syncml.dm+wbxml;USERPIN;\(digest.dropLast())G", .digestNotHex("\(digest.dropLast())G")),
             ("application/vnd.syncml.dm+wbxml;USERPIN;\(digest);x", .extraFields(1)),
+            // RFC 5234 HEXDIG is ASCII: a fullwidth digit (U+FF10) is not hex, and counts as one character.
+            ("application/vnd.syncml.dm+wbxml;USERPIN;\(digest.dropLast())\u{FF10}", .digestNotHex("\(digest.dropLast())\u{FF10}")),
             ("", .wrongMIMEType("(empty)")),
         ]
         for (value, expected) in cases {

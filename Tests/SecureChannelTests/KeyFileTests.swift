@@ -44,24 +44,54 @@ final class KeyFileTests: XCTestCase {
         }
     }
 
-    func testMalformedKeyFilesNameTheProblemButNeverTheKey() throws {
+    func testMalformedKeyFilesNameTheFieldAndTheProblemButNeverTheKey() throws {
+        let key = secretHex
         let cases: [(String, String)] = [
-            (#"{"kvn": "30", "enc": "\#(secretHex)", "mac": "\#(secretHex)"}"#, "\"dek\" is missing"),
-            (#"{"kvn": "3", "enc": "\#(secretHex)", "mac": "\#(secretHex)", "dek": "\#(secretHex)"}"#, "kvn is not hex"),
-            (#"{"kvn": "30", "enc": "\#(secretHex)00", "mac": "\#(secretHex)", "dek": "\#(secretHex)"}"#,
-             "key enc is 17 bytes"),
-            (#"{"kvn": "30", "enc": "\#(secretHex)", "mac": "\#(secretHex)", "dek": "\#(secretHex)", "mode": "S9"}"#,
-             "mode S9 is neither S8 nor S16"),
-            ("not json", "not a JSON object"),
+            (#"{"kvn": "30", "enc": "\#(key)", "mac": "\#(key)"}"#, "dek: missing"),
+            (#"{"kvn": "3", "enc": "\#(key)", "mac": "\#(key)", "dek": "\#(key)"}"#, "kvn: \"3\" is not one hex byte"),
+            (#"{"kvn": 256, "enc": "\#(key)", "mac": "\#(key)", "dek": "\#(key)"}"#, "kvn: 256 is not a key version number"),
+            (#"{"kvn": true, "enc": "\#(key)", "mac": "\#(key)", "dek": "\#(key)"}"#, "kvn: a number (48) or a hex string"),
+            (#"{"kvn": "30", "enc": "\#(key.dropLast())", "mac": "\#(key)", "dek": "\#(key)"}"#,
+             "enc: 31 hex digits, expected 32, 48 or 64"),
+            (#"{"kvn": "30", "enc": "\#(key)", "mac": "\#(key)00", "dek": "\#(key)"}"#, "mac: 34 hex digits, expected 32, 48 or 64"),
+            (#"{"kvn": "30", "enc": "\#(key)", "mac": "\#(key)", "dek": "\#(key.dropLast())g"}"#, "dek: hex digit 32 is not a hex digit"),
+            (#"{"kvn": "30", "enc": 12, "mac": "\#(key)", "dek": "\#(key)"}"#, "enc: a string, found a number"),
+            (#"{"kvn": "30", "enc": "\#(key)", "mac": "\#(key)", "dek": "\#(key)", "mode": "S9"}"#,
+             "mode: \"S9\" is neither S8 nor S16"),
+            (#"{"kvn": "30", "enc": "\#(key)", "mac": "\#(key)", "dek": "\#(key)"#, "not JSON (cut short, or not JSON at all)"),
+            ("not json", "not JSON"),
+            ("", "the file is empty, not JSON"),
+            ("[1, 2]", "JSON but not an object"),
         ]
         for (json, reason) in cases {
             let path = try write(json)
             XCTAssertThrowsError(try KeyFile.load(path: path)) { error in
                 let text = "\(error)"
-                XCTAssertTrue(text.contains(reason), text)
-                XCTAssertFalse(text.contains(secretHex), "a key leaked into: \(text)")
+                XCTAssertTrue(text.contains(reason), "expected \"\(reason)\" in: \(text)")
+                XCTAssertFalse(text.contains(secretHex) || text.contains(secretHex.dropLast()), "a key leaked into: \(text)")
             }
             try FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    func testTheKeyVersionIsAJSONNumberOrAHexString() throws {
+        for (kvn, version) in [("48", UInt8(0x30)), (#""30""#, 0x30), ("0", 0), (#""00""#, 0), ("255", 0xFF)] {
+            let path = try write(#"{"kvn": \#(kvn), "enc": "\#(secretHex)", "mac": "\#(secretHex)", "dek": "\#(secretHex)"}"#)
+            let (keys, _) = try KeyFile.load(path: path)
+            XCTAssertEqual(keys.version, version, kvn)
+            try FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    func testAFIFOOrAnOversizedFileIsRefusedBeforeReading() throws {
+        let fifo = folder.appendingPathComponent("fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertThrowsError(try KeyFile.load(path: fifo)) { error in
+            XCTAssertEqual(error as? KeyError, .unreadable(path: fifo, reason: "not a regular file"))
+        }
+        let large = try write(String(repeating: " ", count: KeyFile.sizeLimit + 1))
+        XCTAssertThrowsError(try KeyFile.load(path: large)) { error in
+            XCTAssertTrue("\(error)".contains("larger than a key file can be"), "\(error)")
         }
     }
 
