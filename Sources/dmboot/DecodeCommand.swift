@@ -38,12 +38,21 @@ struct DecodeCommand: ParsableCommand {
         let decoded = try BootstrapDecoder().decode(bytes, format: BootstrapDecoder.Format(rawValue: format) ?? .auto)
         let validator = AccountValidator()
         let problems = validator.problems(in: decoded.accounts)
-        if output.json {
-            Output.json(BootstrapJSON.object(decoded, problems: problems, revealSecrets: revealSecrets))
-        } else {
+        guard output.json else {
             BootstrapText.print(decoded, problems: problems, revealSecrets: revealSecrets)
+            try validator.validate(decoded, strict: policy.strict)
+            return
         }
-        try validator.validate(decoded, strict: policy.strict)
+        // One JSON object either way: the decoded document, with the failure's fields when it is refused.
+        var object = BootstrapJSON.object(decoded, problems: problems, revealSecrets: revealSecrets)
+        do {
+            try validator.validate(decoded, strict: policy.strict)
+        } catch {
+            object.merge(FailureReport.fields(for: error)) { $1 }
+            Output.json(object)
+            throw ReportedFailure(error: error)
+        }
+        Output.json(object)
     }
 }
 

@@ -71,10 +71,10 @@ final class AccountNameCommandTests: XCTestCase {
         XCTAssertTrue(text.stderr.contains("problem: ..: account name"), text.stderr)
         let json = try Executable.run("dmboot", ["decode", body, "--json"])
         XCTAssertEqual(json.status, 41)
-        // The decoded document comes first; the failure object of the exit-code contract follows it.
-        let first = try XCTUnwrap(json.stdout.range(of: "\n}\n")).upperBound
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout[..<first].utf8)) as? [String: Any])
+        // One JSON object: the decoded document with the failure fields of the exit-code contract.
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(object["valid"] as? Bool, false)
+        XCTAssertEqual(object["exitCode"] as? Int, Int(json.status))
     }
 
     func testImportCannotOverwriteAnotherAccountsCredentials() throws {
