@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "CardResults", dependencies: ["ExitContract"]),
         .target(name: "Station", dependencies: ["CardTransport", "CardResults"]),
         // The factory pipeline: a station's job per card, its results and its status board.
-        .target(name: "StationPipeline", dependencies: ["CardResults", "CardTransport", "ExitContract", "Provisioning",
+        .target(name: "StationPipeline", dependencies: ["APDU", "CardResults", "CardTransport", "ExitContract", "Provisioning",
                                                         "Station", "TerminalText"]),
         .target(name: "Results", dependencies: ["CLibPQ", "ExitContract"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract"]),

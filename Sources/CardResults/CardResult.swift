@@ -17,6 +17,8 @@ public struct CardResult: Codable, Sendable, Equatable {
     public var cardIdentity: String?
     public var iccid: String?
     public var pkcs15Serial: String?
+    /// The card's answer to reset, hex: known for every card that answered, even one that failed at once.
+    public var atr: String?
     /// "provisioned", "unchanged", or the failure class (`ExitStatus.failureClass`).
     public var outcome: String
     /// The failure class; nil on success.
@@ -55,7 +57,7 @@ public struct CardResult: Codable, Sendable, Equatable {
     public var succeeded: Bool { exitCode == 0 }
 
     enum CodingKeys: String, CodingKey {
-        case time, command, stationID, runID, reader, cardIdentity, iccid, pkcs15Serial, outcome, failureClass, exitCode
+        case time, command, stationID, runID, reader, cardIdentity, iccid, pkcs15Serial, atr, outcome, failureClass, exitCode
         case added, replaced, removed, unchanged, apduCount, milliseconds, dmbootVersion, kvn, tree, warnings, error
     }
 
@@ -71,6 +73,7 @@ public struct CardResult: Codable, Sendable, Equatable {
         try container.encode(cardIdentity, forKey: .cardIdentity)
         try container.encode(iccid, forKey: .iccid)
         try container.encode(pkcs15Serial, forKey: .pkcs15Serial)
+        try container.encode(atr, forKey: .atr)
         try container.encode(outcome, forKey: .outcome)
         try container.encode(failureClass, forKey: .failureClass)
         try container.encode(exitCode, forKey: .exitCode)

@@ -19,6 +19,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case fileError = 13
     case expectationFailed = 14
     case secretMissing = 15
+    case lineStopped = 16
+    case interrupted = 17
     case cardNotAuthenticated = 20
     case authenticationRefused = 21
     case secureMessagingFailure = 22
@@ -68,6 +70,9 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .simulatorError: return "the virtual card could not start (profile, driver port)"
         case .fileError: return "a file named on the command line cannot be read or written (missing, not a regular file, too large)"
         case .expectationFailed: return "apdu-shell: an expectation of the script (expect SW or data) did not hold"
+        case .lineStopped:
+            return "station: --max-consecutive-failures cards in a row failed with the same class; the station stopped the line"
+        case .interrupted: return "station: a second Ctrl-C stopped it right after the cards in flight"
         case .secretMissing: return "a secret the command needs (push PIN, NETWORKID, password, HMAC key, Ks_NAF) was not given"
         case .cardNotAuthenticated:
             return "the card did not prove it holds the static keys (card cryptogram or challenge); nothing was sent after INITIALIZE UPDATE"

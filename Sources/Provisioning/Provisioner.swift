@@ -36,6 +36,9 @@ public struct Provisioner: Sendable {
     /// Asked after the card was read, identified and checked, before
     /// anything is installed; not asked on a dry run, which installs nothing.
     public var admission: (any CardAdmission)?
+    /// Told the card's ICCID, PKCS#15 serial and identity as soon as they are
+    /// read, so that a card failing later is still logged by what it is.
+    public var onIdentified: (@Sendable (_ iccid: String?, _ pkcs15Serial: String, _ cardIdentity: String) -> Void)?
 
     public init(reader: BootstrapReader, policy: ProvisioningPolicy, tree: TreeLocation) {
         self.reader = reader
@@ -59,6 +62,7 @@ public struct Provisioner: Sendable {
         let started = ContinuousClock.now
         try policy.checkRead(level: reader.keySource == nil ? nil : reader.level)
         let card = try reader.read(over: channel, atr: atr)
+        onIdentified?(card.iccid?.digits, card.contents.tokenInfo.serialHex, card.identity.reference)
         let objects = card.contents.bootstrapObjects
         guard objects.contains(where: { $0.kind == .dm }) else { throw PKCS15Error.noBootstrapObject }
         var accounts: [DMAccount] = []

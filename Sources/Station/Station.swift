@@ -33,6 +33,10 @@ public final class Station: Sendable {
         /// Provision only the cards in the readers at start, then stop.
         public var once = false
         public var maxCards: Int?
+        /// This many cards in a row failing with the same class stop the
+        /// station: a line fed with the wrong keys must not burn a batch. Nil
+        /// or 0 never stops.
+        public var maxConsecutiveFailures: Int?
 
         public init() {}
 
@@ -42,6 +46,14 @@ public final class Station: Sendable {
     }
 
     public typealias Job = @Sendable (_ reader: String) -> CardResult
+
+    /// Why the station stopped the line by itself: `cards` cards in a row
+    /// failed with `outcome`.
+    public struct Halt: Equatable, Sendable {
+        public let outcome: String
+        public let exitCode: Int32
+        public let cards: Int
+    }
 
     /// What the station reports as it goes. Both run in order on one serial
     /// queue, never under the station's lock, so they may call `stop()`.
@@ -72,6 +84,9 @@ public final class Station: Sendable {
         var done = false
         var monitorFailure: Error?
         var results: [CardResult] = []
+        /// The failure class of the last finished cards and how many in a row had it.
+        var failureStreak: (outcome: String, count: Int)?
+        var halt: Halt?
     }
 
     private let configuration: Configuration
@@ -105,6 +120,9 @@ public final class Station: Sendable {
             return state.results
         }
     }
+
+    /// Set when `maxConsecutiveFailures` stopped the station.
+    public var halt: Halt? { state.withLock { $0.halt } }
 
     /// Finishes the cards in progress, starts no new one, then ends `run()`.
     public func stop() {
@@ -220,6 +238,7 @@ public final class Station: Sendable {
         state.inFlight -= 1
         state.results.append(result)
         effects.results = [result]
+        noteStreak(of: result, &state)
         // The monitor saw any removal during provisioning already.
         let present = state.present[reader] == true
         state.states[reader] = present ? .removeCard(outcome: result.outcome, identity: result.cardIdentity) : .waitingForCard
@@ -227,6 +246,21 @@ public final class Station: Sendable {
         effects.activity = state.states
         effects.finish = finishIfIdle(&state).finish
         return effects
+    }
+
+    /// Counts failures of one class in a row, in the order cards finish, and
+    /// stops the station at the limit. The cards already in other readers
+    /// finish; none is started after.
+    private func noteStreak(of result: CardResult, _ state: inout State) {
+        guard !result.succeeded else {
+            state.failureStreak = nil
+            return
+        }
+        let count = state.failureStreak?.outcome == result.outcome ? (state.failureStreak?.count ?? 0) + 1 : 1
+        state.failureStreak = (result.outcome, count)
+        guard let limit = configuration.maxConsecutiveFailures, limit > 0, count >= limit, state.halt == nil else { return }
+        state.halt = Halt(outcome: result.outcome, exitCode: result.exitCode, cards: count)
+        state.stopping = true
     }
 
     /// Whether the card in `reader` came after the one last taken there.

@@ -1,8 +1,10 @@
+import APDU
 import CardResults
 import CardTransport
 import ExitContract
 import Foundation
 import Provisioning
+import Synchronization
 
 /// Who is provisioning: the same for every card of a run, written into each
 /// result.
@@ -63,18 +65,60 @@ public struct StationJob: Sendable {
         self.context = context
     }
 
+    /// Every card of the run that was provisioned, to tell a card seen twice.
+    public let seen = SeenCards()
+
+    /// The card in reader `name`, logged with every identity read before
+    /// anything failed: the ATR at least, the PKCS#15 serial once TokenInfo
+    /// was read.
     public func run(reader name: String) -> CardResult {
         let time = Date()
         let started = ContinuousClock.now
+        let read = Mutex<(atr: String?, iccid: String?, serial: String?, identity: String?)>((nil, nil, nil, nil))
         do {
             let pcsc = try PCSCContext()
             let card = try pcsc.connect(reader: name, share: .exclusive)
             defer { card.disconnect(resetCard: true) }
-            let report = try provisioner.provision(over: ISO7816Channel(link: card), atr: try card.atr())
-            return context.result(of: report, reader: name, time: time, duration: ContinuousClock.now - started)
+            let atr = try card.atr()
+            read.withLock { $0.atr = Hex.encode(atr) }
+            var provisioner = self.provisioner
+            provisioner.onIdentified = { iccid, serial, identity in read.withLock { $0 = ($0.atr, iccid, serial, identity) } }
+            let report = try provisioner.provision(over: ISO7816Channel(link: card), atr: atr)
+            var result = context.result(of: report, reader: name, time: time, duration: ContinuousClock.now - started)
+            read.withLock { known in
+                result.atr = known.atr
+                result.iccid = known.iccid
+            }
+            return seen.classify(result)
         } catch {
-            return context.result(of: error, reader: name, time: time, duration: ContinuousClock.now - started)
+            var result = context.result(of: error, reader: name, time: time, duration: ContinuousClock.now - started)
+            read.withLock { known in
+                result.atr = known.atr
+                result.iccid = known.iccid
+                result.pkcs15Serial = known.serial
+                result.cardIdentity = known.identity
+            }
+            return result
         }
+    }
+}
+
+/// The cards a run has provisioned. A card provisioned a second time in the
+/// same run (put back into a reader) is reported as a duplicate, not as one
+/// more card done: the line's count must not be inflated by one card.
+public final class SeenCards: Sendable {
+    private let identities = Mutex<Set<String>>([])
+
+    public init() {}
+
+    /// `result`, with the outcome "duplicate" when its card was already provisioned in this run.
+    public func classify(_ result: CardResult) -> CardResult {
+        guard result.succeeded, let identity = result.cardIdentity else { return result }
+        let first = identities.withLock { $0.insert(identity).inserted }
+        guard !first else { return result }
+        var duplicate = result
+        duplicate.outcome = "duplicate"
+        return duplicate
     }
 }
 

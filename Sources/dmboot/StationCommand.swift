@@ -1,4 +1,6 @@
+import APDU
 import ArgumentParser
+import CardResults
 import CardSession
 import CardTransport
 import ExitContract
@@ -6,9 +8,9 @@ import Foundation
 import KeySources
 import Provisioning
 import SecureChannel
-import CardResults
 import Station
 import StationPipeline
+import Synchronization
 
 struct StationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +19,11 @@ struct StationCommand: ParsableCommand {
         discussion: """
         Watches the readers with SCardGetStatusChange (no polling) and provisions each card as it is inserted, \
         in parallel across readers, then waits for its removal. A failed card is left alone (never a second \
-        EXTERNAL AUTHENTICATE). SIGINT or SIGTERM finishes the cards in progress, writes a summary and exits. \
-        Failed cards are in the log (--json-log); the exit status is 0 after a clean stop.
+        EXTERNAL AUTHENTICATE). --max-consecutive-failures cards in a row failing with the same class (wrong keys, a \
+        wrong batch) stop the line with exit status 16. SIGINT or SIGTERM finishes the cards in progress, writes \
+        the summary and exits 0; a second Ctrl-C is acknowledged at once and exits 17 right after the cards in flight. \
+        A card already provisioned in this run is a duplicate, a card whose tree already holds its \
+        accounts is unchanged: neither counts as provisioned.
         """)
 
     @Option(help: ArgumentHelp("all, or a comma-separated list of reader names, indexes or unique parts.", valueName: "readers"))
@@ -42,17 +47,30 @@ struct StationCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Append one JSON line per card to this file.", valueName: "file"))
     var jsonLog: String?
 
-    @Flag(help: "Provision the cards already in the readers, then exit.")
+    @Flag(help: "Provision the cards already in the readers, then exit (exit status 6 when there is none).")
     var once = false
 
     @Option(help: ArgumentHelp("Exit after this many cards.", valueName: "count"))
     var maxCards: Int?
+
+    @Option(help: ArgumentHelp("Stop the line after this many cards in a row fail with the same class (0: never).", valueName: "count"))
+    var maxConsecutiveFailures = 3
+
+    @Option(help: ArgumentHelp("This station's name in the log and the summary (default: the host name).", valueName: "name"))
+    var stationID: String?
+
+    @Option(help: ArgumentHelp("Write the summary (JSON) to this file when the station stops.", valueName: "file"))
+    var summary: String?
+
+    @Option(help: ArgumentHelp("Write the failed cards to this file, one per line, to re-run them.", valueName: "file"))
+    var failedList: String?
 
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard (treeDir == nil) != (tree == nil) else { throw ValidationError("give exactly one of --tree-dir and --tree") }
         if let maxCards { try NumberRange.check(maxCards, "--max-cards", 1...10_000_000, unit: "a number of cards") }
+        try NumberRange.check(maxConsecutiveFailures, "--max-consecutive-failures", 0...1_000_000, unit: "a number of cards")
         try NumberRange.check(busyTimeout, "--busy-timeout", 0...3600)
     }
 
@@ -65,12 +83,14 @@ struct StationCommand: ParsableCommand {
         if let tree { try InputFile.requireFolder(of: tree, option: "--tree", hasDefault: false) }
         // The tree folder itself is made (0700) when missing, but not the folders above it.
         if let treeDir { try InputFile.requireFolder(of: treeDir, option: "--tree-dir", hasDefault: false) }
-        var provisioner = Provisioner(reader: reader, policy: policy,
-                                      tree: treeDir.map { .perCard(directory: $0) } ?? .file(tree!))
+        for file in [summary, failedList].compactMap({ $0 }) { try InputFile.requireFolder(of: file, option: "--summary/--failed-list", hasDefault: false) }
+        // Absolute, so that every log line names the tree wherever it is read.
+        let location: Provisioner.TreeLocation = treeDir.map { .perCard(directory: Self.absolute($0)) } ?? .file(Self.absolute(tree!))
+        var provisioner = Provisioner(reader: reader, policy: policy, tree: location)
         provisioner.busyTimeout = busyTimeout
         let configuration = try stationConfiguration()
         let sink = try ResultSinks(jsonLog.map { [try JSONLinesLog(path: $0)] } ?? [])
-        let board = StatusBoard()
+        let board = StatusBoard(maxCards: maxCards)
         let observers = Station.Observers(result: { result in
             do {
                 try sink.record(result)
@@ -79,54 +99,194 @@ struct StationCommand: ParsableCommand {
             }
             board.note(result)
         }, activity: { board.show($0) })
-        let job = StationJob(provisioner: provisioner, context: RunContext(command: "station", dmbootVersion: DMBoot.version))
+        let context = RunContext(command: "station", stationID: stationID ?? ProcessInfo.processInfo.hostName,
+                                 dmbootVersion: DMBoot.version)
+        let job = StationJob(provisioner: provisioner, context: context)
         let station = Station(configuration: configuration, events: try ReaderMonitor(), observers: observers,
                               job: job.run(reader:))
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                board.message("stopping: finishing the cards in progress")
-                station.stop()
-            }
-            source.resume()
-            sources.append(source)
-        }
         let started = Date()
-        let results = try station.run()
-        sources.forEach { $0.cancel() }
-        StationSummary(results: results, seconds: Date().timeIntervalSince(started)).print(json: output.json)
+        let interrupts = Interrupts(board: board, station: station)
+        let results = try interrupts.handle { try station.run() }
+        if once && results.isEmpty { throw StationError.nothingToDo(readers: readers) }
+        var report = StationSummary(results: results, seconds: Date().timeIntervalSince(started), context: context,
+                                    halt: station.halt)
+        if let summary { try PrivateFile.write(report.jsonData(), to: summary) }
+        if let failedList { try PrivateFile.write(Data(report.failedList().utf8), to: failedList) }
+        let failure: StationError
+        if let halt = station.halt {
+            failure = .lineStopped(halt, lastError: results.last { !$0.succeeded }?.error)
+        } else if interrupts.insisted {
+            failure = .interrupted
+        } else {
+            report.print(json: output.json)
+            return
+        }
+        let error = failure
+        report.failure = error
+        report.print(json: output.json)
+        throw ReportedFailure(error: error)
     }
 
-    /// Reader names as given: exact names, indexes into `dmboot readers`, or parts of names.
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path
+            : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+    }
+
+    /// Reader names as given: exact names, indexes into `dmboot readers`, or
+    /// parts of names. A part that names no reader is a mistake (as for
+    /// `provision --reader`), not a station that idles.
     func stationConfiguration() throws -> Station.Configuration {
         var configuration = Station.Configuration()
         configuration.once = once
         configuration.maxCards = maxCards
+        configuration.maxConsecutiveFailures = maxConsecutiveFailures
         guard readers != "all" else { return configuration }
         let names = try PCSCContext().readerNames()
-        configuration.readers = readers.split(separator: ",").map { part in
+        configuration.readers = try readers.split(separator: ",").map { part in
             let text = part.trimmingCharacters(in: .whitespaces)
             if let index = Int(text), names.indices.contains(index) { return names[index] }
+            guard names.contains(where: { $0 == text || $0.range(of: text, options: .caseInsensitive) != nil }) else {
+                throw PCSCError.unknownReader(text, available: names)
+            }
             return text
         }
         return configuration
     }
 }
 
+/// SIGINT and SIGTERM: the first finishes the cards in flight and stops; a
+/// second (the operator insisting) is acknowledged at once and makes the
+/// station exit right after the cards in flight with its own status, so a
+/// script can tell an operator's stop from a clean end.
+final class Interrupts: Sendable {
+    private let board: StatusBoard
+    private let station: Station
+    private let received = Mutex(0)
+
+    init(board: StatusBoard, station: Station) {
+        self.board = board
+        self.station = station
+    }
+
+    /// Handles SIGINT and SIGTERM while `body` runs.
+    func handle<T>(_ body: () throws -> T) rethrows -> T {
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in interrupted() }
+            source.resume()
+            sources.append(source)
+        }
+        defer { sources.forEach { $0.cancel() } }
+        return try body()
+    }
+
+    private func interrupted() {
+        let count = received.withLock { count in
+            count += 1
+            return count
+        }
+        if count == 1 {
+            board.message("stopping: finishing the cards in progress (Ctrl-C again: stop right after them)")
+            station.stop()
+        } else if count == 2 {
+            board.message("stopping now: exiting right after the cards in flight")
+            station.stop()
+        }
+    }
+
+    /// Whether the operator interrupted twice.
+    var insisted: Bool { received.withLock { $0 >= 2 } }
+}
+
+enum StationError: Error, CustomStringConvertible, ClassifiedFailure {
+    case nothingToDo(readers: String)
+    case lineStopped(Station.Halt, lastError: String?)
+    case interrupted
+
+    var description: String {
+        switch self {
+        case .nothingToDo(let readers):
+            return "--once: no card in the watched readers (\(readers)); nothing to do"
+        case .lineStopped(let halt, let lastError):
+            return "stopped the line: \(halt.cards) cards in a row failed with \(halt.outcome) (\(halt.exitCode))"
+                + (lastError.map { ", the last: \($0)" } ?? "")
+                + "; check the keys and the batch, then start the station again"
+        case .interrupted:
+            return "stopped by a second interrupt, right after the cards in flight"
+        }
+    }
+
+    var exitStatus: ExitStatus {
+        switch self {
+        case .nothingToDo: return .noCard
+        case .lineStopped: return .lineStopped
+        case .interrupted: return .interrupted
+        }
+    }
+}
+
+/// What a run did: provisioned, unchanged and duplicate cards apart, the
+/// failures by class.
 struct StationSummary {
     let results: [CardResult]
     let seconds: Double
+    let context: RunContext
+    let halt: Station.Halt?
+    var failure: Error?
 
-    func print(json: Bool) {
-        let failures = Dictionary(grouping: results.filter { !$0.succeeded }, by: \.outcome).mapValues(\.count)
-        let ok = results.filter(\.succeeded).count
-        if json {
-            Output.json(["cards": results.count, "succeeded": ok, "failed": results.count - ok, "failures": failures,
-                         "seconds": (seconds * 10).rounded() / 10])
-        } else {
-            Output.line("station: \(results.count) card(s), \(ok) succeeded, \(results.count - ok) failed\(failures.isEmpty ? "" : " " + failures.map { "\($0.key)×\($0.value)" }.sorted().joined(separator: ", ")) in \(String(format: "%.1f", seconds)) s")
+    init(results: [CardResult], seconds: Double, context: RunContext, halt: Station.Halt?) {
+        self.results = results
+        self.seconds = seconds
+        self.context = context
+        self.halt = halt
+    }
+
+    func count(_ outcome: String) -> Int { results.filter { $0.succeeded && $0.outcome == outcome }.count }
+    var failed: [CardResult] { results.filter { !$0.succeeded } }
+    var failures: [String: Int] { Dictionary(grouping: failed, by: \.outcome).mapValues(\.count) }
+
+    var json: [String: Any] {
+        var object: [String: Any] = [
+            "cards": results.count, "provisioned": count("provisioned"), "unchanged": count("unchanged"),
+            "duplicates": count("duplicate"), "failed": failed.count, "failures": failures,
+            "seconds": (seconds * 10).rounded() / 10,
+            "cardsPerMinute": seconds > 0 ? (Double(results.count) / seconds * 60 * 10).rounded() / 10 : 0,
+            "stationID": context.stationID, "runID": context.runID.uuidString, "dmbootVersion": context.dmbootVersion,
+        ]
+        if let halt {
+            object["stoppedTheLine"] = ["outcome": halt.outcome, "exitCode": Int(halt.exitCode), "cards": halt.cards] as [String: Any]
         }
+        if let failure { object.merge(FailureReport.fields(for: failure)) { $1 } }
+        return object
+    }
+
+    func jsonData() throws -> Data {
+        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+    }
+
+    /// One failed card a line, tab-separated, with a header: enough to find the card again and re-run it.
+    func failedList() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let header = "# time\treader\tATR\tICCID\tPKCS#15 serial\tclass\texit code\terror\n"
+        return header + failed.map { result in
+            [formatter.string(from: result.time), result.reader, result.atr ?? "-", result.iccid ?? "-", result.pkcs15Serial ?? "-",
+             result.outcome, "\(result.exitCode)", result.error ?? "-"]
+                .map { $0.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
+                .joined(separator: "\t") + "\n"
+        }.joined()
+    }
+
+    func print(json asJSON: Bool) {
+        if asJSON {
+            Output.json(json)
+            return
+        }
+        let failures = self.failures.map { "\($0.key)×\($0.value)" }.sorted().joined(separator: ", ")
+        Output.line("station: \(results.count) card(s): \(count("provisioned")) provisioned, \(count("unchanged")) unchanged, "
+                    + "\(count("duplicate")) duplicate, \(failed.count) failed\(failures.isEmpty ? "" : " (\(failures))") "
+                    + "in \(String(format: "%.1f", seconds)) s")
     }
 }

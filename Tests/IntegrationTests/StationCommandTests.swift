@@ -49,7 +49,7 @@ final class StationCommandTests: XCTestCase {
         let stopped = try station.finish()
         XCTAssertEqual(fed.status, 0, fed.stderr)
         XCTAssertEqual(stopped.status, 0, stopped.stderr)
-        XCTAssertTrue(stopped.stdout.contains("station: 12 card(s), 12 succeeded, 0 failed"), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("station: 12 card(s): 12 provisioned, 0 unchanged, 0 duplicate, 0 failed"), stopped.stdout)
 
         let cards = try FeederReport.parse(fed.stdout)
         XCTAssertEqual(cards.map(\.card), Array(0..<12))
@@ -102,7 +102,7 @@ final class StationCommandTests: XCTestCase {
         let stopped = try station.finish()
         XCTAssertEqual(fed.status, 0, fed.stderr)
         XCTAssertEqual(stopped.status, 0, "failures are in the log; the station itself succeeded")
-        XCTAssertTrue(stopped.stdout.contains("7 card(s), 4 succeeded, 3 failed"), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("7 card(s): 4 provisioned, 0 unchanged, 0 duplicate, 3 failed"), stopped.stdout)
 
         let lines = try StationLogLine.parse(file: log)
         let byReader = Dictionary(grouping: lines, by: \.reader)
@@ -142,7 +142,7 @@ final class StationCommandTests: XCTestCase {
             XCTAssertEqual(line.outcome, "provisioned", line.error ?? "")
             XCTAssertEqual(line.apduCount, 22, "EF.ICCID costs two APDUs; the demo bootstrap is read to its end, one fewer")
         }
-        XCTAssertTrue(stopped.stdout.contains("station: \(lines.count) card(s), \(lines.count) succeeded"), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("station: \(lines.count) card(s): \(lines.count) provisioned"), stopped.stdout)
     }
 
     struct TimedOut: Error {}
@@ -176,7 +176,7 @@ struct StationLogLine {
     var tree: String?
     var error: String?
 
-    static let keys: Set<String> = ["time", "command", "stationID", "runID", "reader", "cardIdentity", "iccid", "pkcs15Serial",
+    static let keys: Set<String> = ["time", "command", "stationID", "runID", "reader", "cardIdentity", "iccid", "pkcs15Serial", "atr",
                                     "outcome", "failureClass", "exitCode", "added", "replaced", "removed", "unchanged",
                                     "apduCount", "milliseconds", "dmbootVersion", "kvn", "tree", "warnings", "error"]
 

@@ -176,6 +176,50 @@ final class StationTests: XCTestCase {
         XCTAssertEqual(jobs.calls.sorted(), ["A", "B"])
     }
 
+    func testCardsFailingInARowWithOneClassStopTheLine() throws {
+        let events = ScriptedEvents([Self.reader("A", true)])
+        let jobs = Jobs(failing: ["A"])
+        let finished = Finished()
+        var configuration = Station.Configuration()
+        configuration.maxConsecutiveFailures = 3
+        let station = Station(configuration: configuration, events: events, observers: finished.observers, job: jobs.run)
+        Thread.detachNewThread {
+            for insertion in 1...5 {
+                finished.wait(for: 1)
+                events.post([Self.reader("A", false, events: insertion * 2 - 1)])
+                events.post([Self.reader("A", true, events: insertion * 2)])
+            }
+        }
+        let results = try station.run()
+        XCTAssertEqual(results.count, 3, "the third failure in a row stops the station; no fourth card is taken")
+        let halt = try XCTUnwrap(station.halt)
+        XCTAssertEqual(halt.outcome, "cardNotAuthenticated")
+        XCTAssertEqual(halt.exitCode, 20)
+        XCTAssertEqual(halt.cards, 3)
+    }
+
+    func testASuccessBreaksARunOfFailures() throws {
+        let events = ScriptedEvents([Self.reader("A", true), Self.reader("B", false)])
+        let jobs = Jobs(failing: ["A"])
+        let finished = Finished()
+        var configuration = Station.Configuration()
+        configuration.maxCards = 4
+        configuration.maxConsecutiveFailures = 3
+        let station = Station(configuration: configuration, events: events, observers: finished.observers, job: jobs.run)
+        Thread.detachNewThread {
+            finished.wait(for: 1)                                                    // A fails
+            events.post([Self.reader("A", false, events: 1), Self.reader("B", true, events: 1)])
+            finished.wait(for: 1)                                                    // B succeeds
+            events.post([Self.reader("A", true, events: 2), Self.reader("B", false, events: 2)])
+            finished.wait(for: 1)                                                    // A fails
+            events.post([Self.reader("A", false, events: 3), Self.reader("B", false, events: 2)])
+            events.post([Self.reader("A", true, events: 4), Self.reader("B", false, events: 2)])
+        }
+        let results = try station.run()
+        XCTAssertEqual(results.map(\.succeeded), [false, true, false, false])
+        XCTAssertNil(station.halt, "fail, success, fail, fail is a run of two, under the limit of three")
+    }
+
     /// A cancel that lands before the monitor's next wait must still end it:
     /// the station stops its monitor at the end of the run, whenever that falls.
     func testTheMonitorIsStoppedWhenTheRunEnds() throws {

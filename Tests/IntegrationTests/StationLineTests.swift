@@ -1,0 +1,176 @@
+import CardSimulator
+import Foundation
+import XCTest
+
+/// The station as a line supervisor needs it (issue 17, "Safety and the
+/// factory line"), through pcscd with cards fed by `dmboot simulate --feed`
+/// or inserted by the test.
+final class StationLineTests: XCTestCase {
+    var folder: URL!
+    var keys: String!
+    var log: String { folder.appendingPathComponent("station.jsonl").path }
+    var trees: String { folder.appendingPathComponent("trees").path }
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("line-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        keys = folder.appendingPathComponent("keys.json").path
+        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func station(_ extra: [String], keys: String? = nil) throws -> BackgroundProcess {
+        try BackgroundProcess(["station", "--keys", keys ?? self.keys, "--tree-dir", trees, "--json-log", log] + extra, in: folder)
+    }
+
+    func logLines() throws -> [[String: Any]] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    func testWrongKeysStopTheLineAfterThreeCardsWithOneAuthenticationEach() throws {
+        let domain = BuiltInProfiles.demoSecurityDomain
+        let wrong = path("wrong-keys.json")
+        XCTAssertTrue(FileManager.default.createFile(atPath: wrong, contents: Data(#"""
+            {"kvn": "\#(domain.kvn)", "enc": "\#(domain.mac)", "mac": "\#(domain.enc)", "dek": "\#(domain.dek)"}
+            """#.utf8), attributes: [.posixPermissions: 0o600]))
+        let station = try station([], keys: wrong)
+        let feeder = try BackgroundProcess(["simulate", "--feed", "6", "--port", "\(Rig.slots[0].port)",
+                                            "--untouched-timeout", "2"], in: folder)
+        let stopped = try station.finish()
+        let fed = try feeder.finish()
+        XCTAssertEqual(stopped.status, 16, stopped.stderr)
+        let reason = stopped.stderr.split(separator: "\n").filter { $0.contains("stopped the line") }
+        XCTAssertEqual(reason.count, 1, stopped.stderr)
+        XCTAssertTrue(reason[0].contains("3 cards in a row failed with cardNotAuthenticated (20)"), stopped.stderr)
+        let cards = try FeederReport.parse(fed.stdout)
+        XCTAssertEqual(cards.filter { $0.commands > 0 }.count, 3, "no card after the third failure is touched")
+        XCTAssertTrue(cards.allSatisfy { $0.externalAuthenticates <= 1 }, "never more than one EXTERNAL AUTHENTICATE per card")
+        XCTAssertEqual(try logLines().map { $0["outcome"] as? String }, Array(repeating: "cardNotAuthenticated", count: 3))
+    }
+
+    func testReadersThatMatchNothingAndAOnceWithNothingToDoAreErrors() throws {
+        let unknown = try Executable.run("dmboot", ["station", "--keys", keys, "--tree-dir", trees, "--readers", "Omnikey"])
+        XCTAssertEqual(unknown.status, 5, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("no reader matches \"Omnikey\""), unknown.stderr)
+        let idle = try Executable.run("dmboot", ["station", "--keys", keys, "--tree-dir", trees, "--once", "--json"])
+        XCTAssertEqual(idle.status, 6, idle.stderr)
+        XCTAssertTrue(idle.stderr.contains("nothing to do"), idle.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(idle.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["exitCode"] as? Int, 6)
+    }
+
+    /// The same card twice in one run is a duplicate, a card whose tree is
+    /// already in --tree-dir is unchanged, a failed card is listed for a
+    /// re-run, and every log line says which card, station, run and tree.
+    func testEveryCardIsIdentifiedAndCountedByWhatHappenedToIt() throws {
+        let summary = path("summary.json"), failedList = path("failed.tsv")
+        var refusingProfile = BuiltInProfiles.demo
+        refusingProfile.pkcs15?.serialNumber = "0000BAD00001"
+        let station = try station(["--readers", "0,2", "--max-cards", "4", "--station-id", "line-7", "--summary", summary,
+                                   "--failed-list", failedList])
+        for count in 1...2 {
+            let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 0)
+            try waitFor { ((try? self.logLines().count) ?? 0) == count }
+            try Rig.remove(inserted, slot: 0)
+        }
+        let refusing = try VirtualCard(profile: refusingProfile)
+        refusing.faults.refuseExternalAuthenticate = true
+        let refusingSlot = try Rig.insert(refusing, slot: 2)
+        try waitFor { ((try? self.logLines().count) ?? 0) == 3 }
+        try Rig.remove(refusingSlot, slot: 2)
+        let again = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 2)
+        defer { try? Rig.remove(again, slot: 2) }
+        let stopped = try station.finish()
+        XCTAssertEqual(stopped.status, 0, stopped.stderr)
+
+        let lines = try logLines()
+        XCTAssertEqual(lines.map { $0["outcome"] as? String }, ["provisioned", "duplicate", "authenticationRefused", "duplicate"])
+        let runs = Set(lines.compactMap { $0["runID"] as? String })
+        XCTAssertEqual(runs.count, 1)
+        for line in lines {
+            XCTAssertEqual(line["atr"] as? String, BuiltInProfiles.demoATR)
+            XCTAssertEqual(line["stationID"] as? String, "line-7")
+            XCTAssertNotNil(line["dmbootVersion"] as? String)
+            XCTAssertNotNil(line["milliseconds"] as? Double)
+        }
+        XCTAssertEqual(lines[0]["kvn"] as? Int, 0x30)
+        XCTAssertTrue((lines[0]["tree"] as? String)?.hasPrefix("/") ?? false, "the tree path is absolute")
+        if let serial = lines[2]["pkcs15Serial"] as? String {
+            XCTAssertEqual(serial, "0000BAD00001", "a failed card carries the serial it was read with")
+        }
+
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as? [String: Any])
+        XCTAssertEqual(object["provisioned"] as? Int, 1)
+        XCTAssertEqual(object["duplicates"] as? Int, 2)
+        XCTAssertEqual(object["failures"] as? [String: Int], ["authenticationRefused": 1])
+        XCTAssertEqual(object["stationID"] as? String, "line-7")
+        XCTAssertTrue(stopped.stdout.contains("4 card(s): 1 provisioned, 0 unchanged, 2 duplicate, 1 failed (authenticationRefused×1)"),
+                      stopped.stdout)
+        let failed = try String(contentsOfFile: failedList, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(failed.count, 2, "a header and the one failed card")
+        XCTAssertTrue(failed[1].contains(BuiltInProfiles.demoATR) && failed[1].contains("authenticationRefused"), String(failed[1]))
+
+        // Plain status lines carry the time, and the progress counts the cards.
+        let stamped = stopped.stderr.split(separator: "\n").filter { $0.contains("card(s):") }
+        XCTAssertFalse(stamped.isEmpty, stopped.stderr)
+        XCTAssertTrue(stamped.allSatisfy { ISO8601DateFormatter.withFractionalSeconds.date(from: String($0.prefix { $0 != " " })) != nil },
+                      stopped.stderr)
+        XCTAssertTrue(stamped.last?.contains("0 of 4 to go") ?? false, stopped.stderr)
+    }
+
+    func testAnotherRunFindsTheCardsTreeAndCallsItUnchanged() throws {
+        let first = try station(["--max-cards", "1"])
+        let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 1)
+        XCTAssertEqual(try first.finish().status, 0)
+        let second = try station(["--once"])
+        let result = try second.finish()
+        try Rig.remove(inserted, slot: 1)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try logLines().map { $0["outcome"] as? String }, ["provisioned", "unchanged"])
+        XCTAssertTrue(result.stderr.contains("unchanged (its tree already holds these accounts)"), result.stderr)
+    }
+
+    func testASecondInterruptStopsRightAfterTheCardInFlight() throws {
+        let station = try station([])
+        let feeder = try BackgroundProcess(["simulate", "--feed", "3", "--port", "\(Rig.slots[0].port)",
+                                            "--response-delay", "150"], in: folder)
+        Thread.sleep(forTimeInterval: 1.5)   // the first card is inserted and in flight (21 APDUs of 150 ms)
+        station.signal(SIGINT)
+        Thread.sleep(forTimeInterval: 0.2)   // two signals sent at once are one pending signal
+        station.signal(SIGINT)
+        let stopped = try station.finish()
+        feeder.signal(SIGTERM)
+        _ = try feeder.finish()
+        XCTAssertEqual(stopped.status, 17, stopped.stderr)
+        XCTAssertTrue(stopped.stderr.contains("stopping now"), stopped.stderr)
+        XCTAssertLessThanOrEqual(((try? logLines()) ?? []).count, 1, "no card after the card in flight")
+    }
+
+    struct TimedOut: Error {}
+
+    func waitFor(seconds: Double = 30, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else {
+                XCTFail("the station did not reach the expected state in \(seconds) s", file: file, line: line)
+                throw TimedOut()
+            }
+            usleep(20_000)
+        }
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFractionalSeconds: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
