@@ -83,7 +83,8 @@ struct StationCommand: ParsableCommand {
         if let tree { try InputFile.requireFolder(of: tree, option: "--tree", hasDefault: false) }
         // The tree folder itself is made (0700) when missing, but not the folders above it.
         if let treeDir { try InputFile.requireFolder(of: treeDir, option: "--tree-dir", hasDefault: false) }
-        for file in [summary, failedList].compactMap({ $0 }) { try InputFile.requireFolder(of: file, option: "--summary/--failed-list", hasDefault: false) }
+        if let summary { try InputFile.requireFolder(of: summary, option: "--summary", hasDefault: false) }
+        if let failedList { try InputFile.requireFolder(of: failedList, option: "--failed-list", hasDefault: false) }
         // Absolute, so that every log line names the tree wherever it is read.
         let location: Provisioner.TreeLocation = treeDir.map { .perCard(directory: Self.absolute($0)) } ?? .file(Self.absolute(tree!))
         var provisioner = Provisioner(reader: reader, policy: policy, tree: location)
@@ -110,21 +111,15 @@ struct StationCommand: ParsableCommand {
         if once && results.isEmpty { throw StationError.nothingToDo(readers: readers) }
         var report = StationSummary(results: results, seconds: Date().timeIntervalSince(started), context: context,
                                     halt: station.halt)
+        if let halt = station.halt {
+            report.failure = StationError.lineStopped(halt, lastError: results.last { !$0.succeeded }?.error)
+        } else if interrupts.insisted {
+            report.failure = StationError.interrupted
+        }
         if let summary { try PrivateFile.write(report.jsonData(), to: summary) }
         if let failedList { try PrivateFile.write(Data(report.failedList().utf8), to: failedList) }
-        let failure: StationError
-        if let halt = station.halt {
-            failure = .lineStopped(halt, lastError: results.last { !$0.succeeded }?.error)
-        } else if interrupts.insisted {
-            failure = .interrupted
-        } else {
-            report.print(json: output.json)
-            return
-        }
-        let error = failure
-        report.failure = error
         report.print(json: output.json)
-        throw ReportedFailure(error: error)
+        if let failure = report.failure { throw ReportedFailure(error: failure) }
     }
 
     static func absolute(_ path: String) -> String {

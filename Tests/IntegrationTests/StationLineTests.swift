@@ -40,7 +40,7 @@ final class StationLineTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: wrong, contents: Data(#"""
             {"kvn": "\#(domain.kvn)", "enc": "\#(domain.mac)", "mac": "\#(domain.enc)", "dek": "\#(domain.dek)"}
             """#.utf8), attributes: [.posixPermissions: 0o600]))
-        let station = try station([], keys: wrong)
+        let station = try station(["--summary", path("summary.json")], keys: wrong)
         let feeder = try BackgroundProcess(["simulate", "--feed", "6", "--port", "\(Rig.slots[0].port)",
                                             "--untouched-timeout", "2"], in: folder)
         let stopped = try station.finish()
@@ -53,6 +53,10 @@ final class StationLineTests: XCTestCase {
         XCTAssertEqual(cards.filter { $0.commands > 0 }.count, 3, "no card after the third failure is touched")
         XCTAssertTrue(cards.allSatisfy { $0.externalAuthenticates <= 1 }, "never more than one EXTERNAL AUTHENTICATE per card")
         XCTAssertEqual(try logLines().map { $0["outcome"] as? String }, Array(repeating: "cardNotAuthenticated", count: 3))
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("summary.json"))))
+                                    as? [String: Any])
+        XCTAssertEqual(summary["exitCode"] as? Int, 16)
+        XCTAssertEqual((summary["stoppedTheLine"] as? [String: Any])?["cards"] as? Int, 3)
     }
 
     func testReadersThatMatchNothingAndAOnceWithNothingToDoAreErrors() throws {
