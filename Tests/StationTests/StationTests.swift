@@ -184,8 +184,9 @@ final class StationTests: XCTestCase {
         configuration.maxConsecutiveFailures = 3
         let station = Station(configuration: configuration, events: events, observers: finished.observers, job: jobs.run)
         Thread.detachNewThread {
+            // Cards keep coming while the station takes them; after the halt none finishes and this stops.
             for insertion in 1...5 {
-                finished.wait(for: 1)
+                guard finished.cards.wait(timeout: .now() + 5) == .success else { return }
                 events.post([Self.reader("A", false, events: insertion * 2 - 1)])
                 events.post([Self.reader("A", true, events: insertion * 2)])
             }
