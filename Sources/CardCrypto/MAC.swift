@@ -44,7 +44,9 @@ public enum MAC {
         }
         guard initialised == 1 else { throw CryptoError.openSSL("EVP_MAC_init(\(algorithm))") }
         guard EVP_MAC_update(context, message, message.count) == 1 else { throw CryptoError.openSSL("EVP_MAC_update") }
+        // A MAC is key material when it serves as a KDF's PRF: the buffer is wiped.
         var output = [UInt8](repeating: 0, count: 64)
+        defer { Secure.wipe(&output) }
         var length = 0
         guard EVP_MAC_final(context, &output, &length, output.count) == 1 else { throw CryptoError.openSSL("EVP_MAC_final") }
         return Array(output.prefix(length))

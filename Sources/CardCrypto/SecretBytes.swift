@@ -17,10 +17,14 @@ public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugSt
     /// only access to the pointer is under that lock.
     private struct Storage: ~Copyable, @unchecked Sendable {
         let buffer: UnsafeMutableRawBufferPointer
+        /// Shown the buffer after the wipe and before it is freed (tests).
+        let onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
-        init(copying bytes: [UInt8]) {
-            buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        init(copying bytes: [UInt8], onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
             bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            self.buffer = buffer
+            self.onRelease = onRelease
         }
 
         func wipe() {
@@ -29,13 +33,24 @@ public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugSt
 
         deinit {
             wipe()
+            onRelease?(UnsafeRawBufferPointer(buffer))
             buffer.deallocate()
         }
     }
 
-    public init(_ bytes: [UInt8]) {
+    public convenience init(_ bytes: [UInt8]) {
+        self.init(bytes, onRelease: nil)
+    }
+
+    init(_ bytes: [UInt8], onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
         count = bytes.count
-        storage = Mutex(Storage(copying: bytes))
+        storage = Mutex(Storage(copying: bytes, onRelease: onRelease))
+    }
+
+    /// Takes the bytes of a temporary (a KDF output) and wipes the temporary.
+    public convenience init(wiping bytes: inout [UInt8]) {
+        self.init(bytes)
+        Secure.wipe(&bytes)
     }
 
     /// Runs `body` with the secret; the pointer must not escape.

@@ -21,12 +21,17 @@ public enum SCP03KDF {
     public static func derive(key: SecretBytes, constant: UInt8, context: [UInt8], bits: Int) throws -> [UInt8] {
         precondition(bits > 0 && bits % 8 == 0 && bits <= 0xFFFF, "L must be a whole number of bytes")
         let blocks = (bits + 127) / 128
-        var output: [UInt8] = []
+        // Blocks of session keys pass through these temporaries: each is wiped.
+        var output = [UInt8]()
+        output.reserveCapacity(blocks * 16)
+        defer { Secure.wipe(&output) }
         for counter in 1...blocks {
             var input = [UInt8](repeating: 0, count: 11)
             input += [constant, 0x00, UInt8(bits >> 8), UInt8(bits & 0xFF), UInt8(counter)]
             input += context
-            output += try MAC.cmac(key: key, message: input)
+            var block = try MAC.cmac(key: key, message: input)
+            output += block
+            Secure.wipe(&block)
         }
         return Array(output.prefix(bits / 8))
     }

@@ -56,9 +56,12 @@ public struct SCP03SessionKeys: Sendable {
 
     public init(deriving keys: SCP03Keys, hostChallenge: [UInt8], cardChallenge: [UInt8]) throws {
         let context = hostChallenge + cardChallenge
-        enc = SecretBytes(try SCP03KDF.derive(key: keys.enc, constant: .sessionEncryption, context: context, bits: keys.bits))
-        mac = SecretBytes(try SCP03KDF.derive(key: keys.mac, constant: .sessionMAC, context: context, bits: keys.bits))
-        rmac = SecretBytes(try SCP03KDF.derive(key: keys.mac, constant: .sessionResponseMAC, context: context, bits: keys.bits))
+        var derived = try SCP03KDF.derive(key: keys.enc, constant: .sessionEncryption, context: context, bits: keys.bits)
+        enc = SecretBytes(wiping: &derived)
+        derived = try SCP03KDF.derive(key: keys.mac, constant: .sessionMAC, context: context, bits: keys.bits)
+        mac = SecretBytes(wiping: &derived)
+        derived = try SCP03KDF.derive(key: keys.mac, constant: .sessionResponseMAC, context: context, bits: keys.bits)
+        rmac = SecretBytes(wiping: &derived)
     }
 
     public func wipe() {

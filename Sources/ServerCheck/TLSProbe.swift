@@ -1,3 +1,4 @@
+import CardCrypto
 import COpenSSL
 import Foundation
 
@@ -212,16 +213,17 @@ public struct TLSProbe {
 /// The PSK identity and key, handed to OpenSSL's callback through the SSL's ex_data.
 final class PSKBox {
     var identity: [UInt8]
-    var key: [UInt8]
+    /// In its own buffer: zeroing a copy-on-write array would zero a copy.
+    let key: SecretBytes
     var hint: String?
 
     init(identity: [UInt8], key: [UInt8]) {
         self.identity = identity
-        self.key = key
+        self.key = SecretBytes(key)
     }
 
     func wipe() {
-        for index in key.indices { key[index] = 0 }
+        key.wipe()
     }
 }
 
@@ -230,14 +232,14 @@ private let pskCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, 
     guard let ssl, let raw = SSL_get_ex_data(ssl, 0), let identity, let psk else { return 0 }
     let box = Unmanaged<PSKBox>.fromOpaque(raw).takeUnretainedValue()
     if let hint { box.hint = String(cString: hint) }
-    guard box.identity.count < Int(maxIdentity), box.key.count <= Int(maxPSK), !box.key.isEmpty else { return 0 }
+    guard box.identity.count < Int(maxIdentity), box.key.count <= Int(maxPSK), box.key.count > 0 else { return 0 }
     box.identity.withUnsafeBytes { bytes in
         identity.withMemoryRebound(to: UInt8.self, capacity: Int(maxIdentity)) { target in
             target.update(from: bytes.bindMemory(to: UInt8.self).baseAddress!, count: bytes.count)
             target[bytes.count] = 0
         }
     }
-    psk.update(from: box.key, count: box.key.count)
+    box.key.withBytes { key in psk.update(from: key.baseAddress!, count: key.count) }
     return UInt32(box.key.count)
 }
 

@@ -1,6 +1,7 @@
 import APDU
-import CardCrypto
+@testable import CardCrypto
 import Foundation
+import Synchronization
 import XCTest
 
 /// AES-CMAC and HMAC against published vectors; the CMAC ones are read from
@@ -112,6 +113,37 @@ final class KnownAnswerTests: XCTestCase {
         XCTAssertEqual(String(reflecting: secret), "<redacted 4 bytes>")
         secret.wipe()
         XCTAssertEqual(secret.exposedCopy(), [0, 0, 0, 0])
+    }
+
+    /// The secret keeps its own copy: the caller's array buffer is not its
+    /// storage (an array would share it copy-on-write, and wiping would
+    /// then zero a fresh copy and leave the shared bytes behind).
+    func testASecretNeverSharesTheBufferItWasMadeFrom() {
+        let bytes: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF]
+        let secret = SecretBytes(bytes)
+        let source = bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let storage = secret.withBytes { UInt(bitPattern: $0.baseAddress) }
+        XCTAssertNotEqual(source, storage)
+        secret.wipe()
+        XCTAssertEqual(secret.exposedCopy(), [0, 0, 0, 0])
+        XCTAssertEqual(bytes, [0xDE, 0xAD, 0xBE, 0xEF], "the caller's array is the caller's to wipe")
+    }
+
+    /// What is in the secret's memory when it is freed: zeros only.
+    func testASecretsMemoryIsZeroWhenItIsFreed() {
+        let seen = Mutex<[UInt8]?>(nil)
+        do {
+            let secret = SecretBytes([0xDE, 0xAD, 0xBE, 0xEF], onRelease: { buffer in seen.withLock { $0 = Array(buffer) } })
+            XCTAssertEqual(secret.count, 4)
+        }
+        XCTAssertEqual(seen.withLock { $0 }, [0, 0, 0, 0])
+    }
+
+    func testTakingATemporaryWipesIt() {
+        var derived: [UInt8] = [1, 2, 3, 4]
+        let secret = SecretBytes(wiping: &derived)
+        XCTAssertEqual(derived, [0, 0, 0, 0])
+        XCTAssertEqual(secret.exposedCopy(), [1, 2, 3, 4])
     }
 
     func testConstantTimeCompareAndRandom() throws {
