@@ -145,26 +145,29 @@ final class ProvisionCommandTests: XCTestCase {
     }
 
     /// SIGKILL at random points of a provisioning and of a large import: the
-    /// tree is always exactly the old one or the new one, and intact.
+    /// tree is always exactly the old one or the new one, and intact. The
+    /// points come from a seeded generator (DMBOOT_TEST_SEED replays a run),
+    /// and the import rounds kill as soon as the write has begun (SQLite's
+    /// rollback journal exists), so the test proves it killed mid-write.
     func testSIGKILLAtRandomPointsLeavesTheOldOrTheNewTree() throws {
+        let seed = ProcessInfo.processInfo.environment["DMBOOT_TEST_SEED"].flatMap { UInt64($0) } ?? 0x5EED_D1B0
+        var random = SplitMix64(seed: seed)
+        print("SIGKILL test seed \(seed) (DMBOOT_TEST_SEED replays it)")
         _ = try json(try withCard("one-dm") { try provision() })
         let old = try Data(contentsOf: URL(fileURLWithPath: tree))
         let oldAccounts = try installed()
         let inserted = try Rig.insert(try card("two-dm"), slot: 1)
         defer { try? Rig.remove(inserted, slot: 1) }
+        let journal = tree + "-journal"
         var outcomes: [String: Int] = [:]
         for round in 0..<24 {
-            let process = Process()
-            process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
-            process.arguments = ["provision", "--reader", Rig.slots[1].reader, "--keys", keys, "--tree", tree]
-            process.standardOutput = Pipe()
-            process.standardError = Pipe()
-            try process.run()
-            usleep(UInt32(Int.random(in: 0...150_000)))
+            let process = try start(["provision", "--reader", Rig.slots[1].reader, "--keys", keys, "--tree", tree])
+            usleep(UInt32(random.next(upTo: 150_000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            if FileManager.default.fileExists(atPath: journal) { outcomes["killed mid-write", default: 0] += 1 }
             let now = try installed()
-            XCTAssertTrue(now == oldAccounts || now == ["Backup", "DemoServer"], "round \(round): \(now)")
+            XCTAssertTrue(now == oldAccounts || now == ["Backup", "DemoServer"], "seed \(seed) round \(round): \(now)")
             outcomes[now == oldAccounts ? "old" : "new", default: 0] += 1
             try old.write(to: URL(fileURLWithPath: tree))
         }
@@ -184,18 +187,20 @@ final class ProvisionCommandTests: XCTestCase {
         }
         let export = folder.appendingPathComponent("import.json")
         try JSONSerialization.data(withJSONObject: ["accounts": accounts]).write(to: export)
-        for round in 0..<24 {
-            let process = Process()
-            process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
-            process.arguments = ["tree", "import", export.path, "--tree", tree]
-            process.standardOutput = Pipe()
-            process.standardError = Pipe()
-            try process.run()
-            usleep(UInt32(Int.random(in: 0...400_000)))
+        var midWrite = 0
+        for round in 0..<12 {
+            let process = try start(["tree", "import", export.path, "--tree", tree])
+            // Wait for the write to begin, then a seeded moment more inside it.
+            let deadline = Date().addingTimeInterval(10)
+            while !FileManager.default.fileExists(atPath: journal) && process.isRunning && Date() < deadline { usleep(200) }
+            usleep(UInt32(random.next(upTo: 20_000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            let hot = FileManager.default.fileExists(atPath: journal)
+            if hot { midWrite += 1 }
             let count = try installed().count
-            XCTAssertTrue(count == oldAccounts.count || count == oldAccounts.count + 400, "round \(round): \(count)")
+            XCTAssertTrue(count == oldAccounts.count || count == oldAccounts.count + 400, "seed \(seed) round \(round): \(count)")
+            if hot { XCTAssertEqual(count, oldAccounts.count, "seed \(seed) round \(round): killed mid-write, yet the new tree") }
             outcomes[count == oldAccounts.count ? "old" : "new", default: 0] += 1
             let check = Process()
             check.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
@@ -207,6 +212,32 @@ final class ProvisionCommandTests: XCTestCase {
             XCTAssertEqual(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ok\n")
             try old.write(to: URL(fileURLWithPath: tree))
         }
-        print("SIGKILL during import: \(outcomes)")
+        XCTAssertGreaterThan(midWrite, 0, "seed \(seed): no round killed the import while it wrote")
+        print("SIGKILL during import: \(outcomes), \(midWrite) of 12 killed mid-write")
+    }
+
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
+/// A small seeded generator (SplitMix64), so a failing run can be replayed.
+struct SplitMix64 {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next(upTo bound: UInt64) -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (z ^ (z >> 31)) % (bound + 1)
     }
 }
