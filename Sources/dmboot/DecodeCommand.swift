@@ -13,19 +13,13 @@ struct DecodeCommand: ParsableCommand {
     var file: String
 
     @Option(help: ArgumentHelp("auto, wbxml, xml, tnds or cp.", valueName: "format"))
-    var format = "auto"
+    var format: BootstrapDecoder.Format = .auto
 
     @Flag(help: "Show secret node values.")
     var revealSecrets = false
 
     @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var output: OutputOptions
-
-    func validate() throws {
-        guard BootstrapDecoder.Format(rawValue: format) != nil else {
-            throw ValidationError("--format takes auto, wbxml, xml, tnds or cp")
-        }
-    }
 
     func run() throws {
         let bytes: [UInt8]
@@ -35,7 +29,7 @@ struct DecodeCommand: ParsableCommand {
             bytes = [UInt8](try InputFile.read(file, limit: InputFile.documentLimit))
         }
         let policy = try policyOptions.load()
-        let decoded = try BootstrapDecoder().decode(bytes, format: BootstrapDecoder.Format(rawValue: format) ?? .auto)
+        let decoded = try BootstrapDecoder().decode(bytes, format: format)
         let validator = AccountValidator()
         let problems = validator.problems(in: decoded.accounts)
         guard output.json else {
@@ -73,3 +67,5 @@ enum BootstrapText {
         for problem in problems { Output.progress(problem.severity == .error ? "problem: \(problem)" : "\(problem)") }
     }
 }
+
+extension BootstrapDecoder.Format: ExpressibleByArgument {}

@@ -9,20 +9,16 @@ import PKCS15
 import SecureChannel
 
 /// How commands that read the PKCS#15 application reach it.
+extension BootstrapReader.ExtendedLength: ExpressibleByArgument {}
+
 struct PKCS15Options: ParsableArguments {
     @Option(help: ArgumentHelp("Extended-length APDUs: auto (as the ATR says), on or off.", valueName: "mode"))
-    var extendedLength = "auto"
+    var extendedLength: BootstrapReader.ExtendedLength = .auto
 
     @Option(name: .customLong("dm-label"), help: ArgumentHelp(
         "Also take data objects with this label as DM bootstraps (for cards without the OID 2.23.43.7.1; repeatable).",
         valueName: "label"))
     var dmLabels: [String] = []
-
-    func validate() throws {
-        guard BootstrapReader.ExtendedLength(rawValue: extendedLength) != nil else {
-            throw ValidationError("--extended-length takes auto, on or off")
-        }
-    }
 
     /// The card reader every bootstrap-reading command uses: these options, the keys and the level.
     func bootstrapReader(keys: ResolvedKeys, level: SecurityLevel) -> BootstrapReader {
@@ -30,7 +26,7 @@ struct PKCS15Options: ParsableArguments {
         reader.mode = keys.mode
         reader.compatibility = keys.compatibility
         reader.level = level
-        reader.extendedLength = BootstrapReader.ExtendedLength(rawValue: extendedLength) ?? .auto
+        reader.extendedLength = extendedLength
         reader.extraDMLabels = dmLabels
         return reader
     }
