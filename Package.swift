@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel",
                                                      "ExitContract"]),
         .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "KeySources", "PKCS15", "CardSession",
-                                                   "CEditLine", "TerminalText"]),
+                                                   "DMBootstrap", "CEditLine", "TerminalText"]),
         .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto", "DMBootstrap", "ExitContract"]),
         .target(name: "MCIM", dependencies: ["CardCrypto", "ExitContract"]),
         // What a card's provisioning leaves behind, and where it goes (ResultSink).
@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",
                                                             "Results", "TestSupport"],
-                    exclude: ["pty_session.py"]),
+                    exclude: ["pty_session.py", "pty_debugger.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -53,7 +53,7 @@ public struct StatusWord: Hashable, Sendable, CustomStringConvertible {
     /// and GlobalPlatform where ISO leaves it to the application.
     public var meaning: String {
         switch (sw1, sw2) {
-        case (0x90, 0x00): return "success"
+        case (0x90, 0x00): return "normal processing"
         case (0x61, _): return "success, \(sw2 == 0 ? 256 : Int(sw2)) more bytes available with GET RESPONSE"
         case (0x62, 0x00): return "warning: non-volatile memory unchanged"
         case (0x62, 0x81): return "warning: part of the returned data may be corrupted"

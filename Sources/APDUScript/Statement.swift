@@ -19,9 +19,43 @@ public enum Statement: Equatable, Sendable {
     case set(name: String, value: String)
     case echo(String)
     case sleep(String)
-    case include(String)
+    /// Another script, read and checked when this one was parsed.
+    case include(path: String, lines: [ScriptLine])
     case expect(String)
     case help(String?)
+    /// What the current DF holds, as far as the card tells.
+    case list
+    /// Select by well-known name, label, file id, AID, `..` or `/`.
+    case selectName(String)
+    /// Select (when named) and read the whole EF, shown as a hex dump.
+    case cat(String?)
+    /// Explain the last response or the given hex as a structure.
+    case decode(kind: CardDecoder.Kind, hex: String?)
+    /// GET DATA 00E0: the Key Information Template.
+    case keys
+    /// GET DATA 9F7F: the Card Production Life Cycle data.
+    case cplc
+    /// GET STATUS: the security domains, applications and load files.
+    case status
+    case channel(ChannelAction)
+    /// Whether 61xx / 6Cxx are followed up automatically.
+    case getResponse(Bool)
+    case history
+    case ifBlock(condition: Condition, then: [ScriptLine], otherwise: [ScriptLine])
+    case repeatBlock(count: String, body: [ScriptLine])
+    case fail(String)
+
+    public enum ChannelAction: Equatable, Sendable {
+        case open
+        case close(String?)
+        case use(String)
+    }
+
+    /// What an `if` tests: the last status word, or the last response data.
+    public enum Condition: Equatable, Sendable {
+        case status(String)
+        case response(String)
+    }
 
     public enum SelectKind: String, Sendable, CaseIterable {
         case aid, fid, path

@@ -21,10 +21,12 @@ public final class VirtualCard {
     public var shouldContinue: ((Int) -> Bool)?
     /// Misbehaviour a test asks for.
     public var faults = CardFaults()
-    /// The card's SCP03 security domain, if the profile gives it one.
+    /// The card's SCP03 security domain, if the profile gives it one: its
+    /// session on the basic channel.
     public let securityDomain: SCP03CardEndpoint?
-    /// The logical channel the secure channel was opened on.
-    private var secureChannelNumber: Int?
+    /// Sessions on the other logical channels: GlobalPlatform lets each
+    /// channel hold its own secure channel session with the same keys.
+    private var channelDomains: [Int: SCP03CardEndpoint] = [:]
     /// Whether the ATR offers T=0 alone, so pcscd speaks T=0 to the card.
     private let speaksT0Only: Bool
     /// The most plain response data the command being processed may carry:
@@ -51,13 +53,23 @@ public final class VirtualCard {
         channels = [0: ChannelState(currentDF: root)]
         pendingResponse = []
         securityDomain?.endSession()
-        secureChannelNumber = nil
+        for domain in channelDomains.values { domain.endSession() }
+        channelDomains = [:]
+    }
+
+    /// The security domain endpoint that serves `channel`.
+    private func domain(for channel: Int) -> SCP03CardEndpoint? {
+        guard let securityDomain else { return nil }
+        if channel == 0 { return securityDomain }
+        if let domain = channelDomains[channel] { return domain }
+        let made = SCP03CardEndpoint(configuration: securityDomain.configuration)
+        channelDomains[channel] = made
+        return made
     }
 
     /// The session's level on `channel`, if a secure channel is open there.
     func securityLevel(on channel: Int) -> SecurityLevel? {
-        guard secureChannelNumber == channel else { return nil }
-        return securityDomain?.session?.level
+        channel == 0 ? securityDomain?.session?.level : channelDomains[channel]?.session?.level
     }
 
     public func process(_ bytes: [UInt8]) -> [UInt8] {
@@ -83,15 +95,19 @@ public final class VirtualCard {
 
     /// GlobalPlatform commands go to the security domain; inside a session,
     /// every other command is opened before and protected after processing.
+    /// The C-MAC covers the class byte with the logical-channel bits zero
+    /// (GlobalPlatform; ETSI TS 102 221 10.1.1), so the card checks it that way.
     private func secureDispatch(_ command: CommandAPDU, extendedLength: Bool) -> ResponseAPDU {
         let channel = LogicalChannel.decode(cla: command.cla).number
-        guard let domain = securityDomain, command.cla & 0x80 != 0 || secureChannelNumber == channel else {
+        let sessionOpen = securityLevel(on: channel) != nil
+        guard command.cla & 0x80 != 0 || sessionOpen, let domain = domain(for: channel) else {
             return dispatch(command)
         }
+        var basic = command
+        basic.cla = LogicalChannel.basic.encode(cla: command.cla, secureMessaging: LogicalChannel.hasSecureMessaging(cla: command.cla))
         if command.cla & 0x80 != 0 && command.ins == 0x50 {
-            secureChannelNumber = channel
             let aid = channels[channel]?.currentDF.applicationID ?? []
-            var answer = domain.initializeUpdate(command, applicationID: aid)
+            var answer = domain.initializeUpdate(basic, applicationID: aid)
             if faults.corruptCardCryptogram && answer.status == .success {
                 answer.data[13 + domain.configuration.options.challengeMode.rawValue] ^= 0x01
             }
@@ -101,49 +117,44 @@ public final class VirtualCard {
             externalAuthenticateCount += 1
             if faults.refuseExternalAuthenticate {
                 domain.endSession()
-                secureChannelNumber = nil
                 return Self.error(0x6300)
             }
-            return domain.externalAuthenticate(command, extendedLength: extendedLength)
+            return domain.externalAuthenticate(basic, extendedLength: extendedLength)
         }
-        guard let session = domain.session, secureChannelNumber == channel else { return dispatch(command) }
+        guard let session = domain.session else { return dispatch(command) }
         // Selecting an application in clear deselects the security domain's
         // session, as a card's runtime does before any application sees it.
         if command.ins == 0xA4 && command.p1 == 0x04 && !LogicalChannel.hasSecureMessaging(cla: command.cla) {
-            endSecureChannel()
+            domain.endSession()
             return dispatch(command)
         }
         if session.level.hasCommandMAC && !LogicalChannel.hasSecureMessaging(cla: command.cla) {
-            endSecureChannel()
+            domain.endSession()
             return Self.error(0x6982)
         }
-        let plain: CommandAPDU
+        var plain: CommandAPDU
         do {
-            plain = try session.unwrapCommand(command, extendedLength: extendedLength)
+            plain = try session.unwrapCommand(basic, extendedLength: extendedLength)
         } catch {
-            endSecureChannel()
+            domain.endSession()
             return Self.error(0x6982)
         }
         if [nil, 256, CommandAPDU.maxExpectedLength].contains(plain.expectedLength) {
             responseRoom = session.maxResponseData(extendedLength: extendedLength)
         }
-        let response = dispatch(plain)
+        plain.cla = LogicalChannel.decode(cla: command.cla).encode(cla: plain.cla)
+        let response = dispatch(plain, secured: true)
         responseRoom = nil
         guard var wrapped = try? session.wrapResponse(response) else {
-            endSecureChannel()
+            domain.endSession()
             return Self.error(0x6F00)
         }
         if faults.corruptResponseMAC && session.level.hasResponseMAC && !wrapped.data.isEmpty {
             wrapped.data[wrapped.data.count - 1] ^= 0x01
         }
         // GlobalPlatform: selecting an application ends the session.
-        if plain.ins == 0xA4 && plain.p1 == 0x04 { endSecureChannel() }
+        if plain.ins == 0xA4 && plain.p1 == 0x04 { domain.endSession() }
         return wrapped
-    }
-
-    private func endSecureChannel() {
-        securityDomain?.endSession()
-        secureChannelNumber = nil
     }
 
     private func deliver(_ response: ResponseAPDU, expected: Int?) -> [UInt8] {
@@ -163,7 +174,7 @@ public final class VirtualCard {
         return chunk + [0x61, UInt8(min(pendingResponse.count, 256) & 0xFF)]
     }
 
-    private func dispatch(_ command: CommandAPDU) -> ResponseAPDU {
+    private func dispatch(_ command: CommandAPDU, secured: Bool = false) -> ResponseAPDU {
         let channel = LogicalChannel.decode(cla: command.cla).number
         if command.cla == 0xFF { return Self.error(0x6E00) }
         if command.ins == 0x70 { return manageChannel(command, from: channel) }
@@ -173,7 +184,61 @@ public final class VirtualCard {
         case 0xA4: return select(command, state: &state)
         case 0xB0, 0xB1: return readBinary(command, state: &state)
         case 0xB2: return readRecord(command, state: &state)
+        case 0xCA where securityDomain != nil: return getData(command)
+        case 0xF2 where securityDomain != nil: return getStatus(command, secured: secured)
         default: return Self.error(0x6D00)
+        }
+    }
+
+    // MARK: Security domain data (GlobalPlatform Card Specification v2.3 sections 11.3 and 11.4)
+
+    /// GET DATA: the Key Information Template (00E0) and the CPLC (9F7F);
+    /// both readable without a secure channel, as GlobalPlatformPro reads them.
+    private func getData(_ command: CommandAPDU) -> ResponseAPDU {
+        guard let domain = securityDomain else { return Self.error(0x6A88) }
+        switch (command.p1, command.p2) {
+        case (0x00, 0xE0):
+            let version = domain.configuration.keys.version
+            let keys = (1...3).flatMap { id -> [UInt8] in [0xC0, 0x04, UInt8(id), version, 0x88, 0x10] }
+            return ResponseAPDU(data: [0xE0, UInt8(keys.count)] + keys, status: .success)
+        case (0x9F, 0x7F):
+            return ResponseAPDU(data: [0x9F, 0x7F, UInt8(Self.productionLifeCycle.count)] + Self.productionLifeCycle,
+                                status: .success)
+        default:
+            return Self.error(0x6A88)
+        }
+    }
+
+    /// The simulator's CPLC: fabricator, IC type, OS id and release data;
+    /// dates in YDDD form; serials zero (a virtual card has no IC).
+    static let productionLifeCycle: [UInt8] = [0x44, 0x4D, 0x56, 0x43, 0x00, 0x01, 0x51, 0x00, 0x00, 0x01, 0x51, 0x00]
+        + [UInt8](repeating: 0, count: 30)
+
+    /// GET STATUS in the tagged format (P2 02): the ISD (P1 80) and the
+    /// applications (P1 40). It needs an open secure channel, as a security
+    /// domain demands for its registry.
+    private func getStatus(_ command: CommandAPDU, secured: Bool) -> ResponseAPDU {
+        guard secured else { return Self.error(0x6982) }
+        guard command.p2 & 0xFE == 0x02 else { return Self.error(0x6A86) }
+        guard command.data.count >= 2, command.data[0] == 0x4F else { return Self.error(0x6A80) }
+        func entry(_ aid: [UInt8], lifeCycle: UInt8, privileges: [UInt8]) -> [UInt8] {
+            let body = [0x4F, UInt8(aid.count)] + aid + [0x9F, 0x70, 0x01, lifeCycle, 0xC5, UInt8(privileges.count)] + privileges
+            return [0xE3, UInt8(body.count)] + body
+        }
+        switch command.p1 {
+        case 0x80:
+            return ResponseAPDU(data: entry([0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00], lifeCycle: 0x0F,
+                                            privileges: [0x9E, 0xFE, 0x80]), status: .success)
+        case 0x40:
+            var applications: [UInt8] = []
+            var queue = [root]
+            while let file = queue.popLast() {
+                if let aid = file.aid, file.selectableByName { applications += entry(aid, lifeCycle: 0x07, privileges: [0x00, 0x00, 0x00]) }
+                queue += file.children.filter(\.isDF)
+            }
+            return applications.isEmpty ? Self.error(0x6A88) : ResponseAPDU(data: applications, status: .success)
+        default:
+            return Self.error(0x6A88)
         }
     }
 
@@ -183,13 +248,16 @@ public final class VirtualCard {
         switch command.p1 {
         case 0x00:
             guard let free = (1...19).first(where: { channels[$0] == nil }) else { return Self.error(0x6A81) }
-            let origin = channels[channel] ?? ChannelState(currentDF: root)
+            // ISO/IEC 7816-4 7.1.2: opened from the basic channel, the new one starts at the MF.
+            let origin = channel == 0 ? ChannelState(currentDF: root) : channels[channel] ?? ChannelState(currentDF: root)
             channels[free] = ChannelState(currentDF: origin.currentDF)
             return ResponseAPDU(data: [UInt8(free)], status: .success)
         case 0x80:
             let target = Int(command.p2)
             guard target != 0, channels[target] != nil else { return Self.error(0x6A86) }
             channels[target] = nil
+            channelDomains[target]?.endSession()
+            channelDomains[target] = nil
             return ResponseAPDU(status: .success)
         default:
             return Self.error(0x6A86)

@@ -16,6 +16,9 @@ public final class ISO7816Channel: CardChannel {
     public private(set) var exchangeCount = 0
     /// GET RESPONSE rounds accepted before the card is considered broken.
     public var maxResponseChain = 256
+    /// Whether 61xx and 6Cxx are followed up here. Off, callers see them
+    /// as the card sent them (apdu-shell's `getresponse off`, for T=0 work).
+    public var followsResponseChain = true
 
     public init(link: CardLink) {
         self.link = link
@@ -28,6 +31,7 @@ public final class ISO7816Channel: CardChannel {
 
     public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
         var response = try exchange(command)
+        guard followsResponseChain else { return response }
         // A command under secure messaging is never sent twice: its MAC is
         // chained, so a replay would carry a MAC the card no longer expects.
         if response.status.sw1 == 0x6C && !LogicalChannel.hasSecureMessaging(cla: command.cla) {

@@ -52,6 +52,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case resultsUnavailable = 101
     case resultsRefused = 102
     case resultNotKept = 103
+    case interrupted = 130
 
     public var summary: String {
         switch self {
@@ -110,6 +111,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .resultsUnavailable: return "the results database cannot be reached (results list, report, flush)"
         case .resultsRefused: return "the results database refused (newer schema, no right to create tables, bad data)"
         case .resultNotKept: return "a result could be neither stored nor spooled (the spool cannot be written)"
+        case .interrupted: return "interrupted by Ctrl-C (SIGINT)"
         }
     }
 

@@ -10,13 +10,13 @@ import SecureChannel
 struct APDUShell: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apdu-shell",
-        abstract: "An interactive and scriptable APDU shell: readers, SELECT/READ, raw APDUs, SCP03 sessions, expectations.",
+        abstract: "A card debugger: navigate by name, decode answers, inspect the security domain, script APDUs and SCP03 sessions.",
         discussion: """
         Interactive on a terminal (line editing, history, tab completion, 'help'); a script with -f or on standard \
-        input otherwise, stopping at the first failed expectation. The language is in apdu-script(5).
+        input otherwise, stopping at the first failed expectation or 'fail'. The language is in apdu-script(5).
         Exit status: dmboot's contract (`dmboot exit-codes`, apdu-shell(1)): 0 success, 2 a malformed script or \
-        command line, 3-11 a PC/SC, reader or card failure, 13 an unreadable script, 14 a failed expectation, 20-24 \
-        a secure-channel or key failure.
+        command line, 3-11 a PC/SC, reader or card failure, 13 an unreadable script, 14 a failed expectation or a \
+        'fail' line, 20-24 a secure-channel or key failure, 130 interrupted by Ctrl-C.
         """,
         version: "0.1.0")
 
@@ -26,22 +26,23 @@ struct APDUShell: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Run this script and exit.", valueName: "script"))
     var file: String?
 
-    @Option(help: ArgumentHelp("Key file for 'scp03 open' (dmboot-keys(5)); else $DMBOOT_KEYS.", valueName: "file"))
+    @Option(help: ArgumentHelp("Key file for 'scp03 open' and 'status' (dmboot-keys(5)); else $DMBOOT_KEYS.", valueName: "file"))
     var keys: String?
 
     @Flag(help: "Write a JSON transcript of the script on stdout (human output goes to stderr).")
     var json = false
 
-    @Flag(help: "Show data the card sent encrypted (R-ENCRYPTION); redacted otherwise.")
+    @Flag(help: "Show data the card sent encrypted (R-ENCRYPTION) and a bootstrap's secrets; redacted otherwise.")
     var revealSecrets = false
 
-    @Flag(help: "Start with trace on: wire exchanges, plain and wrapped forms, status meanings.")
+    @Flag(help: "Start with trace on: wire exchanges, plain and wrapped forms.")
     var trace = false
 
     @Option(help: ArgumentHelp("History file of the interactive shell.", valueName: "file"))
     var history: String?
 
     func run() throws {
+        Self.catchInterrupts()
         var options = ScriptInterpreter.Options()
         options.reader = reader
         options.keysFile = keys
@@ -56,45 +57,72 @@ struct APDUShell: ParsableCommand {
             return
         }
         let name = file ?? "<stdin>"
-        let text: String
-        if let file {
-            guard let read = try? String(contentsOfFile: file, encoding: .utf8) else {
-                Self.fail("cannot read the script \(file)", status: .fileError)
-            }
-            text = read
-        } else {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        }
         var failure: (String, ExitStatus)?
         do {
-            try interpreter.run(ScriptParser().parse(text, file: name))
+            let lines = try file.map { try ScriptParser().parseFile($0) }
+                ?? ScriptParser().parseScript([UInt8](FileHandle.standardInput.readDataToEndOfFile()), file: name)
+            try interpreter.run(lines)
         } catch let error as ScriptSyntaxError {
-            failure = ("\(error)", .usage)
+            failure = ("apdu-shell: \(error)", .usage)
         } catch let error as ScriptFailure {
-            failure = (Self.describe(error, script: name), Self.status(of: error))
+            failure = (Self.describe(error), Self.status(of: error))
         } catch {
-            failure = ("\(error)", ExitStatus.of(error, otherwise: .transportError))
+            failure = ("apdu-shell: \(error)", ExitStatus.of(error, otherwise: .transportError))
         }
         if json { Transcript.print(interpreter.transcript, script: name, failure: failure) }
         if let failure { Self.fail(failure.0, status: failure.1) }
     }
 
+    /// Ctrl-C raises a flag the line editor and the interpreter look at; the
+    /// handler does nothing else, as a signal handler must. No SA_RESTART:
+    /// a read waiting for a key returns, so the line can be dropped.
+    static func catchInterrupts() {
+        // The flag is created here, not lazily inside the handler.
+        _ = Interrupt.isRaised
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in Interrupt.raise() }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
+    }
+
     func interactive(_ interpreter: ScriptInterpreter) {
+        let names = CompletionNames()
+        names.set(interpreter.navigationNames)
         let editor = LineEditor(historyPath: history ?? Self.defaultHistoryPath(),
-                                completer: ShellCompleter(readers: { (try? PCSCContext().readerNames()) ?? [] }))
-        print("apdu-shell: 'help' lists the commands, ^D leaves")
-        while let line = editor.readLine(prompt: interpreter.state.isEmpty ? "apdu> " : "apdu[\(interpreter.state)]> ") {
+                                completer: ShellCompleter(readers: { (try? PCSCContext().readerNames()) ?? [] },
+                                                          names: { names.values }))
+        interpreter.history = { editor.entries }
+        print("apdu-shell: 'help' lists the commands, Ctrl-C cancels, ^D leaves")
+        var pending: [String] = []
+        var depth = 0
+        while let line = editor.readLine(prompt: pending.isEmpty
+                                         ? (interpreter.state.isEmpty ? "apdu> " : "apdu[\(interpreter.state)]> ")
+                                         : "...> ") {
+            _ = Interrupt.take()
             let text = line.trimmingCharacters(in: .whitespaces)
-            if text == "quit" || text == "exit" { break }
+            if pending.isEmpty && (text == "quit" || text == "exit") { break }
+            if line.isEmpty && !pending.isEmpty && text.isEmpty { continue }
+            let first = text.split(separator: " ").first.map { $0.lowercased() }
+            if first == "if" || first == "repeat" { depth += 1 }
+            if first == "end" { depth -= 1 }
+            pending.append(text)
+            guard depth <= 0 else { continue }
+            let block = pending.joined(separator: "\n")
+            pending = []
+            depth = 0
             do {
-                for parsed in try ScriptParser().parse(text, file: "<interactive>") {
+                for parsed in try ScriptParser().parse(block, file: "<interactive>") {
                     try interpreter.execute(parsed)
                 }
+            } catch let error as ScriptSyntaxError {
+                for problem in error.problems { print("error: \(problem.reason)") }
             } catch let error as ScriptFailure {
                 print("error: \(error.underlying.map { "\($0)" } ?? "\(error)")")
             } catch {
                 print("error: \(error)")
             }
+            names.set(interpreter.navigationNames)
         }
     }
 
@@ -108,7 +136,7 @@ struct APDUShell: ParsableCommand {
         return (folder as NSString).appendingPathComponent("apdu-shell.history")
     }
 
-    static func describe(_ failure: ScriptFailure, script: String) -> String {
+    static func describe(_ failure: ScriptFailure) -> String {
         switch failure {
         case .expectationFailed(let file, let line, let text, let expected, let actual):
             return "apdu-shell: \(file) line \(line): expected \(expected), got \(actual.hex) (\(actual.meaning))\n    \(text)"
@@ -119,13 +147,16 @@ struct APDUShell: ParsableCommand {
 
     static func status(of failure: ScriptFailure) -> ExitStatus {
         switch failure {
-        case .expectationFailed: return .expectationFailed
+        case .expectationFailed, .failed: return .expectationFailed
         case .unreadableScript: return .fileError
         case .invalidArgument, .unknownVariable, .notConnected: return .usage
+        case .interrupted: return .interrupted
         case .lineFailed(_, _, _, let error):
             switch error {
             case let failure as ScriptFailure: return status(of: failure)
-            case is ScriptSyntaxError, is APDUError, is StatusPattern.PatternError: return .usage
+            case is ScriptSyntaxError, is APDUError, is Hex.ParseError, is StatusPattern.PatternError,
+                 is ResponsePattern.PatternError:
+                return .usage
             default: return ExitStatus.of(error, otherwise: .transportError)
             }
         }
@@ -137,7 +168,8 @@ struct APDUShell: ParsableCommand {
     }
 }
 
-/// The --json transcript: one object with every line run and how it ended.
+/// The --json transcript: one object with every line run and how it ended;
+/// each exchange carries its time, reader, ATR, protocol and channel.
 enum Transcript {
     static func print(_ entries: [ScriptInterpreter.Entry], script: String, failure: (String, ExitStatus)?) {
         let object: [String: Any] = [
@@ -152,6 +184,13 @@ enum Transcript {
                     "command": entry.command ?? NSNull(), "response": entry.response ?? NSNull(),
                     "status": entry.status ?? NSNull(), "expected": entry.expected ?? NSNull(),
                     "wire": entry.wire, "output": entry.output,
+                    "exchanges": entry.exchanges.map { exchange in
+                        [
+                            "time": exchange.time, "reader": exchange.reader, "atr": exchange.atr,
+                            "protocol": exchange.protocolName, "channel": exchange.channel,
+                            "command": exchange.command, "response": exchange.response,
+                        ] as [String: Any]
+                    },
                 ] as [String: Any]
             },
         ]

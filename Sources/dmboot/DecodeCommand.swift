@@ -33,7 +33,7 @@ struct DecodeCommand: ParsableCommand {
         let validator = AccountValidator()
         let problems = validator.problems(in: decoded.accounts)
         guard output.json else {
-            BootstrapText.print(decoded, problems: problems, revealSecrets: revealSecrets)
+            BootstrapTextOutput.print(decoded, problems: problems, revealSecrets: revealSecrets)
             try validator.validate(decoded, strict: policy.strict)
             return
         }
@@ -50,20 +50,10 @@ struct DecodeCommand: ParsableCommand {
     }
 }
 
-/// The human form of a decoded bootstrap.
-enum BootstrapText {
+/// The human form of a decoded bootstrap (DMBootstrap's BootstrapText) and its problems.
+enum BootstrapTextOutput {
     static func print(_ decoded: DecodedBootstrap, problems: [AccountProblem], revealSecrets: Bool) {
-        Output.line("\(decoded.documentType.rawValue) in \(decoded.encoding.rawValue)\(decoded.publicID.map { " (\($0))" } ?? "")")
-        for account in decoded.accounts {
-            Output.line("./DMAcc/\(account.name)  [\(account.source.rawValue)]  ServerID \(account.serverID ?? "(none)")")
-            for node in account.nodes where node.value != nil {
-                let shown = BootstrapJSON.node(for: node, revealSecrets: revealSecrets)
-                let value = shown["value"] ?? shown["base64"].map { "base64:\($0)" } ?? shown["redacted"] ?? ""
-                Output.line("  \(node.path)  (\(node.format.rawValue))  \(value)")
-            }
-        }
-        for path in decoded.otherNodes { Output.line("not an account node, not installed: \(path)") }
-        for command in decoded.ignoredCommands { Output.line("command not run: \(command)") }
+        for line in BootstrapText.lines(decoded, revealSecrets: revealSecrets) { Output.line(line) }
         for problem in problems { Output.progress(problem.severity == .error ? "problem: \(problem)" : "\(problem)") }
     }
 }

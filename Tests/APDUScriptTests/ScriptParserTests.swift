@@ -27,7 +27,6 @@ final class ScriptParserTests: XCTestCase {
             set aid A0000000
             echo sw is $sw
             sleep 0.1
-            include other.apdu
             expect 6A82
             help send
             """)
@@ -36,7 +35,7 @@ final class ScriptParserTests: XCTestCase {
             .select(kind: .aid, value: "A000000063504B43532D3135", expect: "9000"),
             .select(kind: .fid, value: "5031", expect: nil),
         ])
-        XCTAssertEqual(statements.count, 20)
+        XCTAssertEqual(statements.count, 19)
         XCTAssertEqual(statements[5], .send(hex: "00 A4 04 00 00", expect: nil), "a bare hex line is a send")
         XCTAssertEqual(statements[6], .send(hex: "00B0000010", expect: "61XX"))
         XCTAssertEqual(statements[7], .readBinary(offset: "16", length: "32", expect: "9000"))
@@ -44,13 +43,15 @@ final class ScriptParserTests: XCTestCase {
         XCTAssertEqual(statements[10], .openSecureChannel(level: "13", keys: "keys.json", testKeys: false))
         XCTAssertEqual(statements[14], .set(name: "aid", value: "A0000000"))
         XCTAssertEqual(statements[15], .echo("sw is $sw"))
-        XCTAssertEqual(statements[19], .help("send"))
+        XCTAssertEqual(statements[18], .help("send"))
     }
 
-    func testPathSelectKeepsTheWholeHexArgument() throws {
-        XCTAssertThrowsError(try parse("select path 3F00 5015")) { error in
-            XCTAssertTrue("\(error)".contains("select takes aid, fid or path"), "\(error)")
-        }
+    func testSelectTakesHexWithSpacesOrAName() throws {
+        XCTAssertEqual(try parse("select path 3F00 5015"), [.select(kind: .path, value: "3F00 5015", expect: nil)])
+        XCTAssertEqual(try parse("select aid A0 00 00 00 63 expect 9000"),
+                       [.select(kind: .aid, value: "A0 00 00 00 63", expect: "9000")])
+        XCTAssertEqual(try parse("select ODF\ncd \"DM bootstrap: demo server\"\ncd ..\ncat EF.ICCID"),
+                       [.selectName("ODF"), .selectName("DM bootstrap: demo server"), .selectName(".."), .cat("EF.ICCID")])
         XCTAssertEqual(try parse("select path 3F0050155031 expect 9000|6282"),
                        [.select(kind: .path, value: "3F0050155031", expect: "9000|6282")])
     }
@@ -71,7 +72,7 @@ final class ScriptParserTests: XCTestCase {
             XCTAssertEqual(syntax.problems.map(\.line), [2, 3, 4, 5, 6, 7, 8])
             XCTAssertEqual(syntax.problems[0].reason,
                            "\"90\" is not a status pattern: four hex digits, X or ? for any digit, alternatives joined by |")
-            XCTAssertEqual(syntax.problems[2].reason, "unknown command \"frobnicate\"; help lists the commands")
+            XCTAssertEqual(syntax.problems[2].reason, "unknown command \"frobnicate\" (help lists the commands)")
             XCTAssertTrue(syntax.problems[4].reason.contains("the length field says 5"), syntax.problems[4].reason)
             XCTAssertTrue("\(error)".contains("test.apdu:8:"), "\(error)")
         }
@@ -98,11 +99,15 @@ final class ScriptParserTests: XCTestCase {
 
     func testCompletionOffersCommandsKeywordsReadersAndFiles() {
         let completer = ShellCompleter(readers: { ["Virtual PCD 00 00", "ACR38U"] })
-        XCTAssertEqual(completer.complete(prefix: "", word: "se"), .words(["send", "select", "set"]))
+        XCTAssertEqual(completer.complete(prefix: "", word: "se"), .words(["select", "send", "set"]))
         XCTAssertEqual(completer.complete(prefix: "select ", word: "a"), .words(["aid"]))
         XCTAssertEqual(completer.complete(prefix: "connect ", word: ""), .words(["\"Virtual PCD 00 00\"", "ACR38U"]))
+        // Unquoted and inside an open quote: libedit replaces only the word after the last space.
+        XCTAssertEqual(completer.complete(prefix: "connect ", word: "Vir"), .words(["\"Virtual PCD 00 00\""]))
+        XCTAssertEqual(completer.complete(prefix: "connect \"", word: "Vir"), .words(["Virtual PCD 00 00\""]))
+        XCTAssertEqual(completer.complete(prefix: "connect \"Virtual PCD 00 ", word: "0"), .words(["00\""]))
         XCTAssertEqual(completer.complete(prefix: "include ", word: "Card"), .files)
         XCTAssertEqual(completer.complete(prefix: "scp03 open keys ", word: ""), .files)
-        XCTAssertEqual(completer.complete(prefix: "help ", word: "re"), .words(["readers", "reset", "read"]))
+        XCTAssertEqual(completer.complete(prefix: "help ", word: "re"), .words(["readers", "reset", "read", "repeat"]))
     }
 }

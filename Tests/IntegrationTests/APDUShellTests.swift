@@ -53,21 +53,44 @@ final class APDUShellTests: XCTestCase {
                 echo $iccid / $sw / $response
                 """, file: "inline"))
         }
-        XCTAssertTrue(lines.contains("< 98102143658709214365 9000"), lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("< 98102143658709214365 90 00: normal processing"), lines.joined(separator: "\n"))
         XCTAssertTrue(lines.contains { $0.contains("pseudo-random challenge verified") })
-        XCTAssertTrue(lines.contains("< <redacted 2560 bytes> (2560 bytes in 11 READ BINARY)"), lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("< <redacted 2560 bytes> (2560 bytes in 11 READ BINARY; --reveal-secrets shows them)"), lines.joined(separator: "\n"))
         XCTAssertEqual(lines.last, "98102143658709214365 / 9000 / <redacted 2560 bytes>")
         XCTAssertEqual(interpreter.transcript.count, 9)
     }
 
+    /// Each CardScript runs through pcscd and shows what it is for.
     func testEveryCardScriptRunsAgainstTheVirtualCard() throws {
+        let expected: [String: [String]] = [
+            "branching.apdu": ["PKCS#15 application present", "the card returned an FCP template", "read 3: "],
+            "card-identity.apdu": ["ICCID 8901123456789012345", "  serial 44454D4F0001", "protocols T=1"],
+            "dm-bootstrap-walk.apdu": ["  EF.ICCID   2FE2  EF 2FE2 transparent, 11 bytes", "  ODF        5031",
+                                       "\"DM bootstrap: demo server\"  6001", "DODF  5033",
+                                       "oidDO \"DM bootstrap: demo server\" oid 2.23.43.7.1 (OMA DM bootstrap) at 6001",
+                                       "./DMAcc/DemoServer  [syncml-dm]  ServerID dmboot-demo-server",
+                                       "AppAuth/Cli/AAuthSecret  (chr)  <redacted 18 bytes>"],
+            "key-information.apdu": ["  version 30 id 01  AES 16 bytes (AES-128)", "  ICFabricator=444D",
+                                     "ISD: A000000151000000 (SECURED)", "APP: A000000063504B43532D3135 (SELECTABLE)"],
+            "logical-channels.apdu": ["SCP03 open on channel 1: level 13", "channel 1 closed; current channel 0",
+                                      "  0000  A7 06 30 04 04 02 50 33 FF FF FF FF FF FF FF FF  |..0...P3........|",
+                                      "ICCID 8901123456789012345"],
+            "read-dm-bootstrap.apdu": ["< <redacted 2560 bytes>", "AppAuth/Srv/AAuthSecret  (chr)  <redacted 18 bytes>"],
+            "scp03-read-odf-dodf.apdu": ["DODF  5033", "oidDO \"DM bootstrap: demo server\""],
+            "select-pkcs15.apdu": ["PKCS#15 application selected: FCI 6F18"],
+        ]
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("CardScripts").path)
             .filter { $0.hasSuffix(".apdu") }.sorted()
-        XCTAssertEqual(scripts.count, 4)
+        XCTAssertEqual(scripts, expected.keys.sorted())
         try withDemoCard {
             for script in scripts {
                 let result = try shell(["-f", Self.repository.appendingPathComponent("CardScripts/\(script)").path])
                 XCTAssertEqual(result.status, 0, "\(script): \(result.stdout)\(result.stderr)")
+                for text in expected[script] ?? [] {
+                    XCTAssertTrue(result.stdout.contains(text), "\(script) does not show \(text):\n\(result.stdout)")
+                }
+                let domain = BuiltInProfiles.demoSecurityDomain
+                XCTAssertFalse(result.stdout.contains(domain.enc) || result.stdout.contains(domain.mac), script)
             }
         }
     }
@@ -88,9 +111,9 @@ final class APDUShellTests: XCTestCase {
         }
         XCTAssertEqual(result.status, 14)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual(object["ok"] as? Bool, false)
         XCTAssertEqual(object["exitCode"] as? Int, 14)
         XCTAssertEqual(object["class"] as? String, "expectationFailed")
+        XCTAssertEqual(object["ok"] as? Bool, false)
         let steps = try XCTUnwrap(object["steps"] as? [[String: Any]])
         XCTAssertEqual(steps.map { $0["line"] as? Int }, [1, 2, 3, 4, 5])
         XCTAssertEqual(steps.last?["ok"] as? Bool, false)
@@ -109,7 +132,9 @@ final class APDUShellTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("bad.apdu:2:"), result.stderr)
         XCTAssertTrue(result.stderr.contains("bad.apdu:3:"), result.stderr)
         XCTAssertFalse(result.stdout.contains("connected"))
-        XCTAssertEqual(try shell(["-f", "/nonexistent.apdu"]).status, 13)
+        let missing = try shell(["-f", "/nonexistent.apdu"])
+        XCTAssertEqual(missing.status, 13)
+        XCTAssertEqual(missing.stderr, "apdu-shell: cannot read the script /nonexistent.apdu: no such file\n")
     }
 
     func testAnInteractiveSessionCompletesAndRemembersHistory() throws {
