@@ -5,6 +5,7 @@ import Foundation
 import KeySources
 import Synchronization
 import PKCS15
+import TerminalText
 import SecureChannel
 
 /// Runs script lines against a card. Every command is a library call a
@@ -152,7 +153,7 @@ public final class ScriptInterpreter {
         switch line.statement {
         case .readers:
             for reader in try pcscContext().readers() {
-                say("[\(reader.index)] \(Printable.text(reader.name))  \(reader.cardPresent ? "card  \(reader.atr.hexString)" : "empty")")
+                say("[\(reader.index)] \(TerminalText.escape(reader.name))  \(reader.cardPresent ? "card  \(reader.atr.hexString)" : "empty")")
             }
         case .connect(let reader):
             try connect(try reader.map(substitute) ?? options.reader)
@@ -297,7 +298,7 @@ public final class ScriptInterpreter {
         self.card = card
         self.wire = wire
         resetChannels()
-        say("connected to \(Printable.text(name)), \(card.protocolName), ATR \(cardATR.hexString)")
+        say("connected to \(TerminalText.escape(name)), \(card.protocolName), ATR \(cardATR.hexString)")
     }
 
     private func record(_ exchange: WireExchange) {
@@ -576,7 +577,7 @@ public final class ScriptInterpreter {
             guard ScriptParser.editDistance(name.lowercased(), candidate.lowercased()) <= 3 else { return "" }
             return "; did you mean \(candidate.contains(" ") ? "\"\(candidate)\"" : candidate)?"
         } ?? ""
-        throw ScriptFailure.invalidArgument("no file named \"\(Printable.text(name))\" here\(hint) (ls lists what the card holds; a file id is 4 hex digits, an AID 10 to 32)")
+        throw ScriptFailure.invalidArgument("no file named \"\(TerminalText.escape(name))\" here\(hint) (ls lists what the card holds; a file id is 4 hex digits, an AID 10 to 32)")
     }
 
     static func selectCommand(_ path: [UInt8]) -> CommandAPDU {
@@ -646,7 +647,7 @@ public final class ScriptInterpreter {
         session.location.ef = nil
         for application in applications {
             let name = WellKnownName.applicationName(application.applicationID) ?? Hex.encode(application.applicationID)
-            say("  \(name.padded(10)) \(Hex.encode(application.applicationID))  application\(application.label.map { " \"\(Printable.text($0))\"" } ?? "") (EF.DIR)")
+            say("  \(name.padded(10)) \(Hex.encode(application.applicationID))  application\(application.label.map { " \"\(TerminalText.escape($0))\"" } ?? "") (EF.DIR)")
         }
     }
 
@@ -662,12 +663,12 @@ public final class ScriptInterpreter {
         let channel = session.transport
         func line(_ name: String, _ path: [UInt8], _ detail: String) throws {
             let parameters = try probe(Self.selectCommand(path), over: channel)
-            let shown = name.contains(" ") ? "\"\(Printable.text(name))\"" : Printable.text(name)
+            let shown = name.contains(" ") ? "\"\(TerminalText.escape(name))\"" : TerminalText.escape(name)
             say("  \(shown.padded(10)) \(Hex.encode(path))  \(parameters??.summary ?? "not selectable")\(detail)")
         }
         try line("ODF", [0x50, 0x31], "")
         if let info = directory.tokenInfo {
-            try line("TokenInfo", [0x50, 0x32], "  serial \(info.serialHex)\(info.label.map { " \"\(Printable.text($0))\"" } ?? "")")
+            try line("TokenInfo", [0x50, 0x32], "  serial \(info.serialHex)\(info.label.map { " \"\(TerminalText.escape($0))\"" } ?? "")")
         }
         for entry in directory.odf.entries {
             try line(entry.kind == .dataObjects ? "DODF" : entry.kind.name, entry.path.path, "")
@@ -679,7 +680,7 @@ public final class ScriptInterpreter {
             if case .path(let path)? = entry.value {
                 try line(entry.label ?? "(no label)", path.path, "\(oid)\(role)")
             } else {
-                say("  \"\(Printable.text(entry.label ?? ""))\"  direct value in the DODF\(oid)\(role)")
+                say("  \"\(TerminalText.escape(entry.label ?? ""))\"  direct value in the DODF\(oid)\(role)")
             }
         }
         session.location.ef = nil
@@ -830,13 +831,13 @@ public final class ScriptInterpreter {
         reader.readsObjects = false
         let contents = try reader.read(over: channel, atr: cardATR).contents
         session.enterApplication(contents.application.applicationID, name: "PKCS15")
-        say("PKCS#15 \(contents.application.applicationID.hexString), serial \(contents.tokenInfo.serialHex)\(contents.tokenInfo.label.map { " \"\(Printable.text($0))\"" } ?? "")")
+        say("PKCS#15 \(contents.application.applicationID.hexString), serial \(contents.tokenInfo.serialHex)\(contents.tokenInfo.label.map { " \"\(TerminalText.escape($0))\"" } ?? "")")
         let navigator = PKCS15Navigator(application: contents.application)
         for entry in contents.dataObjects {
             var path = "no value"
             if case .path(let value)? = entry.value { path = "\(value)" }
             let role = navigator.classify(entry).map { " [\($0.rawValue.uppercased()) bootstrap]" } ?? ""
-            say("  \(entry.kind.rawValue)  \(Printable.text(entry.label ?? "(no label)"))\(entry.oid.map { "  \($0)" } ?? "")  \(path)\(role)")
+            say("  \(entry.kind.rawValue)  \(TerminalText.escape(entry.label ?? "(no label)"))\(entry.oid.map { "  \($0)" } ?? "")  \(path)\(role)")
         }
     }
 
@@ -902,7 +903,7 @@ public enum ScriptFailure: Error, CustomStringConvertible {
         case .lineFailed(let file, let line, let text, let error):
             return "\(file):\(line): \(error)\n    \(text)"
         case .failed(let file, let line, let message):
-            return "\(file):\(line): \(Printable.text(message))"
+            return "\(file):\(line): \(TerminalText.escape(message))"
         case .notConnected: return "no card is connected; connect first"
         case .invalidArgument(let reason): return reason
         case .unknownVariable(let name): return "no variable \"\(name)\" (set it first, or use $sw, $sw1, $sw2, $response)"

@@ -5,6 +5,7 @@ import CardTransport
 import ExitContract
 import Foundation
 import SecureChannel
+import TerminalText
 
 @main
 struct APDUShell: ParsableCommand {
@@ -48,9 +49,11 @@ struct APDUShell: ParsableCommand {
         options.keysFile = keys
         options.revealSecrets = revealSecrets
         options.trace = trace
+        // Everything a card, a script or a reader name put in a line is escaped
+        // before it reaches the terminal (issue 16 item 5).
         let output: (String) -> Void = json
-            ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-            : { print($0) }
+            ? { FileHandle.standardError.write(Data((TerminalText.escapeLines($0) + "\n").utf8)) }
+            : { print(TerminalText.escapeLines($0)) }
         let interpreter = ScriptInterpreter(options: options, write: output)
         if file == nil && isatty(STDIN_FILENO) == 1 && !json {
             interactive(interpreter)
@@ -97,7 +100,7 @@ struct APDUShell: ParsableCommand {
         var pending: [String] = []
         var depth = 0
         while let line = editor.readLine(prompt: pending.isEmpty
-                                         ? (interpreter.state.isEmpty ? "apdu> " : "apdu[\(interpreter.state)]> ")
+                                         ? (interpreter.state.isEmpty ? "apdu> " : "apdu[\(TerminalText.escape(interpreter.state))]> ")
                                          : "...> ") {
             _ = Interrupt.take()
             let text = line.trimmingCharacters(in: .whitespaces)
@@ -116,11 +119,11 @@ struct APDUShell: ParsableCommand {
                     try interpreter.execute(parsed)
                 }
             } catch let error as ScriptSyntaxError {
-                for problem in error.problems { print("error: \(problem.reason)") }
+                for problem in error.problems { print("error: \(TerminalText.escape(problem.reason))") }
             } catch let error as ScriptFailure {
-                print("error: \(error.underlying.map { "\($0)" } ?? "\(error)")")
+                print("error: \(TerminalText.escapeLines(error.underlying.map { "\($0)" } ?? "\(error)"))")
             } catch {
-                print("error: \(error)")
+                print("error: \(TerminalText.escapeLines("\(error)"))")
             }
             names.set(interpreter.navigationNames)
         }
@@ -163,7 +166,7 @@ struct APDUShell: ParsableCommand {
     }
 
     static func fail(_ message: String, status: ExitStatus) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        FileHandle.standardError.write(Data((TerminalText.escapeLines(message) + "\n").utf8))
         Foundation.exit(status.rawValue)
     }
 }

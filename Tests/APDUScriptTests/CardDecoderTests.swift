@@ -106,6 +106,17 @@ final class CardDecoderTests: XCTestCase {
         XCTAssertEqual(HexDump.lines(Array(repeating: 0x30, count: 17)).count, 2)
     }
 
+    /// A label is card data: it reaches the terminal with its control characters escaped.
+    func testDecodedTextFromTheCardIsEscaped() throws {
+        let label = Array("A\u{1B}[2J".utf8)
+        let common = [0x30, UInt8(label.count + 2), 0x0C, UInt8(label.count)] + label
+        let entry = common + [0x30, 0x00, 0xA1, 0x06, 0x30, 0x04, 0x04, 0x02, 0x60, 0x01]
+        let dodf = [0x30, UInt8(entry.count)] + entry
+        let lines = try CardDecoder.decode(dodf, as: .dodf)
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertFalse(lines[0].unicodeScalars.contains { $0.value == 0x1B }, lines[0])
+    }
+
     func testAutoDecodingFollowsTheFirstTagOrTheHint() throws {
         XCTAssertEqual(try CardDecoder.decode(bytes("E012C00401308810C00402308810C00403308810"), as: .auto).first,
                        "version 30 id 01  AES 16 bytes (AES-128)")

@@ -1,6 +1,7 @@
 import APDU
 import DMBootstrap
 import PKCS15
+import TerminalText
 
 /// `decode`: explains bytes a card returned as the structure a person names,
 /// or the one their context and first tag point to.
@@ -23,8 +24,8 @@ public enum CardDecoder {
         case .tokeninfo:
             let info = try TokenInfo(bytes: bytes)
             return ["TokenInfo version \(info.version)", "  serial \(info.serialHex)",
-                    "  manufacturer \(info.manufacturer.map(Printable.text) ?? "(none)")",
-                    "  label \(info.label.map(Printable.text) ?? "(none)")"]
+                    "  manufacturer \(info.manufacturer.map(TerminalText.escape) ?? "(none)")",
+                    "  label \(info.label.map(TerminalText.escape) ?? "(none)")"]
         case .dodf:
             return try DataObjectEntry.parseDirectory(bytes, file: "EF(DODF)").map(describe)
         case .bootstrap:
@@ -32,7 +33,7 @@ public enum CardDecoder {
             // document never ends in either (WBXML ends in END 01, XML in '>').
             let end = (bytes.lastIndex { $0 != 0xFF && $0 != 0x00 } ?? -1) + 1
             return try BootstrapText.lines(BootstrapDecoder().decode(Array(bytes[..<end])), revealSecrets: revealSecrets)
-                .map(Printable.text)
+                .map(TerminalText.escape)
         case .iccid: return try ICCID.lines(bytes)
         case .kit:
             let keys = try KeyInformation.parseTemplate(bytes)
@@ -66,8 +67,8 @@ public enum CardDecoder {
     }
 
     static func describe(_ entry: DataObjectEntry) -> String {
-        var text = "\(entry.kind.rawValue)DO \"\(Printable.text(entry.label ?? ""))\""
-        if let name = entry.applicationName { text += " application \"\(Printable.text(name))\"" }
+        var text = "\(entry.kind.rawValue)DO \"\(TerminalText.escape(entry.label ?? ""))\""
+        if let name = entry.applicationName { text += " application \"\(TerminalText.escape(name))\"" }
         if let oid = entry.oid {
             text += " oid \(oid)\(oid == PKCS15Navigator.dmBootstrapOID ? " (OMA DM bootstrap)" : "")"
         }

@@ -1,5 +1,6 @@
 import APDU
 import PKCS15
+import TerminalText
 
 /// A BER-TLV structure drawn as an indented tree, with the names ISO/IEC
 /// 7816-4, ETSI TS 102 221 and GlobalPlatform give the tags a card engineer
@@ -56,18 +57,5 @@ enum Printable {
         let hex = Hex.encode(bytes, separator: " ")
         guard bytes.count >= 2, bytes.allSatisfy({ (0x20...0x7E).contains($0) }) else { return hex }
         return "\(hex) \"\(String(decoding: bytes, as: UTF8.self))\""
-    }
-
-    /// Card text for a terminal: control characters as \u{..} escapes.
-    static func text(_ value: String) -> String {
-        var result = ""
-        for scalar in value.unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
     }
 }
