@@ -803,8 +803,14 @@ public final class ScriptInterpreter {
             throw ScriptFailure.invalidArgument("a secure channel is already open on channel \(channelNumber); scp03 close first")
         }
         let warnings = Mutex<[String]>([])
-        let loaded = try KeySourceResolver(warn: { message in warnings.withLock { $0.append(message) } })
-            .resolve(KeySources.KeyOptions(keys: testKeys ? nil : keys ?? options.keysFile, globalPlatformTestKeys: testKeys))
+        let loaded: ResolvedKeys
+        do {
+            loaded = try KeySourceResolver(warn: { message in warnings.withLock { $0.append(message) } })
+                .resolve(KeySources.KeyOptions(keys: testKeys ? nil : keys ?? options.keysFile, globalPlatformTestKeys: testKeys))
+        } catch KeyError.missing {
+            // The resolver's own hint names dmboot's flags; say what works here.
+            throw ScriptFailure.noKeys
+        }
         warnings.withLock { $0 }.forEach(say)
         let host = SCP03Host(keySource: loaded.source, level: try SecurityLevel(text: level), mode: loaded.mode,
                              applicationID: session.location.application)
@@ -895,6 +901,8 @@ public enum ScriptFailure: Error, CustomStringConvertible {
     case unreadableScript(String, reason: String)
     /// Ctrl-C.
     case interrupted
+    /// `scp03 open` (or `status`) with no key file anywhere.
+    case noKeys
 
     public var description: String {
         switch self {
@@ -909,6 +917,8 @@ public enum ScriptFailure: Error, CustomStringConvertible {
         case .unknownVariable(let name): return "no variable \"\(name)\" (set it first, or use $sw, $sw1, $sw2, $response)"
         case .unreadableScript(let path, let reason): return "cannot read the script \(path): \(reason)"
         case .interrupted: return "interrupted (Ctrl-C)"
+        case .noKeys:
+            return "no SCP03 keys: give scp03 open keys FILE, start apdu-shell with --keys FILE, set DMBOOT_KEYS, or use scp03 open gp-test-keys on a development card"
         }
     }
 

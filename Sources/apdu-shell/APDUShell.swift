@@ -154,6 +154,7 @@ struct APDUShell: ParsableCommand {
         case .unreadableScript: return .fileError
         case .invalidArgument, .unknownVariable, .notConnected: return .usage
         case .interrupted: return .interrupted
+        case .noKeys: return .keyMaterial
         case .lineFailed(_, _, _, let error):
             switch error {
             case let failure as ScriptFailure: return status(of: failure)

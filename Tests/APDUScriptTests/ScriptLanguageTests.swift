@@ -153,6 +153,12 @@ final class ScriptLanguageTests: XCTestCase {
         XCTAssertEqual(ShellHelp.text(for: "stauts"), ["no command \"stauts\"; did you mean \"status\"? (help lists them)"])
     }
 
+    /// apdu-shell's hints name what works in apdu-shell, never dmboot's flags.
+    func testMissingKeysAreExplainedInTheShellsOwnTerms() {
+        XCTAssertFalse(ScriptFailure.noKeys.description.contains("--key-enc"))
+        XCTAssertTrue(ScriptFailure.noKeys.description.contains("--keys FILE"))
+    }
+
     func testHelpShowsEveryEntryWhole() {
         let text = ShellHelp.text(for: nil).joined(separator: "\n")
         for (_, usage, description) in ShellHelp.entries {
