@@ -77,7 +77,7 @@ final class APDUShellTests: XCTestCase {
                                       "ICCID 8901123456789012345"],
             "read-dm-bootstrap.apdu": ["< <redacted 2560 bytes>", "AppAuth/Srv/AAuthSecret  (chr)  <redacted 18 bytes>"],
             "scp03-read-odf-dodf.apdu": ["DODF  5033", "oidDO \"DM bootstrap: demo server\""],
-            "select-pkcs15.apdu": ["PKCS#15 application selected: FCI 6F18"],
+            "select-pkcs15.apdu": ["PKCS#15 application selected: FCP 62", "  84 DF name A000000063504B43532D3135"],
         ]
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("CardScripts").path)
             .filter { $0.hasSuffix(".apdu") }.sorted()
