@@ -52,7 +52,6 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case resultsUnavailable = 101
     case resultsRefused = 102
     case resultNotKept = 103
-    case interrupted = 130
 
     public var summary: String {
         switch self {
@@ -73,7 +72,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .expectationFailed: return "apdu-shell: an expectation of the script (expect SW or data) did not hold"
         case .lineStopped:
             return "station: --max-consecutive-failures cards in a row failed with the same class; the station stopped the line"
-        case .interrupted: return "station: a second Ctrl-C stopped it right after the cards in flight"
+        case .interrupted: return "Ctrl-C: a station's second one stopped it right after the cards in flight; apdu-shell stopped its script between two exchanges"
         case .secretMissing: return "a secret the command needs (push PIN, NETWORKID, password, HMAC key, Ks_NAF) was not given"
         case .cardNotAuthenticated:
             return "the card did not prove it holds the static keys (card cryptogram or challenge); nothing was sent after INITIALIZE UPDATE"
@@ -111,7 +110,6 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .resultsUnavailable: return "the results database cannot be reached (results list, report, flush)"
         case .resultsRefused: return "the results database refused (newer schema, no right to create tables, bad data)"
         case .resultNotKept: return "a result could be neither stored nor spooled (the spool cannot be written)"
-        case .interrupted: return "interrupted by Ctrl-C (SIGINT)"
         }
     }
 

@@ -17,7 +17,7 @@ struct APDUShell: ParsableCommand {
         input otherwise, stopping at the first failed expectation or 'fail'. The language is in apdu-script(5).
         Exit status: dmboot's contract (`dmboot exit-codes`, apdu-shell(1)): 0 success, 2 a malformed script or \
         command line, 3-11 a PC/SC, reader or card failure, 13 an unreadable script, 14 a failed expectation or a \
-        'fail' line, 20-24 a secure-channel or key failure, 130 interrupted by Ctrl-C.
+        'fail' line, 17 interrupted by Ctrl-C, 20-24 a secure-channel or key failure.
         """,
         version: "0.1.0")
 
