@@ -58,13 +58,18 @@ let package = Package(
         .target(name: "StationPipeline", dependencies: ["APDU", "CardResults", "CardTransport", "ExitContract", "Provisioning",
                                                         "Station", "TerminalText"]),
         .target(name: "Results", dependencies: ["CLibPQ", "ExitContract"]),
+        // The results database behind the pipeline's seams: a claim per card (CardAdmission), then its record.
+        .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results",
+                                                       "StationPipeline"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract"]),
 
         .executableTarget(name: "dmboot", dependencies: [
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
-            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "CardSimulator", "TerminalText", "ExitContract",
+            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "CardSimulator", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The writer side of scripts/bench-results.sh (not a product).
+        .executableTarget(name: "results-bench", dependencies: ["Results"]),
         .executableTarget(name: "apdu-shell", dependencies: [
             "APDU", "CardTransport", "APDUScript", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,6 +90,8 @@ let package = Package(
         .testTarget(name: "MCIMTests", dependencies: ["MCIM"], exclude: ["independent_pack.py"]),
         .testTarget(name: "StationTests", dependencies: ["Station", "CardTransport", "CardResults"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "TestSupport"]),
+        .testTarget(name: "StationResultsTests", dependencies: ["StationResults", "Results", "CardResults", "Provisioning",
+                                                                "StationPipeline", "TestSupport"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",

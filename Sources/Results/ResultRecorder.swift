@@ -35,6 +35,8 @@ public final class ResultRecorder: Sendable {
         public let recordID: UUID
         public let reprovision: Bool
         let connection: PostgresConnection?
+        /// Set when the claim is this station's own (the database was unreachable).
+        let localIdentity: String?
     }
 
     /// What one delivery of the spool did.
@@ -72,6 +74,8 @@ public final class ResultRecorder: Sendable {
         var reason: String
         var idle: [PostgresConnection]
         var known: Set<String>
+        /// Cards claimed while spooling whose record is not written yet.
+        var claimedLocally: Set<String> = []
     }
 
     public let settings: Settings
@@ -118,12 +122,12 @@ public final class ResultRecorder: Sendable {
     /// station's own records) unless reprovisioning is allowed.
     public func claim(_ record: ResultRecord) throws -> Claim {
         guard let identity = record.cardIdentity else {
-            return Claim(recordID: record.recordID, reprovision: false, connection: nil)
+            return Claim(recordID: record.recordID, reprovision: false, connection: nil, localIdentity: nil)
         }
         if let connection = checkout() {
             do {
                 let reprovision = try ResultsStore(connection: connection).claim(record, allowReprovision: settings.allowReprovision)
-                return Claim(recordID: record.recordID, reprovision: reprovision, connection: connection)
+                return Claim(recordID: record.recordID, reprovision: reprovision, connection: connection, localIdentity: nil)
             } catch let error as ResultsDatabaseError where error.isOutage {
                 goOffline(error)
             } catch {
@@ -131,15 +135,25 @@ public final class ResultRecorder: Sendable {
                 throw error
             }
         }
-        let seen = state.withLock { $0.known.contains(identity) }
-        if seen && !settings.allowReprovision { throw AlreadyProvisioned(cardIdentity: identity, source: .localRecords) }
-        return Claim(recordID: record.recordID, reprovision: seen, connection: nil)
+        // The same card in two readers of this station at once: the second is refused too.
+        let seen = try state.withLock { state -> Bool in
+            let seen = state.known.contains(identity)
+            guard !state.claimedLocally.contains(identity), !seen || settings.allowReprovision else {
+                throw AlreadyProvisioned(cardIdentity: identity, source: .localRecords)
+            }
+            state.claimedLocally.insert(identity)
+            return seen
+        }
+        return Claim(recordID: record.recordID, reprovision: seen, connection: nil, localIdentity: identity)
     }
 
     /// Records a card's result: ends its claim (if any) with it, or spools it.
     /// Throws only when the spool cannot keep it.
     @discardableResult
     public func finish(_ claim: Claim?, _ result: ResultRecord) throws -> Delivery {
+        defer {
+            if let identity = claim?.localIdentity { state.withLock { _ = $0.claimedLocally.remove(identity) } }
+        }
         var record = result
         if let claim {
             record.recordID = claim.recordID
@@ -149,6 +163,7 @@ public final class ResultRecorder: Sendable {
            state.withLock({ $0.known.insert(identity).inserted }) {
             try settings.knownCards.add(identity)
         }
+
         if let connection = claim?.connection {
             let store = ResultsStore(connection: connection)
             do {

@@ -9,6 +9,7 @@ import Foundation
 import KeySources
 import Provisioning
 import StationPipeline
+import StationResults
 
 /// Where the DM tree lives and how long to wait for another writer.
 struct TreeOptions: ParsableArguments {
@@ -110,6 +111,11 @@ struct ProvisionCommand: ParsableCommand {
                                valueName: "file"))
     var jsonLog: String?
 
+    @OptionGroup var resultsOptions: ResultsOptions
+
+    @Option(help: ArgumentHelp("This station's name in the results and the log (default: the host name).", valueName: "name"))
+    var stationID: String?
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -123,25 +129,46 @@ struct ProvisionCommand: ParsableCommand {
         provisioner.busyTimeout = treeOptions.busyTimeout
         provisioner.dryRun = dryRun
         let sink = try ResultSinks(dryRun ? [] : jsonLog.map { [try JSONLinesLog(path: $0)] } ?? [])
+        let run = RunContext(command: "provision", stationID: stationID ?? ProcessInfo.processInfo.hostName,
+                             dmbootVersion: DMBoot.version)
+        // A dry run installs nothing, so it claims and records nothing.
+        let results = dryRun ? nil : try resultsOptions.open(context: run) { Output.progress("dmboot: \(ResultsOptions.describe($0))") }
+        if let results { ResultsOptions.start(results) { Output.progress("dmboot: \($0)") } }
+        defer { results.map { ResultsOptions.finish($0) { Output.progress("dmboot: \($0)") } } }
+        let claim = results?.admission()
+        provisioner.admission = claim
         let context = try PCSCContext()
         let card = try readerOptions.connect(context)
         defer { card.disconnect(resetCard: true) }
-        let run = RunContext(command: "provision", dmbootVersion: DMBoot.version)
         let time = Date()
         let started = ContinuousClock.now
+        let atr = try card.atr()
+        /// The result in the results database first (it fills in what the claim learnt), then in the log.
+        func record(_ result: CardResult) throws {
+            var result = result
+            result.atr = atr.map { String(format: "%02X", $0) }.joined()
+            if let results {
+                let (recorded, delivery) = try results.record(result, claim: claim)
+                if let note = ResultsOptions.describe(delivery, spooled: results.recorder.spooledCount) {
+                    Output.progress("dmboot: \(note)")
+                }
+                result = recorded
+            }
+            try sink.record(result)
+        }
         let report: Provisioner.Report
         do {
-            report = try provisioner.provision(over: ISO7816Channel(link: card), atr: try card.atr())
+            report = try provisioner.provision(over: ISO7816Channel(link: card), atr: atr)
         } catch {
             // The card's own failure is what the exit status reports, even when the log cannot take it.
             do {
-                try sink.record(run.result(of: error, reader: card.reader, time: time, duration: ContinuousClock.now - started))
+                try record(run.result(of: error, reader: card.reader, time: time, duration: ContinuousClock.now - started))
             } catch let logFailure {
                 Output.progress("dmboot: \(logFailure)")
             }
             throw error
         }
-        try sink.record(run.result(of: report, reader: card.reader, time: time, duration: ContinuousClock.now - started))
+        try record(run.result(of: report, reader: card.reader, time: time, duration: ContinuousClock.now - started))
         if output.json {
             Output.json(ProvisionReport.json(report, reader: card.reader, tree: tree))
         } else {

@@ -8,8 +8,10 @@ import Foundation
 import KeySources
 import Provisioning
 import SecureChannel
+import Results
 import Station
 import StationPipeline
+import StationResults
 import Synchronization
 
 struct StationCommand: ParsableCommand {
@@ -65,6 +67,8 @@ struct StationCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the failed cards to this file, one per line, to re-run them.", valueName: "file"))
     var failedList: String?
 
+    @OptionGroup var resultsOptions: ResultsOptions
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -102,9 +106,32 @@ struct StationCommand: ParsableCommand {
         }, activity: { board.show($0) })
         let context = RunContext(command: "station", stationID: stationID ?? ProcessInfo.processInfo.hostName,
                                  dmbootVersion: DMBoot.version)
+        let database = try resultsOptions.open(context: context) { board.message(ResultsOptions.describe($0)) }
+        if let database {
+            ResultsOptions.start(database, say: board.message)
+            database.recorder.retryInBackground(every: 2)
+        }
+        defer { database.map { ResultsOptions.finish($0, say: board.message) } }
         let job = StationJob(provisioner: provisioner, context: context)
         let station = Station(configuration: configuration, events: try ReaderMonitor(), observers: observers,
-                              job: job.run(reader:))
+                              job: { [provisioner] reader in
+            guard let database else { return job.run(reader: reader) }
+            // Each card claims its identity before its install and records its result on its own thread.
+            let claim = database.admission()
+            var claiming = provisioner
+            claiming.admission = claim
+            let result = StationJob(provisioner: claiming, context: context).run(reader: reader)
+            do {
+                let (recorded, delivery) = try database.record(result, claim: claim)
+                if let note = ResultsOptions.describe(delivery, spooled: database.recorder.spooledCount) {
+                    board.message("\(reader): \(note)")
+                }
+                return recorded
+            } catch {
+                board.message("\(reader): the result of \(result.cardIdentity ?? "the card") was NOT recorded: \(error)")
+                return result
+            }
+        })
         let started = Date()
         let interrupts = Interrupts(board: board, station: station)
         let results = try interrupts.handle { try station.run() }

@@ -238,7 +238,7 @@ final class BackgroundProcess {
     private let stdout: URL
     private let stderr: URL
 
-    init(_ arguments: [String], in folder: URL) throws {
+    init(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
         let name = UUID().uuidString
         stdout = folder.appendingPathComponent("\(name).out")
         stderr = folder.appendingPathComponent("\(name).err")
@@ -246,6 +246,7 @@ final class BackgroundProcess {
         _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
         process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = try FileHandle(forWritingTo: stdout)
         process.standardError = try FileHandle(forWritingTo: stderr)
         process.standardInput = FileHandle.nullDevice
