@@ -5,23 +5,37 @@ import XCTest
 /// the real peer the TLS check talks to (unit tests and the command's tests).
 public final class TLSPeer {
     public let port: UInt16
-    private let process = Process()
+    private let process: Process
 
-    public init(port: UInt16 = TLSPeer.freePort(), arguments: [String], folder: URL) throws {
-        self.port = port
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1", "-quiet"] + arguments
-        process.currentDirectoryURL = folder
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = Pipe()
-        try process.run()
-        let deadline = Date().addingTimeInterval(5)
-        while !TLSPeer.listening(port) {
-            guard Date() < deadline, process.isRunning else {
+    /// Starts s_server on `port`, or on a free port. A free port can be taken
+    /// by another process between the look and s_server's bind; s_server then
+    /// exits, and a new port is tried.
+    public init(port: UInt16? = nil, arguments: [String], folder: URL) throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let candidate = port ?? TLSPeer.freePort()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = ["s_server", "-accept", "127.0.0.1:\(candidate)", "-naccept", "1", "-quiet"] + arguments
+            process.currentDirectoryURL = folder
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = Pipe()
+            try process.run()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && !TLSPeer.listening(candidate) && Date() < deadline { usleep(20_000) }
+            // Listening is only ours if s_server is still there once the port is up.
+            if process.isRunning && TLSPeer.listening(candidate) {
+                self.port = candidate
+                self.process = process
+                return
+            }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            guard port == nil, attempt < 5 else {
                 throw NSError(domain: "TLSPeer", code: 1, userInfo: [NSLocalizedDescriptionKey: "s_server did not start: \(arguments)"])
             }
-            usleep(20_000)
         }
     }
 
