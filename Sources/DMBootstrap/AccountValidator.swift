@@ -37,10 +37,12 @@ public struct AccountValidator: Sendable {
 
     /// Throws one error that lists every error of every account; under
     /// `strict`, warnings are refused too. Returns the warnings to show.
+    /// Problems of the nodes in `excused` (./DMAcc paths a caller knowingly
+    /// restores empty, as `tree import --allow-missing-secrets`) do not count.
     @discardableResult
-    public func validate(_ bootstrap: DecodedBootstrap, strict: Bool = false) throws -> [AccountProblem] {
+    public func validate(_ bootstrap: DecodedBootstrap, strict: Bool = false, excused: Set<String> = []) throws -> [AccountProblem] {
         guard !bootstrap.accounts.isEmpty else { throw BootstrapError.noAccounts }
-        let found = problems(in: bootstrap.accounts)
+        let found = problems(in: bootstrap.accounts).filter { !excused.contains("./DMAcc/\($0.account)/\($0.path)") }
         let errors = found.filter { $0.severity == .error }
         guard errors.isEmpty else { throw BootstrapError.invalidAccounts(errors) }
         let warnings = found.filter { $0.severity == .warning }

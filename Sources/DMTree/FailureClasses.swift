@@ -1,7 +1,10 @@
 import ExitContract
 
 extension ImportError: ClassifiedFailure {
-    public var exitStatus: ExitStatus { .malformedBootstrap }
+    public var exitStatus: ExitStatus {
+        if case .secretsLeftOut = self { return .secretsLeftOut }
+        return .malformedBootstrap
+    }
 }
 
 extension TreeStoreError: ClassifiedFailure {

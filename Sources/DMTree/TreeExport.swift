@@ -3,15 +3,29 @@ import Foundation
 
 /// The tree's accounts as documents: TNDS XML (OMA DM TNDS 1.2, readable by
 /// `dmboot decode` and `tree import`) and JSON. Secret values are left out
-/// unless `revealSecrets`, so an export without it cannot restore them.
+/// unless `revealSecrets`; such an export says so in itself, and importing
+/// it is refused unless the caller accepts restoring those nodes empty.
 public enum TreeExport {
+    /// The ./DMAcc paths of the secret values an export without `revealSecrets` leaves out.
+    public static func leftOutSecrets(_ accounts: [(DMAccount, InstalledAccount)], revealSecrets: Bool) -> [String] {
+        guard !revealSecrets else { return [] }
+        return accounts.flatMap { account, _ in
+            account.nodes.filter { $0.isSecret && $0.value != nil }.map { "./DMAcc/\(account.name)/\($0.path)" }
+        }
+    }
+
     public static func tnds(_ accounts: [(DMAccount, InstalledAccount)], acls: [String: String], revealSecrets: Bool) -> String {
         var lines = [
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
             "<!DOCTYPE MgmtTree PUBLIC \"-//OMA//DTD-DM-DDF 1.2//EN\" \"http://www.openmobilealliance.org/tech/DTD/DM_DDF-V1_2.dtd\">",
-            "<MgmtTree xmlns=\"syncml:dmddf1.2\">",
-            "  <VerDTD>1.2</VerDTD>",
         ]
+        let leftOut = leftOutSecrets(accounts, revealSecrets: revealSecrets)
+        if !leftOut.isEmpty {
+            lines.append("<!-- dmboot: \(leftOut.count) secret value(s) were left out (exported without the reveal-secrets flag); "
+                         + "this file cannot restore them. Nodes without a Value: "
+                         + leftOut.joined(separator: " ").replacingOccurrences(of: "--", with: "- -") + " -->")
+        }
+        lines += ["<MgmtTree xmlns=\"syncml:dmddf1.2\">", "  <VerDTD>1.2</VerDTD>"]
         for (account, _) in accounts {
             lines.append("  <Node><NodeName>\(escape(account.name))</NodeName><Path>./DMAcc</Path>")
             lines.append("    <RTProperties><Format><node/></Format></RTProperties>")
@@ -25,7 +39,12 @@ public enum TreeExport {
                 let indent = String(repeating: "  ", count: open.count + 2)
                 let acl = acls["./DMAcc/\(account.name)/\(node.path)"].map { "<ACL>\(escape($0))</ACL>" } ?? ""
                 let type = node.type.map { "<Type><MIME>\(escape($0))</MIME></Type>" } ?? ""
-                let properties = "<RTProperties>\(acl)<Format><\(node.format.rawValue)/></Format>\(type)</RTProperties>"
+                let text = node.value.flatMap(xmlText)
+                // What XML cannot carry byte for byte travels as b64 (TND 1.2's
+                // base64 format), so the value comes back exactly.
+                let format = node.format == .node || node.format.isBinary || node.value == nil || text != nil
+                    ? node.format : .b64
+                let properties = "<RTProperties>\(acl)<Format><\(format.rawValue)/></Format>\(type)</RTProperties>"
                 if node.format == .node {
                     lines.append("\(indent)<Node><NodeName>\(escape(parts.last!))</NodeName>\(properties)")
                     open = parts
@@ -33,9 +52,7 @@ public enum TreeExport {
                 }
                 var value = ""
                 if let bytes = node.value, !node.isSecret || revealSecrets {
-                    let text = node.format.isBinary || String(validating: bytes, as: UTF8.self) == nil
-                        ? Data(bytes).base64EncodedString() : String(decoding: bytes, as: UTF8.self)
-                    value = "<Value>\(escape(text))</Value>"
+                    value = "<Value>\(escape(format.isBinary ? Data(bytes).base64EncodedString() : text ?? ""))</Value>"
                 }
                 lines.append("\(indent)<Node><NodeName>\(escape(parts.last!))</NodeName>\(properties)\(value)</Node>")
             }
@@ -49,8 +66,22 @@ public enum TreeExport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A value as XML character data that reads back as the same bytes:
+    /// valid UTF-8 holding only characters XML 1.0 allows, and no carriage
+    /// return (XML turns it into a line feed). Nil when there is none.
+    static func xmlText(_ bytes: [UInt8]) -> String? {
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        let carried = text.unicodeScalars.allSatisfy { scalar in
+            switch scalar.value {
+            case 0x09, 0x0A, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: return true
+            default: return false
+            }
+        }
+        return carried ? text : nil
+    }
+
     public static func json(_ accounts: [(DMAccount, InstalledAccount)], revealSecrets: Bool) -> [String: Any] {
-        ["accounts": accounts.map { account, installed in
+        var object: [String: Any] = ["accounts": accounts.map { account, installed in
             [
                 "name": account.name,
                 "serverID": installed.serverID,
@@ -61,15 +92,21 @@ public enum TreeExport {
                 "nodes": account.nodes.map { BootstrapJSON.node(for: $0, revealSecrets: revealSecrets) },
             ] as [String: Any]
         }]
+        let leftOut = leftOutSecrets(accounts, revealSecrets: revealSecrets)
+        if !leftOut.isEmpty { object["secretsLeftOut"] = leftOut }
+        return object
     }
 
-    /// Accounts from a JSON export. A redacted secret cannot be restored, so it is an error.
-    public static func accounts(fromJSON data: Data) throws -> [DMAccount] {
+    /// Accounts from a JSON export, and the ./DMAcc paths of the secrets it
+    /// left out (redacted): those nodes come with an empty value, and the
+    /// caller decides whether that is acceptable.
+    public static func accounts(fromJSON data: Data) throws -> (accounts: [DMAccount], secretsLeftOut: [String]) {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = object["accounts"] as? [[String: Any]] else {
             throw ImportError.malformed("not a dmboot tree export: no \"accounts\" list")
         }
-        return try list.map { entry in
+        var leftOut: [String] = []
+        let accounts = try list.map { entry in
             guard let name = entry["name"] as? String, let nodes = entry["nodes"] as? [[String: Any]] else {
                 throw ImportError.malformed("an account has no name or nodes")
             }
@@ -77,9 +114,11 @@ public enum TreeExport {
                 guard let path = node["path"] as? String, let format = (node["format"] as? String).flatMap(NodeFormat.init) else {
                     throw ImportError.malformed("\(name): a node has no path or a bad format")
                 }
-                if node["redacted"] != nil { throw ImportError.redactedSecret("\(name)/\(path)") }
                 var value: [UInt8]?
-                if let text = node["value"] as? String {
+                if node["redacted"] != nil {
+                    leftOut.append("./DMAcc/\(name)/\(path)")
+                    value = []
+                } else if let text = node["value"] as? String {
                     value = Array(text.utf8)
                 } else if let base64 = node["base64"] as? String {
                     guard let data = Data(base64Encoded: base64) else { throw ImportError.malformed("\(name)/\(path): bad base64") }
@@ -90,6 +129,27 @@ public enum TreeExport {
                 return DMNode(path: path, format: format, type: node["type"] as? String, value: value)
             })
         }
+        return (accounts, leftOut)
+    }
+
+    /// The secret nodes of a TNDS document that carry no Value: what an
+    /// export without --reveal-secrets leaves out (or another tool never put in).
+    public static func secretsWithoutValue(inTNDS bytes: [UInt8]) throws -> [String] {
+        let document = (0x01...0x03).contains(bytes.first ?? 0) ? try WBXMLDecoder().decode(bytes) : try XMLReader().decode(bytes)
+        var found: [String] = []
+        func visit(_ node: Element, parent: String) {
+            guard let name = node.child("NodeName")?.text.trimmingCharacters(in: .whitespacesAndNewlines) else { return }
+            let base = node.child("Path")?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? parent
+            let path = [base, name].filter { !$0.isEmpty }.joined(separator: "/")
+            let children = node.children(named: "Node")
+            let format = node.child("RTProperties")?.child("Format")?.children.first?.name ?? (children.isEmpty ? "chr" : "node")
+            if format != "node", node.child("Value") == nil, DMNode(path: name, format: .chr, value: nil).isSecret {
+                found.append(path)
+            }
+            for child in children { visit(child, parent: path) }
+        }
+        for node in document.root.children(named: "Node") { visit(node, parent: "") }
+        return found
     }
 
     static func escape(_ text: String) -> String {
@@ -100,13 +160,15 @@ public enum TreeExport {
 
 public enum ImportError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
-    case redactedSecret(String)
+    case secretsLeftOut([String])
 
     public var description: String {
         switch self {
         case .malformed(let reason): return "the import file is not valid: \(reason)"
-        case .redactedSecret(let path):
-            return "\(path) was exported without its value (no --reveal-secrets); the export cannot restore it, nothing was imported"
+        case .secretsLeftOut(let paths):
+            return "the file was exported without --reveal-secrets: \(paths.count) secret value(s) are missing "
+                + "(\(paths.joined(separator: ", "))); nothing was imported. Export again with --reveal-secrets, "
+                + "or import with --allow-missing-secrets to restore everything else with those values empty"
         }
     }
 }

@@ -36,6 +36,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case treeBusy = 51
     case noSuchNode = 52
     case secretNotRevealed = 53
+    case secretsLeftOut = 54
     case policyRefusal = 60
     case pushNotAuthentic = 70
     case malformedContentType = 71
@@ -92,6 +93,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .treeBusy: return "another dmboot kept the DM tree locked past --busy-timeout; nothing was written"
         case .noSuchNode: return "the DM tree has no such node, or the path is not a tree path"
         case .secretNotRevealed: return "the node is secret (no Get in its ACL); --reveal-secrets shows it"
+        case .secretsLeftOut:
+            return "tree import: the file was exported without --reveal-secrets; --allow-missing-secrets imports it with those secrets empty"
         case .policyRefusal:
             return "the policy refused (smartcard bootstrap disabled, level too low, server not allowed, legacy NETWORKID)"
         case .pushNotAuthentic: return "a pushed bootstrap's HMAC does not verify (altered body, or wrong PIN/NETWORKID); nothing was installed"

@@ -146,6 +146,11 @@ struct TreeExportCommand: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(data)
         }
+        let leftOut = TreeExport.leftOutSecrets(accounts, revealSecrets: revealSecrets)
+        if !leftOut.isEmpty {
+            Output.progress("dmboot: \(leftOut.count) secret value(s) were left out of the export (no --reveal-secrets); "
+                            + "it cannot restore them, and tree import refuses it without --allow-missing-secrets")
+        }
     }
 }
 
@@ -158,19 +163,31 @@ struct TreeImportCommand: ParsableCommand {
     var file: String
 
     @OptionGroup var treeOptions: TreeOptions
+
+    @Flag(help: "Import an export made without --reveal-secrets: its secret nodes are restored with empty values.")
+    var allowMissingSecrets = false
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let tree = try treeOptions.pathForWriting()
         let data = try InputFile.read(file, limit: InputFile.documentLimit)
         let accounts: [DMAccount]
+        let leftOut: [String]
         if data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) == UInt8(ascii: "{") {
-            accounts = try TreeExport.accounts(fromJSON: data)
+            (accounts, leftOut) = try TreeExport.accounts(fromJSON: data)
         } else {
             accounts = try BootstrapDecoder().decode([UInt8](data), format: .tnds).accounts
+            leftOut = try TreeExport.secretsWithoutValue(inTNDS: [UInt8](data))
+        }
+        guard leftOut.isEmpty || allowMissingSecrets else { throw ImportError.secretsLeftOut(leftOut) }
+        if !leftOut.isEmpty {
+            Output.progress("dmboot: warning: \(leftOut.count) secret value(s) were not in \(file) and are restored empty: "
+                            + leftOut.joined(separator: ", "))
         }
         let warnings = try AccountValidator().validate(DecodedBootstrap(encoding: .xml, documentType: .tnds, publicID: nil,
-                                                                        accounts: accounts, otherNodes: [], ignoredCommands: []))
+                                                                        accounts: accounts, otherNodes: [], ignoredCommands: []),
+                                                       excused: Set(leftOut))
         let report = try TreeInstaller(path: tree, busyTimeout: treeOptions.busyTimeout)
             .install(accounts, provenance: Provenance(source: .manual, document: (file as NSString).lastPathComponent),
                      prune: false, dryRun: false)

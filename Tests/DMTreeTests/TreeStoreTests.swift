@@ -116,14 +116,50 @@ final class TreeStoreTests: XCTestCase {
                               provenance: Provenance(source: .smartcard), prune: true)
         let full = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: true))
         let restored = try TreeExport.accounts(fromJSON: full)
-        XCTAssertEqual(restored.map(\.nodes), try store.accounts().map(\.0.nodes))
+        XCTAssertEqual(restored.accounts.map(\.nodes), try store.accounts().map(\.0.nodes))
+        XCTAssertEqual(restored.secretsLeftOut, [])
         let tnds = TreeExport.tnds(try store.accounts(), acls: [:], revealSecrets: true)
         let fromTNDS = try BootstrapDecoder().decode(Array(tnds.utf8), format: .tnds).accounts
         XCTAssertEqual(fromTNDS.map(\.nodes), try store.accounts().map(\.0.nodes))
         let redacted = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: false))
-        XCTAssertThrowsError(try TreeExport.accounts(fromJSON: redacted)) {
-            XCTAssertEqual($0 as? ImportError, .redactedSecret("A/AppAuth/1/AAuthSecret"))
+        let leftOut = ["./DMAcc/A/AppAuth/1/AAuthSecret", "./DMAcc/A/Auth/Bootstrap/ClientSecretKey",
+                       "./DMAcc/B/AppAuth/1/AAuthSecret", "./DMAcc/B/Auth/Bootstrap/ClientSecretKey"]
+        XCTAssertEqual(try TreeExport.accounts(fromJSON: redacted).secretsLeftOut, leftOut)
+        XCTAssertEqual(TreeExport.leftOutSecrets(try store.accounts(), revealSecrets: false), leftOut)
+        let redactedTNDS = TreeExport.tnds(try store.accounts(), acls: [:], revealSecrets: false)
+        XCTAssertTrue(redactedTNDS.contains("<!-- dmboot: 4 secret value(s) were left out"), redactedTNDS)
+        XCTAssertEqual(try TreeExport.secretsWithoutValue(inTNDS: Array(redactedTNDS.utf8)), leftOut)
+        XCTAssertEqual(try TreeExport.secretsWithoutValue(inTNDS: Array(tnds.utf8)), [])
+    }
+
+    /// Issue 16, item 4: values XML cannot carry byte for byte (not UTF-8, a
+    /// control character such as U+000B, a carriage return) travel as b64
+    /// (OMA DM TND 1.2, 5.3.3 Format "b64"), and come back as the same bytes.
+    func testValuesXMLCannotCarryRoundTripAsB64() throws {
+        let awkward: [(String, [UInt8])] = [
+            ("Latin1", Array("caf".utf8) + [0xE9]),
+            ("VerticalTab", Array("a\u{0B}b".utf8)),
+            ("CarriageReturn", Array("line1\r\nline2".utf8)),
+            ("Nul", [0x41, 0x00, 0x42]),
+            ("NonCharacter", Array("\u{FFFE}".utf8)),
+        ]
+        var account = Self.account("A", server: "alpha", secret: String(decoding: [0x73, 0x0B], as: UTF8.self))
+        account.set(DMNode(path: "AppAuth/1/AAuthData", format: .chr, value: [0xC3, 0x28, 0x00]))
+        for (name, value) in awkward { account.set(DMNode(path: "Ext/\(name)", format: .chr, value: value)) }
+        account.set(DMNode(path: "Ext/Plain", format: .chr, value: Array("tab\tand\nnewline <&> é".utf8)))
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([account], provenance: Provenance(source: .manual), prune: true)
+        let tnds = TreeExport.tnds(try store.accounts(), acls: [:], revealSecrets: true)
+        let restored = try XCTUnwrap(try BootstrapDecoder().decode(Array(tnds.utf8), format: .tnds).accounts.first)
+        for node in try store.accounts()[0].0.nodes {
+            XCTAssertEqual(restored.node(node.path)?.value, node.value, node.path)
         }
+        for (name, _) in awkward { XCTAssertEqual(restored.node("Ext/\(name)")?.format, .b64, name) }
+        XCTAssertEqual(restored.node("AppAuth/1/AAuthSecret")?.format, .b64)
+        XCTAssertEqual(restored.node("Ext/Plain")?.format, .chr, "what XML carries stays chr")
+        XCTAssertEqual(restored.node("Auth/Bootstrap/ClientSecretKey")?.format, .bin)
+        let json = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: true))
+        XCTAssertEqual(try TreeExport.accounts(fromJSON: json).accounts.map(\.nodes), try store.accounts().map(\.0.nodes))
     }
 
     /// "Café" with a decomposed é (e + U+0301) is one character for Swift and
