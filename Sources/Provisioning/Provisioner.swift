@@ -112,6 +112,7 @@ public struct TreeInstaller {
     }
 
     public func install(_ accounts: [DMAccount], provenance: Provenance, prune: Bool, dryRun: Bool) throws -> InstallReport {
+        StaleBuildFiles(treePath: path).removeAll()
         if FileManager.default.fileExists(atPath: path) {
             return try TreeStore(path: path, create: false, busyTimeout: busyTimeout)
                 .install(accounts, provenance: provenance, prune: prune, dryRun: dryRun)
@@ -127,5 +128,44 @@ public struct TreeInstaller {
         guard errno == EEXIST else { throw TreeStoreError.io(path: path, reason: String(cString: strerror(errno))) }
         return try TreeStore(path: path, create: false, busyTimeout: busyTimeout)
             .install(accounts, provenance: provenance, prune: prune, dryRun: false)
+    }
+}
+
+/// What a first install killed before its rename leaves beside the tree:
+/// "<tree>.new-<pid>" and its SQLite journal. Only files whose process is
+/// gone are removed; a live process may still be building its tree.
+public struct StaleBuildFiles {
+    public let treePath: String
+
+    public init(treePath: String) {
+        self.treePath = treePath
+    }
+
+    /// The stale files, by name, in the tree's folder.
+    public func names() -> [String] {
+        let tree = URL(fileURLWithPath: treePath)
+        let prefix = tree.lastPathComponent + ".new-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: tree.deletingLastPathComponent().path)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix(prefix) else { return false }
+            let rest = name.dropFirst(prefix.count)
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard ["", "-journal", "-wal", "-shm"].contains(rest.dropFirst(digits.count)),
+                  let pid = pid_t(digits), pid > 0 else { return false }
+            return !Self.isRunning(pid)
+        }.sorted()
+    }
+
+    /// Removes the stale files; what cannot be removed stays for the next install to try.
+    @discardableResult
+    public func removeAll() -> [String] {
+        let folder = URL(fileURLWithPath: treePath).deletingLastPathComponent()
+        return names().filter { unlink(folder.appendingPathComponent($0).path) == 0 }
+    }
+
+    /// kill(pid, 0) delivers nothing; it only says whether the process exists
+    /// (EPERM: it exists, owned by someone else).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
     }
 }

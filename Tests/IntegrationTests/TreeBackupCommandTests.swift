@@ -54,6 +54,60 @@ final class TreeBackupCommandTests: XCTestCase {
         XCTAssertEqual(try nodes(after.stdout), try nodes(before.stdout))
     }
 
+    /// Issue 16, item 7: SIGKILL during a first install leaves
+    /// tree.sqlite.new-PID and its journal; the next install removes them.
+    func testFilesOfAKilledFirstInstallAreRemovedByTheNextInstall() throws {
+        let accounts = (0..<300).map { number in
+            ["name": "Imported\(number)", "nodes": [
+                ["path": "AppID", "format": "chr", "value": "w7"],
+                ["path": "ServerID", "format": "chr", "value": "server-\(number)"],
+                ["path": "AppAddr/1/Addr", "format": "chr", "value": "https://s\(number).example.com/dm"],
+                ["path": "AppAddr/1/AddrType", "format": "chr", "value": "URI"],
+            ]] as [String: Any]
+        }
+        let export = path("import.json")
+        try JSONSerialization.data(withJSONObject: ["accounts": accounts]).write(to: URL(fileURLWithPath: export))
+        let tree = path("tree.sqlite")
+        var roundsLeavingFiles = 0
+        for _ in 0..<10 {
+            try? FileManager.default.removeItem(atPath: tree)
+            let process = Process()
+            process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
+            process.arguments = ["tree", "import", export, "--tree", tree]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 20_000...300_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if try !strays().isEmpty { roundsLeavingFiles += 1 }
+        }
+        print("killed first installs that left tree.sqlite.new-PID files: \(roundsLeavingFiles) of 10")
+        if try strays().isEmpty {
+            // The kills all missed the window: leave what one would have left.
+            for suffix in ["", "-journal"] {
+                FileManager.default.createFile(atPath: path("tree.sqlite.new-\(Self.exitedPID())\(suffix)"), contents: Data())
+            }
+        }
+        XCTAssertFalse(try strays().isEmpty)
+        try? FileManager.default.removeItem(atPath: tree)
+        let result = try Executable.run("dmboot", ["tree", "import", export, "--tree", tree])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try strays(), [])
+    }
+
+    static func exitedPID() -> pid_t {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try? process.run()
+        process.waitUntilExit()
+        return process.processIdentifier
+    }
+
+    func strays() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("tree.sqlite.new-") }
+    }
+
     /// The nodes of a JSON export, without the install times and provenance that differ.
     func nodes(_ json: String) throws -> [String] {
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
