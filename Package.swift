@@ -100,3 +100,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer harness (Fuzz/) exists only for scripts/fuzz.sh, which sets
+// DMBOOT_FUZZ and builds with -sanitize=fuzzer into its own build folder:
+// the normal build and CI never compile it.
+if Context.environment["DMBOOT_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "dmboot-fuzz",
+        dependencies: ["APDU", "APDUScript", "CardCrypto", "DMBootstrap", "DMTree", "MCIM", "PKCS15", "Provisioning",
+                       "SecureChannel"],
+        path: "Fuzz/Harness"))
+}
