@@ -3,6 +3,7 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS     fuzz one target for SECONDS (0: until stopped)
 #   scripts/fuzz.sh --replay [TARGET]  run every seed of the corpus once (all targets by default)
+#   scripts/fuzz.sh --smoke SECONDS    replay every corpus, then fuzz each target for SECONDS (CI)
 #   scripts/fuzz.sh --list             the targets
 #
 # The harness (Fuzz/Harness) is built with -sanitize=fuzzer,address into
@@ -17,7 +18,7 @@ TARGETS=(wbxml xml tnds cp ber scp03 apdu-script mcim content-type key-file poli
 BUILD=.build-fuzz
 CONFIGURATION=${FUZZ_CONFIGURATION:-release}
 
-usage() { sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
+usage() { sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
 
 build() {
     DMBOOT_FUZZ=1 swift build --build-path "$BUILD" --product dmboot-fuzz -c "$CONFIGURATION" \
@@ -55,6 +56,24 @@ case "${1:-}" in
         for target in ${2:-${TARGETS[@]}}; do
             mkdir -p "$BUILD/findings/$target"
             replay "$target"
+        done
+        exit 0 ;;
+    --smoke)
+        [[ "${2:-}" =~ ^[0-9]+$ ]] || usage
+        build
+        for target in "${TARGETS[@]}"; do
+            mkdir -p "$BUILD/corpus/$target" "$BUILD/findings/$target"
+            replay "$target"
+            log=$(mktemp)
+            if ! DMBOOT_FUZZ_TARGET=$target "$HARNESS" -max_total_time="$2" -max_len=8192 -timeout=10 \
+                    -rss_limit_mb=2048 -artifact_prefix="$BUILD/findings/$target/" \
+                    "$BUILD/corpus/$target" "Fuzz/corpus/$target" >"$log" 2>&1; then
+                tail -n 60 "$log" >&2
+                rm -f "$log"
+                die "fuzzing $target found a crash (in $BUILD/findings/$target/)"
+            fi
+            say "$target: $(grep -o 'Done [0-9]* runs' "$log" | tail -n 1) in ${2}s, no crash"
+            rm -f "$log"
         done
         exit 0 ;;
     ""|-*) usage ;;
