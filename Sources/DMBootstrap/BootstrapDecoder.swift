@@ -29,6 +29,7 @@ public struct BootstrapDecoder {
         case "wap-provisioningdoc": decoded = try ClientProvisioningReader().read(document, encoding: encoding)
         default: throw BootstrapError.notABootstrap(root: document.root.name)
         }
+        try DecodingLimits.check(decoded.accounts)
         if format == .tnds && decoded.documentType != .tnds || format == .cp && decoded.documentType != .clientProvisioning {
             throw BootstrapError.formatMismatch(requested: format.rawValue, found: decoded.documentType.rawValue)
         }

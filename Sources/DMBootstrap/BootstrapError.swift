@@ -8,6 +8,7 @@ public enum BootstrapError: Error, Equatable, CustomStringConvertible {
     /// A strict policy refuses what would otherwise only be warned about.
     case refusedWarnings([AccountProblem])
     case noAccounts
+    case limitExceeded(String)
 
     public var description: String {
         switch self {
@@ -24,6 +25,8 @@ public enum BootstrapError: Error, Equatable, CustomStringConvertible {
         case .refusedWarnings(let problems):
             return "the strict policy refuses the bootstrap's warnings (nothing was installed):\n"
                 + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .limitExceeded(let what):
+            return "the document is larger than any bootstrap: \(what)"
         case .noAccounts:
             return "the bootstrap carries no DM account (nothing under ./DMAcc, ./SyncML/DMAcc, or a w7 APPLICATION)"
         }

@@ -82,15 +82,16 @@ public struct DMAccount: Equatable, Sendable {
 
     /// The interior node names under `parent` ("AppAddr" gives the <x> of AppAddr/<x>).
     public func instances(of parent: String) -> [String] {
-        nodes.compactMap { node in
-            let parts = node.path.split(separator: "/").map(String.init)
-            let base = parent.split(separator: "/").map(String.init)
-            guard parts.count == base.count + 1, Array(parts.prefix(base.count)) == base, node.format == .node else {
-                return nil
-            }
-            return parts.last
-        }
+        let prefix = parent + "/"
+        return byPath.values.compactMap { node in
+            guard node.format == .node, node.path.hasPrefix(prefix) else { return nil }
+            let name = node.path.dropFirst(prefix.count)
+            return name.isEmpty || name.contains("/") ? nil : String(name)
+        }.sorted()
     }
+
+    /// How many nodes the account has, interior ones included.
+    public var nodeCount: Int { byPath.count }
 }
 
 /// A decoded bootstrap document: its accounts and whatever else it carried.

@@ -38,13 +38,13 @@ struct SyncMLReader {
                         }
                         value = converted
                     }
-                    if let (account, path) = AccountPath.split(uri, root: ["DMAcc"]) {
+                    if let (account, path) = try AccountPath.split(uri, root: ["DMAcc"]) {
                         if accounts[account] == nil {
                             accounts[account] = DMAccount(name: account, source: .syncML)
                             order.append(account)
                         }
                         if !path.isEmpty { accounts[account]!.set(DMNode(path: path, format: format, type: type, value: value)) }
-                    } else if let (account, path) = AccountPath.split(uri, root: ["SyncML", "DMAcc"]) {
+                    } else if let (account, path) = try AccountPath.split(uri, root: ["SyncML", "DMAcc"]) {
                         if legacy[account] == nil {
                             legacy[account] = [:]
                             legacyOrder.append(account)

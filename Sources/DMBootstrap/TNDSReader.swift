@@ -32,7 +32,7 @@ struct TNDSReader {
             } else if format != .node {
                 value = []
             }
-            if let (account, inner) = AccountPath.split(path, root: ["DMAcc"]) {
+            if let (account, inner) = try AccountPath.split(path, root: ["DMAcc"]) {
                 if accounts[account] == nil {
                     accounts[account] = DMAccount(name: account, source: .tnds)
                     order.append(account)

@@ -183,6 +183,19 @@ public enum DecodingLimits {
     public static let maxDepth = 64
     /// Elements in one document.
     public static let maxElements = 50_000
+    /// Segments of a node path inside an account (AppAddr/1/Port/1/PortNbr
+    /// has five): each one is an interior node to create.
+    public static let maxPathSegments = 32
+    /// Nodes of one account, interior ones included (a DMAcc account has a
+    /// few dozen); validation looks at each node more than once.
+    public static let maxNodesPerAccount = 1_000
+
+    /// Refuses accounts over the limits once a reader has built them.
+    public static func check(_ accounts: [DMAccount]) throws {
+        for account in accounts where account.nodeCount > maxNodesPerAccount {
+            throw BootstrapError.limitExceeded("account \(account.name) has more than \(maxNodesPerAccount) nodes")
+        }
+    }
 }
 
 public enum XMLDocumentError: Error, Equatable, CustomStringConvertible {

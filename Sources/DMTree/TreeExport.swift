@@ -101,6 +101,9 @@ public enum TreeExport {
     /// left out (redacted): those nodes come with an empty value, and the
     /// caller decides whether that is acceptable.
     public static func accounts(fromJSON data: Data) throws -> (accounts: [DMAccount], secretsLeftOut: [String]) {
+        guard data.count <= DecodingLimits.maxBytes else {
+            throw ImportError.malformed("\(data.count) bytes, more than the \(DecodingLimits.maxBytes) an export of one tree may have")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = object["accounts"] as? [[String: Any]] else {
             throw ImportError.malformed("not a dmboot tree export: no \"accounts\" list")
@@ -113,6 +116,9 @@ public enum TreeExport {
             return DMAccount(name: name, source: .tnds, nodes: try nodes.map { node in
                 guard let path = node["path"] as? String, let format = (node["format"] as? String).flatMap(NodeFormat.init) else {
                     throw ImportError.malformed("\(name): a node has no path or a bad format")
+                }
+                guard path.split(separator: "/").count <= DecodingLimits.maxPathSegments else {
+                    throw ImportError.malformed("\(name): a node path has more than \(DecodingLimits.maxPathSegments) segments")
                 }
                 var value: [UInt8]?
                 if node["redacted"] != nil {
@@ -129,6 +135,7 @@ public enum TreeExport {
                 return DMNode(path: path, format: format, type: node["type"] as? String, value: value)
             })
         }
+        try DecodingLimits.check(accounts)
         return (accounts, leftOut)
     }
 

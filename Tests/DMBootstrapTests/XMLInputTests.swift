@@ -89,16 +89,43 @@ final class XMLInputTests: XCTestCase {
         XCTAssertEqual(decoded.ignoredCommands, [])
     }
 
-    func testAnAccountWithThousandsOfNodesIsReadInOnePass() throws {
-        // Inserted in reverse path order, the worst case for a sorted array.
-        let count = 8_000
-        let items = (0..<count).reversed().map {
+    func items(_ count: Int) -> String {
+        // In reverse path order, the worst case for a sorted array.
+        (0..<count).reversed().map {
             "<Item><Target><LocURI>./DMAcc/Demo/Ext/\($0)</LocURI></Target><Data>v</Data></Item>"
         }.joined()
-        let decoded = try decode(syncML(account + "<Add>" + items + "</Add>"))
-        let nodes = try XCTUnwrap(decoded.accounts.first).nodes
+    }
+
+    func testAnAccountWithManyNodesIsReadInOnePassAndThousandsAreRefused() throws {
+        let count = DecodingLimits.maxNodesPerAccount - 2
+        let nodes = try XCTUnwrap(try decode(syncML(account + "<Add>" + items(count) + "</Add>")).accounts.first).nodes
         XCTAssertEqual(nodes.count, count + 2, "ServerID, Ext and its leaves")
         XCTAssertEqual(nodes.map(\.path), nodes.map(\.path).sorted())
+        // 8,000 nodes: validation looks up each AppAddr's ports among all of an account's nodes.
+        XCTAssertThrowsError(try decode(syncML(account + "<Add>" + items(8_000) + "</Add>"))) {
+            XCTAssertEqual($0 as? BootstrapError,
+                           .limitExceeded("account Demo has more than \(DecodingLimits.maxNodesPerAccount) nodes"))
+        }
+    }
+
+    /// Found by the tnds fuzz target: a path of thousands of segments made
+    /// one interior node per segment, each as long as the path so far.
+    func testPathsDeeperThanAnAccountAreRefused() {
+        let deep = "./DMAcc/Demo/" + Array(repeating: "a", count: 2_000).joined(separator: "/")
+        let syncMLDocument = syncML(account + "<Add><Item><Target><LocURI>\(deep)</LocURI></Target><Data>v</Data></Item></Add>")
+        let tnds = Array("""
+        <MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>x</NodeName><Path>\(deep)</Path><Value>v</Value></Node></MgmtTree>
+        """.utf8)
+        for document in [syncMLDocument, tnds] {
+            XCTAssertThrowsError(try decode(document)) {
+                XCTAssertEqual($0 as? BootstrapError, .limitExceeded(
+                    "a node path has more than \(DecodingLimits.maxPathSegments) segments below its account"))
+            }
+        }
+        let legal = "./DMAcc/Demo/" + Array(repeating: "a", count: DecodingLimits.maxPathSegments).joined(separator: "/")
+        let nodes = try? decode(syncML(account + "<Add><Item><Target><LocURI>\(legal)</LocURI></Target><Data>v</Data></Item></Add>"))
+            .accounts.first?.nodes
+        XCTAssertEqual(nodes?.count, DecodingLimits.maxPathSegments + 1, "ServerID and one node per segment")
     }
 
     func testLimitsRefuseWhatNoBootstrapReaches() {

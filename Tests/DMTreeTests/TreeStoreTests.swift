@@ -132,6 +132,19 @@ final class TreeStoreTests: XCTestCase {
         XCTAssertEqual(try TreeExport.secretsWithoutValue(inTNDS: Array(tnds.utf8)), [])
     }
 
+    func testAJSONExportBeyondTheDecodingLimitsIsRefused() {
+        let deep = Array(repeating: "a", count: DecodingLimits.maxPathSegments + 1).joined(separator: "/")
+        let json = #"{"accounts": [{"name": "A", "nodes": [{"path": "\#(deep)", "format": "chr", "value": "v"}]}]}"#
+        XCTAssertThrowsError(try TreeExport.accounts(fromJSON: Data(json.utf8))) {
+            XCTAssertEqual($0 as? ImportError, .malformed("A: a node path has more than \(DecodingLimits.maxPathSegments) segments"))
+        }
+        let wide = (0...DecodingLimits.maxNodesPerAccount).map { #"{"path": "Ext/\#($0)", "format": "chr", "value": "v"}"# }
+        let many = #"{"accounts": [{"name": "A", "nodes": [\#(wide.joined(separator: ","))]}]}"#
+        XCTAssertThrowsError(try TreeExport.accounts(fromJSON: Data(many.utf8))) {
+            XCTAssertEqual($0 as? BootstrapError, .limitExceeded("account A has more than \(DecodingLimits.maxNodesPerAccount) nodes"))
+        }
+    }
+
     /// Issue 16, item 4: values XML cannot carry byte for byte (not UTF-8, a
     /// control character such as U+000B, a carriage return) travel as b64
     /// (OMA DM TND 1.2, 5.3.3 Format "b64"), and come back as the same bytes.
