@@ -21,10 +21,15 @@ CONFIGURATION=${FUZZ_CONFIGURATION:-release}
 usage() { sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
 
 build() {
-    DMBOOT_FUZZ=1 swift build --build-path "$BUILD" --product dmboot-fuzz -c "$CONFIGURATION" \
-        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \
-        | grep -v -e '^\[' -e 'Cannot export local symbol' -e 'prohibited flag' || true
-    [ -x "$BUILD/$CONFIGURATION/dmboot-fuzz" ] || die "the fuzz harness did not build"
+    local log
+    log=$(mktemp)
+    if ! DMBOOT_FUZZ=1 swift build --build-path "$BUILD" --product dmboot-fuzz -c "$CONFIGURATION" \
+            -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >"$log" 2>&1; then
+        grep -v -e '^\[' -e 'Cannot export local symbol' -e 'prohibited flag' "$log" >&2 || true
+        rm -f "$log"
+        die "the fuzz harness did not build"
+    fi
+    rm -f "$log"
     HARNESS=$BUILD/$CONFIGURATION/dmboot-fuzz
 }
 

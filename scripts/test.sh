@@ -18,3 +18,9 @@ export DMBOOT_TEST_RESULTS_URL
 
 bash scripts/check-docs.sh
 swift test --disable-swift-testing
+
+# Every parser under libFuzzer: the seed corpora replayed, then a few seconds
+# per target (scripts/fuzz.sh; a debug build, quicker to make than release).
+FUZZ_CONFIGURATION=debug bash scripts/fuzz.sh --smoke "${DMBOOT_FUZZ_SECONDS:-4}"
+# The tests of the C-interop paths under AddressSanitizer (scripts/asan.sh).
+bash scripts/asan.sh

@@ -61,7 +61,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .keyFile: Files.load(bytes) { _ = try KeyFile.load(path: $0) }
         case .policy: Files.load(bytes) { _ = try ProvisioningPolicy.load(path: $0) }
         case .treeJSON:
-            if let accounts = try? TreeExport.accounts(fromJSON: Data(bytes)) { _ = AccountValidator().problems(in: accounts) }
+            if let imported = try? TreeExport.accounts(fromJSON: Data(bytes)) { _ = AccountValidator().problems(in: imported.accounts) }
         }
     }
 
@@ -92,7 +92,7 @@ enum PKCS15Structures {
 enum SecureMessaging {
     static func exercise(_ bytes: [UInt8]) {
         guard let first = bytes.first, bytes.count >= 3 else { return }
-        let keys = SessionKeys(enc: SecretBytes([UInt8](repeating: 0x11, count: 16)),
+        let keys = SCP03SessionKeys(enc: SecretBytes([UInt8](repeating: 0x11, count: 16)),
                                mac: SecretBytes([UInt8](repeating: 0x22, count: 16)),
                                rmac: SecretBytes([UInt8](repeating: 0x33, count: 16)))
         let session = SCP03MessageProtection(keys: keys, level: .full, mode: first & 0x02 == 0 ? .s8 : .s16,

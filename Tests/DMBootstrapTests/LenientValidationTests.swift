@@ -108,10 +108,10 @@ final class LenientValidationTests: XCTestCase {
 
     func testEmptyNamesInsideALocURIAreRefusedNotMerged() throws {
         // [TND] section 5: names are joined by single "/" delimiters.
-        XCTAssertEqual(AccountPath.split("./DMAcc/x/AppAddr/1/Addr", root: ["DMAcc"])?.path, "AppAddr/1/Addr")
-        XCTAssertEqual(AccountPath.split("DMAcc/x", root: ["DMAcc"])?.account, "x")
-        XCTAssertEqual(AccountPath.split("./DMAcc//x", root: ["DMAcc"])?.account, "")
-        XCTAssertEqual(AccountPath.split("./DMAcc/x//Addr", root: ["DMAcc"])?.path, "/Addr")
+        XCTAssertEqual(try AccountPath.split("./DMAcc/x/AppAddr/1/Addr", root: ["DMAcc"])?.path, "AppAddr/1/Addr")
+        XCTAssertEqual(try AccountPath.split("DMAcc/x", root: ["DMAcc"])?.account, "x")
+        XCTAssertEqual(try AccountPath.split("./DMAcc//x", root: ["DMAcc"])?.account, "")
+        XCTAssertEqual(try AccountPath.split("./DMAcc/x//Addr", root: ["DMAcc"])?.path, "/Addr")
         let xml = """
         <SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody><Add><CmdID>1</CmdID>
         <Item><Target><LocURI>./DMAcc/x/ServerID</LocURI></Target><Data>x</Data></Item>
