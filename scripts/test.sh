@@ -19,8 +19,12 @@ export DMBOOT_TEST_RESULTS_URL
 bash scripts/check-docs.sh
 swift test --disable-swift-testing
 
-# Every parser under libFuzzer: the seed corpora replayed, then a few seconds
-# per target (scripts/fuzz.sh; a debug build, quicker to make than release).
-FUZZ_CONFIGURATION=debug bash scripts/fuzz.sh --smoke "${DMBOOT_FUZZ_SECONDS:-4}"
-# The tests of the C-interop paths under AddressSanitizer (scripts/asan.sh).
-bash scripts/asan.sh
+# CI (.ci/run) adds the sanitizer jobs: DMBOOT_SANITIZERS=1 runs them here,
+# with the rig and PostgreSQL still up.
+if [ -n "${DMBOOT_SANITIZERS:-}" ]; then
+    # Every parser under libFuzzer: the seed corpora replayed, then a few
+    # seconds per target (a debug build of the harness, quicker to make).
+    FUZZ_CONFIGURATION=debug bash scripts/fuzz.sh --smoke "${DMBOOT_FUZZ_SECONDS:-4}"
+    # The tests of the C-interop paths under AddressSanitizer.
+    bash scripts/asan.sh
+fi
