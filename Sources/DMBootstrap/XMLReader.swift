@@ -25,6 +25,9 @@ public struct XMLReader {
             throw XMLDocumentError.invalidUTF8(offset: offset, line: line, column: column)
         }
         precondition(Self.libraryReady)
+        // Encoding errors bypass the context's error settings and would be
+        // printed on stderr; they reach us through the context's last error.
+        xmlSetStructuredErrorFunc(nil) { _, _ in }
         guard let context = xmlNewParserCtxt() else { throw XMLDocumentError.outOfMemory }
         defer { xmlFreeParserCtxt(context) }
         // Entity declarations stop the parse where they stand: the reader
