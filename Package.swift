@@ -31,6 +31,9 @@ let package = Package(
                        providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0",
                        providers: [.apt(["libxml2-dev"])]),
+        // Headers only: a PKCS#11 module is dlopened from the path its URI names.
+        .systemLibrary(name: "CPKCS11", pkgConfig: "p11-kit-1",
+                       providers: [.apt(["libp11-kit-dev"])]),
 
         .target(name: "TerminalText"),
         // The exit-code contract, below every layer: each layer's errors state their class.
@@ -40,8 +43,9 @@ let package = Package(
         .target(name: "CardCrypto", dependencies: ["COpenSSL"]),
         .target(name: "SecureChannel", dependencies: ["APDU", "CardTransport", "CardCrypto", "ExitContract"]),
         .target(name: "PKCS15", dependencies: ["APDU", "CardTransport", "ExitContract"]),
+        .target(name: "KeyCustody", dependencies: ["APDU", "CardCrypto", "SecureChannel", "CPKCS11", "ExitContract"]),
         // Every way to name SCP03 keys resolves here to one SCP03KeySource.
-        .target(name: "KeySources", dependencies: ["APDU", "SecureChannel"]),
+        .target(name: "KeySources", dependencies: ["APDU", "SecureChannel", "KeyCustody"]),
         .target(name: "DMBootstrap", dependencies: ["APDU", "CardCrypto", "CLibXML2", "ExitContract"]),
         .target(name: "DMTree", dependencies: ["DMBootstrap", "CardCrypto", "CSQLite", "ExitContract"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
@@ -65,7 +69,7 @@ let package = Package(
 
         .executableTarget(name: "dmboot", dependencies: [
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
-            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "CardSimulator", "TerminalText", "ExitContract",
+            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "CardSimulator", "TerminalText", "ExitContract", "KeyCustody",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The writer side of scripts/bench-results.sh (not a product).
@@ -94,6 +98,8 @@ let package = Package(
                                                                 "StationPipeline", "TestSupport"]),
         .testTarget(name: "PKCS15Tests", dependencies: ["PKCS15", "CardSession", "CardSimulator", "SecureChannel"]),
         .testTarget(name: "CardSimulatorTests", dependencies: ["CardSimulator"]),
+        .testTarget(name: "KeyCustodyTests", dependencies: ["KeyCustody", "SecureChannel", "CardCrypto", "APDU", "CPKCS11"],
+                    exclude: ["pysim_csv.py"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",
                                                             "Results", "TestSupport"],
                     exclude: ["pty_session.py", "pty_debugger.py"]),

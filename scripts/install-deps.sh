@@ -16,6 +16,8 @@ PACKAGES=(
     libwbxml2-utils       # xml2wbxml / wbxml2xml: an independent WBXML encoder for fixtures
     mandoc                # man page lint in the test suite
     openssl               # s_server, the TLS peer of the check-server tests
+    softhsm2              # a PKCS#11 token for the key-custody tests (master keys that never leave it)
+    libp11-kit-dev        # pkcs11.h (the header only: dmboot dlopens the module named in the URI)
     python3-cryptography  # independent implementation for MCIM cross-checks
     procps iproute2       # pgrep, ss: the rig checks processes and ports
     libpq-dev             # libpq: the results database client

@@ -13,8 +13,12 @@ import SecureChannel
 public final class ScriptInterpreter {
     public struct Options {
         public var reader: String?
-        /// Key file for `scp03 open` when the line names none.
+        /// Key source for `scp03 open` when the line names none.
         public var keysFile: String?
+        /// Diversify the keys for each card with KDF3 (`--diversify kdf3`).
+        public var diversifyKeys = false
+        /// PKCS#11 URI of a key table's key-encryption key.
+        public var keyTableKEK: String?
         /// Show data the card sent under R-ENCRYPTION (it encrypted it for a reason).
         public var revealSecrets = false
         public var trace = false
@@ -806,7 +810,9 @@ public final class ScriptInterpreter {
         let loaded: ResolvedKeys
         do {
             loaded = try KeySourceResolver(warn: { message in warnings.withLock { $0.append(message) } })
-                .resolve(KeySources.KeyOptions(keys: testKeys ? nil : keys ?? options.keysFile, globalPlatformTestKeys: testKeys))
+                .resolve(KeySources.KeyOptions(keys: testKeys ? nil : keys ?? options.keysFile, globalPlatformTestKeys: testKeys,
+                                               diversification: options.diversifyKeys ? .kdf3 : nil,
+                                               keyTableKEK: options.keyTableKEK))
         } catch KeyError.missing {
             // The resolver's own hint names dmboot's flags; say what works here.
             throw ScriptFailure.noKeys

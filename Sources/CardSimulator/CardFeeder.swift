@@ -42,6 +42,8 @@ public final class CardFeeder: Sendable {
         public var serialNumber: String?
         /// The identity a host files the card under: "iccid:<digits>" when it has EF.ICCID, else "pkcs15:<serial>".
         public var identity: String?
+        /// The key diversification data the card was given (hex), if it has a security domain.
+        public var keyDiversificationData: String?
         /// "used": the host reset or powered it off after commands; "untouched": nobody talked to it in time.
         public var outcome: String
         public var commands: Int
@@ -67,15 +69,22 @@ public final class CardFeeder: Sendable {
     }
 
     /// Each card gets its own PKCS#15 serial number and ICCID, so that a
-    /// station keeps one tree per card: the profile's serial with the card
-    /// number in the last four bytes, and an ICCID whose last eight digits
-    /// are the card number.
+    /// station keeps one tree per card, and its own key diversification
+    /// data, so that a batch has per-card keys (diversified, or listed in a
+    /// key table): the profile's serial and KDD with the card number in the
+    /// last four bytes, and an ICCID whose last eight digits are the card number.
     public static func profile(_ profile: CardProfile, numbered number: Int) -> CardProfile {
-        guard var image = profile.pkcs15 else { return profile }
-        let prefix = String(image.serialNumber.filter(\.isHexDigit).prefix(8))
-        image.serialNumber = prefix + String(format: "%08X", UInt32(truncatingIfNeeded: number))
         var numbered = profile
-        numbered.pkcs15 = image
+        let suffix = String(format: "%08X", UInt32(truncatingIfNeeded: number))
+        if var image = profile.pkcs15 {
+            image.serialNumber = String(image.serialNumber.filter(\.isHexDigit).prefix(8)) + suffix
+            numbered.pkcs15 = image
+        }
+        if var domain = profile.scp03 {
+            let kdd = (domain.kdd ?? "").filter(\.isHexDigit)
+            domain.kdd = String((kdd + String(repeating: "0", count: 12)).prefix(12)) + suffix
+            numbered.scp03 = domain
+        }
         if let index = numbered.files.children?.firstIndex(where: { $0.fid.uppercased() == "2FE2" }) {
             numbered.files.children?[index].content = iccidContent(number: number)
         }
@@ -165,6 +174,7 @@ public final class CardFeeder: Sendable {
         try connection.serve()
         return CardReport(card: number, port: port, profile: profile.name, serialNumber: profile.pkcs15?.serialNumber,
                           identity: Self.identity(of: profile),
+                          keyDiversificationData: profile.scp03?.kdd,
                           outcome: wasUsed ? "used" : "untouched", commands: card.commandCount,
                           externalAuthenticates: card.externalAuthenticateCount,
                           secondsInReader: (Date().timeIntervalSince(inserted) * 1000).rounded() / 1000)

@@ -21,9 +21,14 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
     /// Departures from Amendment D by name, such as "counter-data-only"
     /// (the encryption counter moves only for commands with data).
     public var compatibility: [String]?
+    /// "kdf3": enc, mac and dek are master keys and the card holds the keys
+    /// diversified from them with its KDD (GlobalPlatformPro's KDF3), as a
+    /// card vendor personalises a batch.
+    public var diversify: String?
 
     public init(kvn: String, enc: String, mac: String, dek: String, i: String, kdd: String? = nil,
-                sequenceCounter: UInt32? = nil, maxFailedAuthentications: Int? = nil) {
+                sequenceCounter: UInt32? = nil, maxFailedAuthentications: Int? = nil, diversify: String? = nil) {
+        self.diversify = diversify
         self.kvn = kvn
         self.enc = enc
         self.mac = mac
@@ -34,7 +39,8 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
         self.maxFailedAuthentications = maxFailedAuthentications
     }
 
-    /// The key file (dmboot-keys(5)) a host needs to talk to this card.
+    /// The key file (dmboot-keys(5)) a host needs to talk to this card: the
+    /// master keys, for `--diversify kdf3`, when the card's keys are diversified.
     public func keyFileJSON() -> Data {
         let options = (try? Hex.decode(i))?.first ?? 0
         var object: [String: Any] = ["kvn": kvn, "enc": enc, "mac": mac, "dek": dek, "mode": options & 0x01 != 0 ? "S16" : "S8"]
@@ -60,8 +66,14 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
         }
         let diversification = try kdd.map(Hex.decode) ?? [UInt8](repeating: 0, count: 10)
         guard diversification.count == 10 else { throw ProfileError.invalid("scp03: kdd is 10 bytes") }
+        let cardKeys: SCP03Keys
+        switch diversify {
+        case nil: cardKeys = keys
+        case "kdf3"?: cardKeys = try KDF3.diversify(masters: keys, kdd: diversification)
+        case let other?: throw ProfileError.invalid("scp03: diversify \(other) is not kdf3")
+        }
         return SCP03CardEndpoint.Configuration(
-            keys: keys, options: SCP03Options(options[0]), keyDiversificationData: diversification,
+            keys: cardKeys, options: SCP03Options(options[0]), keyDiversificationData: diversification,
             sequenceCounter: sequenceCounter ?? 0, maxFailedAuthentications: maxFailedAuthentications ?? 3,
             compatibility: quirks)
     }

@@ -53,6 +53,12 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case resultsUnavailable = 101
     case resultsRefused = 102
     case resultNotKept = 103
+    case tokenUnavailable = 110
+    case tokenNotFound = 111
+    case tokenPINRefused = 112
+    case tokenKeyNotFound = 113
+    case tokenKeyNotPermitted = 114
+    case cardNotInKeyTable = 115
 
     public var summary: String {
         switch self {
@@ -113,6 +119,13 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .resultsUnavailable: return "the results database cannot be reached (results list, report, flush)"
         case .resultsRefused: return "the results database refused (newer schema, no right to create tables, bad data)"
         case .resultNotKept: return "a result could be neither stored nor spooled (the spool cannot be written)"
+        case .tokenUnavailable: return "the PKCS#11 module cannot be loaded or the token failed; no card was touched"
+        case .tokenNotFound: return "no PKCS#11 token has the URI's token label; no card was touched"
+        case .tokenPINRefused: return "the PKCS#11 token refused the PIN, or the PIN is locked; no card was touched"
+        case .tokenKeyNotFound: return "the token holds no AES secret key with the URI's object label (and id), or several"
+        case .tokenKeyNotPermitted:
+            return "the token's key may not do what dmboot needs (CKA_SIGN/CKA_ENCRYPT for CMAC, CKA_DECRYPT for a key table) or is not AES"
+        case .cardNotInKeyTable: return "the key table has no row for the card; nothing was sent after INITIALIZE UPDATE"
         }
     }
 

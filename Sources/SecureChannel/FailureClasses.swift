@@ -20,3 +20,7 @@ extension SecureChannelError: ClassifiedFailure {
 extension KeyError: ClassifiedFailure {
     public var exitStatus: ExitStatus { .keyMaterial }
 }
+
+extension DiversificationError: ClassifiedFailure {
+    public var exitStatus: ExitStatus { .keyMaterial }
+}

@@ -19,6 +19,12 @@ public enum SCP03KDF {
     }
 
     public static func derive(key: SecretBytes, constant: UInt8, context: [UInt8], bits: Int) throws -> [UInt8] {
+        try derive(prf: HostCMACKey(key), constant: constant, context: context, bits: bits)
+    }
+
+    /// The KDF with the static key behind `prf`, which may be a token that
+    /// computes the CMACs without ever handing the key out.
+    public static func derive(prf: CMACKey, constant: UInt8, context: [UInt8], bits: Int) throws -> [UInt8] {
         precondition(bits > 0 && bits % 8 == 0 && bits <= 0xFFFF, "L must be a whole number of bytes")
         let blocks = (bits + 127) / 128
         // Blocks of session keys pass through these temporaries: each is wiped.
@@ -29,7 +35,7 @@ public enum SCP03KDF {
             var input = [UInt8](repeating: 0, count: 11)
             input += [constant, 0x00, UInt8(bits >> 8), UInt8(bits & 0xFF), UInt8(counter)]
             input += context
-            var block = try MAC.cmac(key: key, message: input)
+            var block = try prf.cmac(input)
             output += block
             Secure.wipe(&block)
         }

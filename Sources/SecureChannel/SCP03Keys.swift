@@ -23,6 +23,25 @@ public struct SCP03Keys: Sendable {
         self.dek = dek
     }
 
+    public func key(_ role: StaticKeyRole) -> SecretBytes {
+        switch role {
+        case .enc: return enc
+        case .mac: return mac
+        case .dek: return dek
+        }
+    }
+
+    /// An independent copy, for a user that wipes its keys after one card
+    /// while the original serves the next.
+    public func copy() throws -> SCP03Keys {
+        func duplicate(_ key: SecretBytes) -> SecretBytes {
+            var bytes = key.exposedCopy()
+            defer { Secure.wipe(&bytes) }
+            return SecretBytes(bytes)
+        }
+        return try SCP03Keys(version: version, enc: duplicate(enc), mac: duplicate(mac), dek: duplicate(dek))
+    }
+
     /// AES key length in bits: 128, 192 or 256.
     public var bits: Int { enc.count * 8 }
 

@@ -27,8 +27,16 @@ struct APDUShell: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Run this script and exit.", valueName: "script"))
     var file: String?
 
-    @Option(help: ArgumentHelp("Key file for 'scp03 open' and 'status' (dmboot-keys(5)); else $DMBOOT_KEYS.", valueName: "file"))
+    @Option(help: ArgumentHelp("Keys for 'scp03 open' and 'status': a key file, a PKCS#11 URI or a key table (dmboot-keys(5)); else $DMBOOT_KEYS.",
+                               valueName: "source"))
     var keys: String?
+
+    @Option(help: ArgumentHelp("Diversify the keys for each card (kdf3: GlobalPlatformPro's KDF3), as dmboot does.",
+                               valueName: "method"))
+    var diversify: String?
+
+    @Option(help: ArgumentHelp("PKCS#11 URI of the key that decrypts a key table's key columns.", valueName: "uri"))
+    var keyTableKek: String?
 
     @Flag(help: "Write a JSON transcript of the script on stdout (human output goes to stderr).")
     var json = false
@@ -42,11 +50,17 @@ struct APDUShell: ParsableCommand {
     @Option(help: ArgumentHelp("History file of the interactive shell.", valueName: "file"))
     var history: String?
 
+    func validate() throws {
+        if let diversify, diversify != "kdf3" { throw ValidationError("--diversify: the one method is kdf3") }
+    }
+
     func run() throws {
         Self.catchInterrupts()
         var options = ScriptInterpreter.Options()
         options.reader = reader
         options.keysFile = keys
+        options.diversifyKeys = diversify != nil
+        options.keyTableKEK = keyTableKek
         options.revealSecrets = revealSecrets
         options.trace = trace
         // Everything a card, a script or a reader name put in a line is escaped

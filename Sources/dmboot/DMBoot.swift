@@ -12,7 +12,7 @@ struct DMBoot: ParsableCommand {
         Exit status: 0 success, 2 usage; see dmboot(1), EXIT STATUS, for every code.
         """,
         version: version,
-        subcommands: [ProvisionCommand.self, StationCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, ReadCommand.self,
+        subcommands: [ProvisionCommand.self, StationCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, KeysCommand.self, ReadCommand.self,
                       DecodeCommand.self, TreeCommand.self, PushCommand.self, AuthCommand.self, MCIMCommand.self,
                       SimulateCommand.self, ResultsCommand.self,
                       ExitCodesCommand.self]

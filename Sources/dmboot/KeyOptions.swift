@@ -1,6 +1,7 @@
 import APDU
 import ArgumentParser
 import Foundation
+import KeyCustody
 import KeySources
 import SecureChannel
 
@@ -8,8 +9,9 @@ import SecureChannel
 /// GlobalPlatform test keys only when asked for by name.
 struct KeyOptions: ParsableArguments {
     @Option(name: .customLong("keys"), help: ArgumentHelp(
-        "Key file (JSON: kvn, enc, mac, dek, mode); see dmboot-keys(5). Must not be readable by others.",
-        valueName: "file"))
+        "Key source: a key file (JSON: kvn, enc, mac, dek, mode; not readable by others), a PKCS#11 URI "
+            + "(pkcs11:token=...;object=...?module-path=...&pin-source=file:...) or a per-card key table (.csv); see dmboot-keys(5).",
+        valueName: "source"))
     var keyFile: String?
 
     @Option(name: .customLong("key-enc"), help: ArgumentHelp("Key-ENC in hex (visible in ps: prefer --keys).", valueName: "hex"))
@@ -21,20 +23,30 @@ struct KeyOptions: ParsableArguments {
     @Option(name: .customLong("key-dek"), help: ArgumentHelp("Key-DEK in hex.", valueName: "hex"))
     var keyDek: String?
 
-    @Option(help: ArgumentHelp("Key version number in hex for --key-* (00: whatever the card has).", valueName: "hex"))
+    @Option(help: ArgumentHelp("Key version number in hex for --key-* and a PKCS#11 key (00: whatever the card has).", valueName: "hex"))
     var kvn: String?
 
-    @Flag(help: "Use S16 mode (16-byte challenges, cryptograms and MACs) with --key-* or the environment.")
+    @Flag(help: "Use S16 mode (16-byte challenges, cryptograms and MACs) with --key-*, the environment, a token or a table.")
     var s16 = false
 
     @Flag(help: "Use the GlobalPlatform default test keys 40..4F (development cards only; prints a warning).")
     var gpTestKeys = false
 
+    @Option(help: ArgumentHelp(
+        "Treat the keys as master keys and diversify them for each card (kdf3: GlobalPlatformPro's KDF3 with the card's KDD).",
+        valueName: "method"))
+    var diversify: CardKeyProvider.Diversification?
+
+    @Option(help: ArgumentHelp(
+        "PKCS#11 URI of the AES key that decrypts a key table's ENC/MAC/DEK columns (pySim's column encryption).",
+        valueName: "uri"))
+    var keyTableKek: String?
+
     static let environmentNames = KeySourceResolver.environmentNames
 
     var keySourceOptions: KeySources.KeyOptions {
         KeySources.KeyOptions(keys: keyFile, enc: keyEnc, mac: keyMac, dek: keyDek, kvn: kvn, s16: s16,
-                              globalPlatformTestKeys: gpTestKeys)
+                              globalPlatformTestKeys: gpTestKeys, diversification: diversify, keyTableKEK: keyTableKek)
     }
 
     func validate() throws {
@@ -69,3 +81,5 @@ struct ChannelOptions: ParsableArguments {
         _ = try securityLevel()
     }
 }
+
+extension CardKeyProvider.Diversification: ExpressibleByArgument {}

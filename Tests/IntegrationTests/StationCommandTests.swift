@@ -225,6 +225,7 @@ struct FeederReport: Decodable {
     var outcome: String
     var commands: Int
     var externalAuthenticates: Int
+    var keyDiversificationData: String?
 
     static func parse(_ text: String) throws -> [FeederReport] {
         try text.split(separator: "\n").map { try JSONDecoder().decode(FeederReport.self, from: Data($0.utf8)) }
