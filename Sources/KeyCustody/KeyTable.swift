@@ -120,20 +120,24 @@ public final class KeyTable: Sendable {
 
     public var count: Int { rows.count }
 
-    /// The card's keys: by ICCID when the table and the card both have one,
-    /// else by KDD. `decrypt` undoes the column encryption (nil: plain table).
+    /// The card's keys: the row whose ICCID or KDD is the card's, where no
+    /// identity the row fills in contradicts the card (a row with the card's
+    /// KDD but another ICCID is not the card's). `decrypt` undoes the column
+    /// encryption (nil: plain table).
     public func keys(iccid: String?, kdd: [UInt8],
                      decrypt: (([UInt8]) throws -> [UInt8])?) throws -> SCP03Keys {
-        let row: Row?
-        if let iccid, lookupColumns.contains(.iccid) {
-            row = rows.first { $0.iccid == iccid.uppercased() }
-        } else if lookupColumns.contains(.kdd) {
-            row = rows.first { $0.kdd == kdd }
-        } else {
-            throw KeyTableError.noIdentity(path: path)
+        let cardICCID = iccid?.uppercased()
+        let row = rows.first { row in
+            let iccidMatches = row.iccid != nil && row.iccid == cardICCID
+            let kddMatches = row.kdd == kdd
+            let contradicted = (row.iccid != nil && cardICCID != nil && row.iccid != cardICCID)
+                || (row.kdd != nil && row.kdd != kdd)
+            return (iccidMatches || kddMatches) && !contradicted
         }
         guard let row else {
-            throw KeyTableError.cardNotInTable(path: path, card: iccid.map { "ICCID \($0)" } ?? "KDD \(Hex.encode(kdd))")
+            if !lookupColumns.contains(.kdd) && cardICCID == nil { throw KeyTableError.noIdentity(path: path) }
+            throw KeyTableError.cardNotInTable(path: path, card: iccid.map { "ICCID \($0), KDD \(Hex.encode(kdd))" }
+                                               ?? "KDD \(Hex.encode(kdd))")
         }
         func key(_ cell: HexCell, _ name: String) throws -> SecretBytes {
             var bytes = cell.bytes.withBytes(Self.decodeCheckedHex)

@@ -65,8 +65,9 @@ final class KeyCustodyStationTests: XCTestCase {
     }
 
     func testAStationProvisionsCardsFromAnEncryptedKeyTableAndRefusesACardNotInIt() throws {
-        // Cards 0..3 of the feeder get KDDs 44454D4F2D43 ‖ card number;
-        // the table lists cards 0, 1 and 2 with their diversified keys.
+        // Cards 0..3 of the feeder get KDDs 44454D4F2D43 ‖ card number and
+        // ICCIDs 890100000000 ‖ card number; the table lists cards 0 and 1 by
+        // KDD and card 2 by ICCID, with their diversified keys.
         let token = try SoftHSMToken()
         let kek = (1...16).map { UInt8($0 * 3) }  // softhsm2-util reads the key file up to its first zero byte
         try token.importAESKey(kek, label: "kek")
@@ -75,7 +76,8 @@ final class KeyCustodyStationTests: XCTestCase {
         for card in 0..<3 {
             let kdd = "44454D4F2D43" + String(format: "%08X", card)
             let keys = try KDF3.diversify(masters: masterKeys, kdd: [UInt8](hex: kdd))
-            rows += ",\(kdd),30,\(keys.enc.exposedCopy().hexString),\(keys.mac.exposedCopy().hexString),\(keys.dek.exposedCopy().hexString)\n"
+            let identity = card == 2 ? "890100000000" + String(format: "%08d", card) + "," : "," + kdd
+            rows += "\(identity),30,\(keys.enc.exposedCopy().hexString),\(keys.mac.exposedCopy().hexString),\(keys.dek.exposedCopy().hexString)\n"
         }
         let table = folder.appendingPathComponent("cards.csv").path
         try pySimEncrypt(rows, kek: kek).write(toFile: table, atomically: true, encoding: .utf8)

@@ -25,6 +25,7 @@ final class KeyTableTests: XCTestCase {
         kdd,kvn,enc,mac,dek,ICCID
         00010203040506070809,30,404142434445464748494A4B4C4D4E4F,505152535455565758595A5B5C5D5E5F,606162636465666768696A6B6C6D6E6F,8949000000000000001
         "0A0B0C0D0E0F10111213",31,000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F,000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F,000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F,
+        ,32,707172737475767778797A7B7C7D7E7F,707172737475767778797A7B7C7D7E7F,707172737475767778797A7B7C7D7E7F,8949000000000000003
 
         """
 
@@ -37,12 +38,13 @@ final class KeyTableTests: XCTestCase {
 
     func testRowsAreFoundByKDDAndByICCID() throws {
         let table = try KeyTable(path: write(plain), encrypted: false)
-        XCTAssertEqual(table.count, 2)
+        XCTAssertEqual(table.count, 3)
         let first = try table.keys(iccid: nil, kdd: [UInt8](hex: "00010203040506070809"), decrypt: nil)
         XCTAssertEqual(first.version, 0x30)
         XCTAssertEqual(first.mac.exposedCopy().hexString, "505152535455565758595A5B5C5D5E5F")
-        let byICCID = try table.keys(iccid: "8949000000000000001", kdd: [UInt8](repeating: 0xFF, count: 10), decrypt: nil)
-        XCTAssertEqual(byICCID.dek.exposedCopy().hexString, "606162636465666768696A6B6C6D6E6F")
+        let byICCID = try table.keys(iccid: "8949000000000000003", kdd: [UInt8](repeating: 0xFF, count: 10), decrypt: nil)
+        XCTAssertEqual(byICCID.dek.exposedCopy().hexString, "707172737475767778797A7B7C7D7E7F")
+        XCTAssertEqual(byICCID.version, 0x32)
         let second = try table.keys(iccid: nil, kdd: [UInt8](hex: "0A0B0C0D0E0F10111213"), decrypt: nil)
         XCTAssertEqual(second.bits, 256)
     }
@@ -53,6 +55,14 @@ final class KeyTableTests: XCTestCase {
             guard case .cardNotInTable(_, let card)? = error as? KeyTableError else { return XCTFail("\(error)") }
             XCTAssertEqual(card, "KDD 77777777777777777777")
         }
+        // The first row's KDD, but another card's ICCID: not this card's row.
+        XCTAssertThrowsError(try table.keys(iccid: "8949000000000000999", kdd: [UInt8](hex: "00010203040506070809"),
+                                            decrypt: nil)) { error in
+            guard case .cardNotInTable? = error as? KeyTableError else { return XCTFail("\(error)") }
+        }
+        // A card whose ICCID is known is still found by KDD when its row has no ICCID.
+        let second = try table.keys(iccid: "8949000000000000555", kdd: [UInt8](hex: "0A0B0C0D0E0F10111213"), decrypt: nil)
+        XCTAssertEqual(second.version, 0x31)
     }
 
     func testMalformedTablesNameTheLine() throws {
