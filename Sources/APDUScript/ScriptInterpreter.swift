@@ -819,7 +819,8 @@ public final class ScriptInterpreter {
         }
         warnings.withLock { $0 }.forEach(say)
         let host = SCP03Host(keySource: loaded.source, level: try SecurityLevel(text: level), mode: loaded.mode,
-                             applicationID: session.location.application)
+                             applicationID: session.location.application,
+                             compatibility: loaded.compatibility)
         let opened = try host.open(over: session.link)
         opened.onExchange = { [weak self] plain, wrapped, _, _ in
             guard let self, self.options.trace else { return }
@@ -828,6 +829,7 @@ public final class ScriptInterpreter {
         session.secure = opened
         let answer = opened.handshake.initializeUpdate
         say("SCP03 open on channel \(channelNumber): level \(opened.level), key version \(Hex.encode([answer.keyVersion])), i \(Hex.encode([answer.options.rawValue]))\(opened.handshake.pseudoRandomChallengeVerified ? ", pseudo-random challenge verified" : "")")
+        opened.handshake.warnings.forEach { say("warning: \($0)") }
     }
 
     private func listPKCS15() throws {

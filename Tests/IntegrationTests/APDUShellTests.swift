@@ -60,6 +60,50 @@ final class APDUShellTests: XCTestCase {
         XCTAssertEqual(interpreter.transcript.count, 9)
     }
 
+    /// Runs `script` in-process against `personality` in slot 1, with the key file `dmboot simulate` writes for it.
+    func runScript(_ script: String, on personality: Personality) throws -> [String] {
+        let personalKeys = folder.appendingPathComponent("\(personality.rawValue)-keys.json").path
+        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--personality", personality.rawValue,
+                                                     "--write-keys", personalKeys]).status, 0)
+        var lines: [String] = []
+        let interpreter = ScriptInterpreter(options: {
+            var options = ScriptInterpreter.Options()
+            options.reader = Rig.slots[1].reader
+            options.keysFile = personalKeys
+            return options
+        }(), write: { lines.append($0) })
+        let inserted = try Rig.insert(try VirtualCard(profile: personality.profile), slot: 1)
+        defer { try? Rig.remove(inserted, slot: 1) }
+        try interpreter.run(ScriptParser().parse(script, file: "inline"))
+        return lines
+    }
+
+    /// The key file's "counter-data-only" reaches the shell's session: the
+    /// quirky card's encrypted READ BINARY answers decrypt (without it the
+    /// ICV would be one counter ahead and the padding check fails).
+    func testTheShellUsesTheKeyFileCompatibilitySetting() throws {
+        let lines = try runScript("""
+            select aid A000000063504B43532D3135 expect 9000
+            scp03 open
+            select fid 6001 expect 9000
+            read all
+            """, on: .counterQuirk)
+        XCTAssertTrue(lines.contains("< <redacted 2560 bytes> (2560 bytes in 11 READ BINARY)"), lines.joined(separator: "\n"))
+    }
+
+    /// A challenge computed from the AID as selected (right-truncated) does
+    /// not match the card's, which uses its full AID: the shell says so and
+    /// the session still opens, as GlobalPlatformPro's GPSession does.
+    func testTheShellPrintsTheHandshakeWarnings() throws {
+        let lines = try runScript("""
+            select aid A000000063504B43532D3135 expect 9000
+            scp03 open
+            """, on: .truncatedAID)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("warning: the card's pseudo-random challenge does not match") },
+                      lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains { $0.hasPrefix("SCP03 open on channel 0: ") }, lines.joined(separator: "\n"))
+    }
+
     /// Each CardScript runs through pcscd and shows what it is for.
     func testEveryCardScriptRunsAgainstTheVirtualCard() throws {
         let expected: [String: [String]] = [
