@@ -25,6 +25,9 @@ public struct BootstrapReader: Sendable {
     public var extraDMLabels: [String] = []
     /// Whether to read the bootstrap EFs, or only the PKCS#15 directory.
     public var readsObjects = true
+    /// Whether a pseudo-random card challenge that does not match ends the
+    /// handshake (a strict policy) instead of being a warning.
+    public var requiresChallengeMatch = false
 
     public init(keySource: (any SCP03KeySource)?) {
         self.keySource = keySource
@@ -80,8 +83,9 @@ public struct BootstrapReader: Sendable {
         var chunk = extended ? 65_536 : 256
         var secure: SecureCardChannel?
         if let keySource {
-            let host = SCP03Host(keySource: keySource, level: level, mode: mode, applicationID: application.applicationID,
+            var host = SCP03Host(keySource: keySource, level: level, mode: mode, applicationID: application.applicationID,
                                  compatibility: compatibility, cardIdentity: CardIdentity(iccid: iccid?.digits))
+            host.requiresChallengeMatch = requiresChallengeMatch
             let opened = try host.open(over: channel)
             opened.allowsExtendedLength = extended
             handshake = opened.handshake

@@ -88,11 +88,16 @@ public struct CardFaults: Sendable {
     /// Answer 6300 to EXTERNAL AUTHENTICATE, as a card does whose keys the
     /// host has wrong in a way only the card can tell.
     public var refuseExternalAuthenticate = false
+    /// Derive the pseudo-random card challenge from another AID than the
+    /// selected one, as a card does whose security domain is not the
+    /// application the host selected.
+    public var challengeFromAnotherApplication = false
 
     public init(corruptResponseMAC: Bool = false, corruptCardCryptogram: Bool = false,
-                refuseExternalAuthenticate: Bool = false) {
+                refuseExternalAuthenticate: Bool = false, challengeFromAnotherApplication: Bool = false) {
         self.corruptResponseMAC = corruptResponseMAC
         self.corruptCardCryptogram = corruptCardCryptogram
         self.refuseExternalAuthenticate = refuseExternalAuthenticate
+        self.challengeFromAnotherApplication = challengeFromAnotherApplication
     }
 }

@@ -106,7 +106,8 @@ public final class VirtualCard {
         var basic = command
         basic.cla = LogicalChannel.basic.encode(cla: command.cla, secureMessaging: LogicalChannel.hasSecureMessaging(cla: command.cla))
         if command.cla & 0x80 != 0 && command.ins == 0x50 {
-            let aid = channels[channel]?.currentDF.applicationID ?? []
+            let selected = channels[channel]?.currentDF.applicationID ?? []
+            let aid = faults.challengeFromAnotherApplication ? selected + [0x01] : selected
             var answer = domain.initializeUpdate(basic, applicationID: aid)
             if faults.corruptCardCryptogram && answer.status == .success {
                 answer.data[13 + domain.configuration.options.challengeMode.rawValue] ^= 0x01

@@ -82,7 +82,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .interrupted: return "Ctrl-C: a station's second one stopped it right after the cards in flight; apdu-shell stopped its script between two exchanges"
         case .secretMissing: return "a secret the command needs (push PIN, NETWORKID, password, HMAC key, Ks_NAF) was not given"
         case .cardNotAuthenticated:
-            return "the card did not prove it holds the static keys (card cryptogram or challenge); nothing was sent after INITIALIZE UPDATE"
+            return "the card did not prove it holds the static keys (card cryptogram, or under a strict policy its pseudo-random challenge); nothing was sent after INITIALIZE UPDATE"
         case .authenticationRefused:
             return "the card refused EXTERNAL AUTHENTICATE; not retried (cards block keys after a few failures)"
         case .secureMessagingFailure: return "a protected response failed its check (R-MAC, padding, counter); the session was closed"

@@ -61,6 +61,9 @@ public struct Provisioner: Sendable {
     public func provision(over channel: ISO7816Channel, atr: [UInt8]) throws -> Report {
         let started = ContinuousClock.now
         try policy.checkRead(level: reader.keySource == nil ? nil : reader.level)
+        var reader = self.reader
+        // A strict policy refuses what the card only warns about, from the handshake on.
+        if policy.strict { reader.requiresChallengeMatch = true }
         let card = try reader.read(over: channel, atr: atr)
         onIdentified?(card.iccid?.digits, card.contents.tokenInfo.serialHex, card.identity.reference)
         let objects = card.contents.bootstrapObjects

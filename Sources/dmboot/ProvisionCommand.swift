@@ -60,7 +60,7 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Policy file (JSON); see dmboot(1), POLICY FILE.", valueName: "file"))
     var policy: String?
 
-    @Flag(help: "Refuse a bootstrap that has warnings (exit 42), as the policy's \"strict\": true does.")
+    @Flag(help: "Refuse a bootstrap that has warnings (exit 42) or a card challenge that does not match (exit 20), as the policy's \"strict\": true does.")
     var strict = false
 
     func load() throws -> ProvisioningPolicy {

@@ -150,6 +150,31 @@ final class ProvisionerTests: XCTestCase {
         }
     }
 
+    /// A pseudo-random challenge from another AID only warns by default
+    /// (GlobalPlatformPro GPSession logs it and goes on); a strict policy
+    /// refuses the card in the handshake, before EXTERNAL AUTHENTICATE and
+    /// before the tree is touched.
+    func testAStrictPolicyRefusesAChallengeMismatchThatOtherwiseOnlyWarns() throws {
+        func provision(strict: Bool) throws -> (Provisioner.Report, VirtualCard) {
+            let card = try VirtualCard(profile: BuiltInProfiles.demo)
+            card.faults.challengeFromAnotherApplication = true
+            let domain = BuiltInProfiles.demoSecurityDomain
+            let reader = BootstrapReader(keys: try KeyFile.parse(kvn: domain.kvn, enc: domain.enc, mac: domain.mac,
+                                                                 dek: domain.dek, mode: nil, source: "test").0)
+            let report = try Provisioner(reader: reader, policy: ProvisioningPolicy(strict: strict), tree: .file(tree))
+                .provision(over: ISO7816Channel(link: Link(card)), atr: card.atr)
+            return (report, card)
+        }
+        let (report, _) = try provision(strict: false)
+        XCTAssertEqual(report.card.handshake?.pseudoRandomChallenge, .mismatch)
+        XCTAssertTrue(report.card.warnings.contains { $0.contains("pseudo-random challenge does not match") }, "\(report.card.warnings)")
+        try FileManager.default.removeItem(atPath: tree)
+        XCTAssertThrowsError(try provision(strict: true)) { error in
+            XCTAssertEqual(error as? SecureChannelError, .cardChallengeMismatch)
+        }
+        XCTAssertNil(treeBytes())
+    }
+
     func testBrokenCardsFailBeforeTheTree() throws {
         XCTAssertThrowsError(try provision("no-dm")) { XCTAssertEqual($0 as? PKCS15Error, .noBootstrapObject) }
         XCTAssertThrowsError(try provision("short-file"))
