@@ -68,13 +68,16 @@ public final class ISO7816Channel: CardChannel {
 
     /// The command as the negotiated protocol carries it. On T=0 a case 4
     /// command loses its Le (the card answers 61xx and GET RESPONSE fetches
-    /// the data) and extended length is never used, whatever the ATR says.
+    /// the data), a case 1 command gains P3 = 00 (the T=0 header is always
+    /// five bytes, ISO/IEC 7816-3 10.3.2), and extended length is never
+    /// used, whatever the ATR says.
     func wireBytes(_ command: CommandAPDU) throws -> [UInt8] {
         guard transmissionProtocol == .t0 else { return try command.encoded(forceExtended: forceExtendedLength) }
         guard !command.needsExtendedLength else { throw TransportError.extendedLengthOnT0(command.description) }
         var wire = command
         if wire.isoCase == 4 { wire.expectedLength = nil }
-        return try wire.encoded()
+        let bytes = try wire.encoded()
+        return wire.isoCase == 1 ? bytes + [0x00] : bytes
     }
 }
 

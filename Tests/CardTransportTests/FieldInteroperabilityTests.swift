@@ -24,6 +24,18 @@ final class FieldInteroperabilityTests: XCTestCase {
         XCTAssertTrue(link.isExhausted)
     }
 
+    /// OpenSC apdu.c sc_apdu2bytes, case 1: "T0 needs an additional 0x00
+    /// byte", the P3 of the five-byte T=0 command header; T=1 sends four bytes.
+    func testOnT0ACase1CommandCarriesP3Zero() throws {
+        let manageChannel = CommandAPDU(cla: 0x00, ins: 0x70, p1: 0x80, p2: 0x01)
+        let t0 = ScriptedLink([("0070800100", "9000")], protocol: .t0)
+        XCTAssertEqual(try ISO7816Channel(link: t0).transmit(manageChannel).status, .success)
+        XCTAssertTrue(t0.isExhausted)
+        let t1 = ScriptedLink([("00708001", "9000")])
+        XCTAssertEqual(try ISO7816Channel(link: t1).transmit(manageChannel).status, .success)
+        XCTAssertTrue(t1.isExhausted)
+    }
+
     /// T=0 has a single length byte (ISO/IEC 7816-3 12.1): extended length is
     /// never sent, even when asked for, and a command that needs it is refused.
     func testT0NeverSendsExtendedLength() throws {
