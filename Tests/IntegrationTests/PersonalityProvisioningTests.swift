@@ -69,7 +69,15 @@ final class PersonalityProvisioningTests: XCTestCase {
         let inserted = try Rig.insert(try VirtualCard(profile: Personality.counterQuirk.profile))
         defer { try? Rig.remove(inserted) }
         let result = try Executable.run("dmboot", ["read", "--reader", Rig.slots[0].reader, "--keys", keys])
-        XCTAssertNotEqual(result.status, 0, result.stdout)
+        // The first block of each decrypted response is garbage (PKCS15Tests'
+        // PersonalityTests says why): EF(ODF) is malformed card data, exit 30;
+        // rarely the garbage parses and the card refuses the next SELECT, exit 11.
+        if result.status == 11 {
+            XCTAssertTrue(result.stderr.contains("6982"), result.stderr)
+        } else {
+            XCTAssertEqual(result.status, 30, result.stderr)
+            XCTAssertTrue(result.stderr.contains("EF(ODF) at offset"), result.stderr)
+        }
     }
 
     /// OpenSC's pkcs15-tool (code we did not write) binds the card through

@@ -2,6 +2,7 @@ import APDU
 import CardSession
 import CardSimulator
 import CardTransport
+import ExitContract
 import Foundation
 import PKCS15
 import SecureChannel
@@ -96,7 +97,23 @@ final class PersonalityTests: XCTestCase {
         let reader = BootstrapReader(keys: try KeyFile.parse(kvn: domain.kvn, enc: domain.enc, mac: domain.mac,
                                                              dek: domain.dek, mode: nil, source: "test").0)
         let card = try VirtualCard(profile: profile)
-        XCTAssertThrowsError(try reader.read(over: ISO7816Channel(link: Link(card)), atr: card.atr))
+        // Amendment D 6.2.6 and 6.2.7 take both ICVs from the encryption
+        // counter. A host one count ahead decrypts the first block of each
+        // response wrongly while the R-MAC (over the cryptogram) and the
+        // padding (in the last block) still verify, so the first protected
+        // read, EF(ODF), is garbage: malformed card data. In the rare case the
+        // garbage parses, the card cannot decrypt the next SELECT (6982).
+        XCTAssertThrowsError(try reader.read(over: ISO7816Channel(link: Link(card)), atr: card.atr)) { error in
+            switch error {
+            case let malformed as PKCS15Error:
+                XCTAssertTrue(malformed.description.hasPrefix("EF(ODF) at offset"), malformed.description)
+                XCTAssertEqual(malformed.exitStatus, .malformedCardData)
+            case let refused as CardStatusError:
+                XCTAssertEqual(refused.status, StatusWord(0x6982), refused.description)
+            default:
+                XCTFail("\(error)")
+            }
+        }
     }
 
     func testACardWithoutTokenSerialIsKnownByItsICCID() throws {
