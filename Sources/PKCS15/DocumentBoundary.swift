@@ -2,10 +2,12 @@
 /// read so far, so that reading can stop once the document is whole.
 ///
 /// Two formats reach a card: WBXML (WAP-192 WBXML 1.3 section 5: a header,
-/// then one root element whose END token closes the document) and XML text,
-/// which can contain neither 00 (XML 1.0 section 2.2, Char) nor FF (never a
-/// UTF-8 byte), so the first of those is the padding. Anything else is
-/// `unknown` and the caller reads the whole EF.
+/// then one root element whose END token closes the document) and XML text.
+/// UTF-8 XML (declared so, or with no encoding declared, XML 1.0 section
+/// 4.3.3) can contain neither 00 (section 2.2, Char) nor FF (never a UTF-8
+/// byte), so the first of those is the padding. In another declared
+/// encoding FF may be text (ISO-8859-1 'ÿ'), so that XML, like anything
+/// else, is `unknown` and the caller reads the whole EF.
 enum DocumentBoundary: Equatable {
     case complete(Int)
     case needMore
@@ -18,11 +20,54 @@ enum DocumentBoundary: Equatable {
             var walk = WBXMLWalk(bytes)
             return walk.end()
         case UInt8(ascii: "<"), 0xEF, UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-            guard let end = bytes.firstIndex(where: { $0 == 0x00 || $0 == 0xFF }) else { return .needMore }
+            switch XMLDeclaration.encoding(in: bytes) {
+            case .pending: return .needMore
+            case .named(let name) where name.uppercased() != "UTF-8": return .unknown
+            case .named, .none: break
+            }
+            guard let end = bytes.firstIndex(where: isPadding) else { return .needMore }
             return .complete(end)
         default:
             return .unknown
         }
+    }
+}
+
+private func isPadding(_ byte: UInt8) -> Bool { byte == 0x00 || byte == 0xFF }
+
+/// The encoding an XML declaration names (XML 1.0 section 2.8 XMLDecl and
+/// 4.3.3 EncodingDecl), which only the document's first bytes can hold.
+private enum XMLDeclaration: Equatable {
+    /// The bytes so far may still become a declaration.
+    case pending
+    case named(String)
+    /// No declaration, or one without an encoding: UTF-8.
+    case none
+
+    static func encoding(in bytes: [UInt8]) -> XMLDeclaration {
+        let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+        let opening = Array("<?xml".utf8)
+        if body.count < opening.count { return opening.starts(with: body) ? .pending : .none }
+        guard body.starts(with: opening) else { return .none }
+        let close = Array("?>".utf8)
+        var end = opening.count
+        while end + close.count <= body.count, !body[end..<(end + close.count)].elementsEqual(close) {
+            if isPadding(body[end]) { return .none }
+            end += 1
+        }
+        guard end + close.count <= body.count else { return body.contains(where: isPadding) ? .none : .pending }
+        return name(in: String(decoding: body[opening.count..<end], as: UTF8.self)).map(XMLDeclaration.named) ?? .none
+    }
+
+    /// The value of `encoding = "..."` (or single quotes) in the declaration's text.
+    private static func name(in declaration: String) -> String? {
+        guard let keyword = declaration.range(of: "encoding") else { return nil }
+        var rest = declaration[keyword.upperBound...].drop(while: \.isWhitespace)
+        guard rest.first == "=" else { return nil }
+        rest = rest.dropFirst().drop(while: \.isWhitespace)
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
+        let value = rest.dropFirst().prefix(while: { $0 != quote })
+        return value.isEmpty ? nil : String(value)
     }
 }
 

@@ -36,6 +36,25 @@ final class DocumentBoundaryTests: XCTestCase {
         }
     }
 
+    /// XML 1.0 4.3.3: without an encoding declaration a document is UTF-8,
+    /// where FF cannot occur; declaring ISO-8859-1 makes FF the letter 'ÿ'
+    /// (ISO/IEC 8859-1 0xFF), so that document is read to the end of the EF.
+    func testOnlyUTF8XMLEndsAtTheFirstFF() {
+        let latin1 = Array("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a n='".utf8) + [0xFF] + Array("'/>".utf8)
+        XCTAssertEqual(DocumentBoundary.find(in: latin1 + [0xFF, 0xFF]), .unknown)
+        XCTAssertEqual(DocumentBoundary.find(in: Array("<?xml version='1.0' encoding = 'iso-8859-1' ?><a/>".utf8) + [0xFF]),
+                       .unknown)
+        let utf8 = Array("<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>".utf8)
+        XCTAssertEqual(DocumentBoundary.find(in: utf8 + [0xFF]), .complete(utf8.count))
+        let undeclared = Array("<?xml version=\"1.0\"?><a/>".utf8)
+        XCTAssertEqual(DocumentBoundary.find(in: undeclared + [0xFF]), .complete(undeclared.count))
+        XCTAssertEqual(DocumentBoundary.find(in: Array("<?xml version=\"1.0\" enc".utf8)), .needMore,
+                       "the declaration may go on in the next chunk")
+        XCTAssertEqual(DocumentBoundary.find(in: Array("<?x".utf8)), .needMore)
+        XCTAssertEqual(DocumentBoundary.find(in: Array("<?xml ver".utf8) + [0xFF, 0xFF]), .complete(9),
+                       "a declaration cut by the padding")
+    }
+
     /// Untrusted bytes: an END with nothing open, a multi-byte integer longer
     /// than five bytes, UTF-16 strings and unknown first bytes are `unknown`
     /// (the whole EF is then read), and nothing loops or traps.
