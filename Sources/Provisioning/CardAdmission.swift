@@ -9,7 +9,8 @@ public protocol CardAdmission: Sendable {
 /// What is known of the card when it asks for admission: read, identified,
 /// its bootstraps decoded and checked. No secret.
 public struct AdmissionRequest: Sendable, Equatable {
-    /// "pkcs15:<serial>", as the tree and the results name the card.
+    /// `CardIdentity.reference` ("iccid:<ICCID>", "pkcs15:<serial>" or
+    /// "unidentified"), as the tree and the results name the card.
     public let cardIdentity: String
     public let pkcs15Serial: String
     /// The SCP03 key version the card answered with; nil when read in clear.
