@@ -61,7 +61,7 @@ final class APDUShellTests: XCTestCase {
     }
 
     /// Runs `script` in-process against `personality` in slot 1, with the key file `dmboot simulate` writes for it.
-    func runScript(_ script: String, on personality: Personality) throws -> [String] {
+    func runScript(_ script: String, on personality: Personality, revealSecrets: Bool = false) throws -> [String] {
         let personalKeys = folder.appendingPathComponent("\(personality.rawValue)-keys.json").path
         XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--personality", personality.rawValue,
                                                      "--write-keys", personalKeys]).status, 0)
@@ -70,6 +70,7 @@ final class APDUShellTests: XCTestCase {
             var options = ScriptInterpreter.Options()
             options.reader = Rig.slots[1].reader
             options.keysFile = personalKeys
+            options.revealSecrets = revealSecrets
             return options
         }(), write: { lines.append($0) })
         let inserted = try Rig.insert(try VirtualCard(profile: personality.profile), slot: 1)
@@ -79,16 +80,20 @@ final class APDUShellTests: XCTestCase {
     }
 
     /// The key file's "counter-data-only" reaches the shell's session: the
-    /// quirky card's encrypted READ BINARY answers decrypt (without it the
-    /// ICV would be one counter ahead and the padding check fails).
+    /// quirky card's encrypted READ BINARY answers decrypt to the bootstrap
+    /// the card holds (without it the ICV is one counter ahead and the first
+    /// block of each answer decrypts to garbage).
     func testTheShellUsesTheKeyFileCompatibilitySetting() throws {
         let lines = try runScript("""
             select aid A000000063504B43532D3135 expect 9000
             scp03 open
             select fid 6001 expect 9000
             read all
-            """, on: .counterQuirk)
-        XCTAssertTrue(lines.contains("< <redacted 2560 bytes> (2560 bytes in 11 READ BINARY)"), lines.joined(separator: "\n"))
+            """, on: .counterQuirk, revealSecrets: true)
+        let stored = try [UInt8](hex: XCTUnwrap(Personality.counterQuirk.profile.pkcs15?.objects.first?.content))
+        let firstBlock = stored.prefix(16).map { Hex.encode([$0]) }.joined(separator: " ")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  0000  \(firstBlock)") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("< 2560 bytes in 11 READ BINARY"), lines.joined(separator: "\n"))
     }
 
     /// A challenge computed from the AID as selected (right-truncated) does
