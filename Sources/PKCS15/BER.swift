@@ -68,6 +68,10 @@ public struct BERReader {
     /// Files are often larger than their content and padded with FF or 00;
     /// padding ends a file, never a constructed element.
     private let allowsPadding: Bool
+    /// Where the trailing FF/00 padding starts, found once so that asking at
+    /// every element stays linear in the file's size (a file of zeros ending in
+    /// one other byte made each look rescan the whole rest).
+    private let paddingStart: Int
     static let maxDepth = 16
 
     public init(_ bytes: [UInt8], file: String) {
@@ -80,12 +84,13 @@ public struct BERReader {
         position = bytes.startIndex
         self.depth = depth
         self.allowsPadding = allowsPadding
+        paddingStart = bytes.lastIndex { $0 != 0xFF && $0 != 0x00 }.map { $0 + 1 } ?? bytes.startIndex
     }
 
     public var isAtEnd: Bool { position >= bytes.endIndex }
 
     /// Whether everything left is FF or 00 padding (files are often larger than their content).
-    public var restIsPadding: Bool { bytes[position...].allSatisfy { $0 == 0xFF || $0 == 0x00 } }
+    public var restIsPadding: Bool { position >= paddingStart }
 
     /// The next element, or nil at the end or where only padding is left.
     public mutating func next() throws -> BERElement? {

@@ -40,6 +40,30 @@ final class MalformedStructureTests: XCTestCase {
         XCTAssertNoThrow(try ObjectDirectory(bytes: [UInt8](hex: "A7 06 30 04 04 02 50 33 FF FF 00")))
     }
 
+    /// A whole EF of zeros that ends in one other byte is not padding: every
+    /// 00 00 pair is an element. The padding end is found once, so reading the
+    /// 32,768 elements of a 64 KiB file is linear (it used to rescan the rest of
+    /// the file at each element, found reading the code after the BER fuzz run).
+    func testZerosBeforeAFinalByteAreElementsReadInOnePass() throws {
+        var bytes = [UInt8](repeating: 0x00, count: 65_536)
+        bytes[65_534] = 0x42
+        var reader = BERReader(bytes, file: "EF(ODF)")
+        var elements = 0
+        var lastTag: UInt32?
+        while let element = try reader.next() {
+            elements += 1
+            lastTag = element.tag
+            XCTAssertEqual(reader.restIsPadding, element.offset == 65_534)
+        }
+        XCTAssertEqual(elements, 32_768)
+        XCTAssertEqual(lastTag, 0x42)
+        var padded = BERReader([0x04, 0x01, 0x07, 0xFF, 0x00, 0xFF], file: "EF(ODF)")
+        XCTAssertFalse(padded.restIsPadding)
+        XCTAssertEqual(try padded.next()?.tag, 0x04)
+        XCTAssertTrue(padded.restIsPadding)
+        XCTAssertNil(try padded.next())
+    }
+
     func testDeepNestingStops() {
         var bytes: [UInt8] = [0x30, 0x00]
         for _ in 0..<40 { bytes = [0xA1, UInt8(bytes.count)] + bytes }
