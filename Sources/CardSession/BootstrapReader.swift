@@ -28,6 +28,9 @@ public struct BootstrapReader: Sendable {
     /// Whether a pseudo-random card challenge that does not match ends the
     /// handshake (a strict policy) instead of being a warning.
     public var requiresChallengeMatch = false
+    /// Told the card's ICCID as soon as EF.ICCID is read, before the
+    /// handshake: a card refused later (wrong keys) is still logged by it.
+    public var onICCID: (@Sendable (ICCID) -> Void)?
 
     public init(keySource: (any SCP03KeySource)?) {
         self.keySource = keySource
@@ -70,6 +73,7 @@ public struct BootstrapReader: Sendable {
         let started = ContinuousClock.now
         let firstCount = channel.exchangeCount
         let iccid = try ICCID.read(over: channel)
+        if let iccid { onICCID?(iccid) }
         let application = try PKCS15Application.select(over: channel)
         let extended: Bool
         switch (extendedLength, channel.transmissionProtocol) {

@@ -5,6 +5,7 @@ import DMBootstrap
 import DMTree
 import Foundation
 import PKCS15
+import SecureChannel
 
 /// The main job: read the card, decode and check every bootstrap, and only
 /// then install all accounts and prune stale smartcard accounts in one
@@ -38,7 +39,7 @@ public struct Provisioner: Sendable {
     public var admission: (any CardAdmission)?
     /// Told the card's ICCID, PKCS#15 serial and identity as soon as they are
     /// read, so that a card failing later is still logged by what it is.
-    public var onIdentified: (@Sendable (_ iccid: String?, _ pkcs15Serial: String, _ cardIdentity: String) -> Void)?
+    public var onIdentified: (@Sendable (_ iccid: String?, _ pkcs15Serial: String?, _ cardIdentity: String) -> Void)?
 
     public init(reader: BootstrapReader, policy: ProvisioningPolicy, tree: TreeLocation) {
         self.reader = reader
@@ -64,6 +65,9 @@ public struct Provisioner: Sendable {
         var reader = self.reader
         // A strict policy refuses what the card only warns about, from the handshake on.
         if policy.strict { reader.requiresChallengeMatch = true }
+        if let onIdentified {
+            reader.onICCID = { iccid in onIdentified(iccid.digits, nil, CardIdentity(iccid: iccid.digits).reference) }
+        }
         let card = try reader.read(over: channel, atr: atr)
         onIdentified?(card.iccid?.digits, card.contents.tokenInfo.serialHex, card.identity.reference)
         let objects = card.contents.bootstrapObjects

@@ -106,9 +106,11 @@ final class StationLineTests: XCTestCase {
         }
         XCTAssertEqual(lines[0]["kvn"] as? Int, 0x30)
         XCTAssertTrue((lines[0]["tree"] as? String)?.hasPrefix("/") ?? false, "the tree path is absolute")
-        if let serial = lines[2]["pkcs15Serial"] as? String {
-            XCTAssertEqual(serial, "0000BAD00001", "a failed card carries the serial it was read with")
-        }
+        // The refused card failed at EXTERNAL AUTHENTICATE, after EF.ICCID and
+        // before TokenInfo: its line carries the ICCID read so far.
+        XCTAssertEqual(lines[2]["iccid"] as? String, lines[0]["iccid"] as? String)
+        XCTAssertNotNil(lines[2]["iccid"] as? String, "a card refused at authentication is logged with its ICCID")
+        XCTAssertEqual(lines[2]["cardIdentity"] as? String, lines[0]["cardIdentity"] as? String)
 
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as? [String: Any])
         XCTAssertEqual(object["provisioned"] as? Int, 1)
