@@ -12,7 +12,7 @@
 # 2275). A chunk is 239 plain bytes at level 33 in a short APDU (C-MAC and
 # R-ENCRYPTION padding take the rest) and 65519 extended. On T=0 every
 # command that returns data costs one GET RESPONSE more (ISO/IEC 7816-3 12).
-# Run it inside nsrun, like the suite.
+# Run it inside scripts/nsrun (a private pcscd namespace) when another pcscd runs.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 

@@ -6,7 +6,7 @@
 # while it is unreachable), beside the station's own time per card on the rig
 # with and without --results. Prints figures; asserts nothing.
 #
-# usage: nsrun scripts/bench-results.sh [RECORDS_PER_WRITER] [CARDS]   (defaults 300, 40)
+# usage: scripts/nsrun bash scripts/bench-results.sh [RECORDS_PER_WRITER] [CARDS]   (defaults 300, 40)
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 RECORDS="${1:-300}"
