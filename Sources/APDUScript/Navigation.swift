@@ -120,6 +120,28 @@ final class ChannelSession {
         location = Location(dfNames: [name ?? Hex.encode(aid)], application: aid)
         if pkcs15?.application.applicationID != aid { pkcs15 = nil }
     }
+
+    /// ODF, TokenInfo and DODFs of the PKCS#15 application this channel is in, read once.
+    func pkcs15Directory() throws -> PKCS15Directory {
+        if let pkcs15 { return pkcs15 }
+        guard let aid = location.application else {
+            throw ScriptFailure.invalidArgument("not inside an application: cd PKCS15 first")
+        }
+        let chunk = secure?.maxResponseData ?? 256
+        let reader = TransparentFileReader(channel: transport, applicationPath: nil, chunkLength: min(256, chunk))
+        let odf = try ObjectDirectory(bytes: reader.read(PKCS15Path(path: [0x50, 0x31])))
+        let tokenInfo = try? TokenInfo(bytes: reader.read(PKCS15Path(path: [0x50, 0x32])))
+        var objects: [DataObjectEntry] = []
+        for path in odf.dataObjectDirectories {
+            objects += try DataObjectEntry.parseDirectory(reader.read(path), file: "EF(DODF) \(path)")
+        }
+        let application = PKCS15Application(applicationID: aid, path: nil, label: nil, foundBy: "aid")
+        let directory = PKCS15Directory(application: application, odf: odf, tokenInfo: tokenInfo, objects: objects)
+        pkcs15 = directory
+        // Reading moved the card's current EF.
+        location.ef = nil
+        return directory
+    }
 }
 
 /// A resolved name: the SELECT to send and how the location changes if it succeeds.
@@ -132,5 +154,14 @@ struct NavigationTarget {
         self.command = command
         self.endsSession = endsSession
         self.apply = apply
+    }
+
+    /// SELECT for a PKCS#15 path: from the MF, a file id, or relative to the current DF.
+    static func selectCommand(_ path: [UInt8]) -> CommandAPDU {
+        if path.starts(with: [0x3F, 0x00]) {
+            return ISOCommand.selectPath(Array(path.dropFirst(2)), fromMF: true, returnFCP: true)
+        }
+        if path.count == 2 { return ISOCommand.selectFile(UInt16(path[0]) << 8 | UInt16(path[1]), returnFCP: true) }
+        return ISOCommand.selectPath(path, fromMF: false, returnFCP: true)
     }
 }

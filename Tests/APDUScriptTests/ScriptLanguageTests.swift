@@ -144,7 +144,7 @@ final class ScriptLanguageTests: XCTestCase {
         XCTAssertThrowsError(try interpreter.run(ScriptParser().parse(script, file: "t"))) { error in
             XCTAssertTrue("\(error)".contains("more than 65536 characters"), "\(error)")
         }
-        XCTAssertLessThanOrEqual(interpreter.variables["x"]?.count ?? 0, ScriptInterpreter.maxVariableLength)
+        XCTAssertLessThanOrEqual(interpreter.variables["x"]?.count ?? 0, ScriptVariables.maxLength)
     }
 
     func testTyposGetASuggestion() {
