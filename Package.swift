@@ -53,7 +53,7 @@ let package = Package(
                                                      "ExitContract"]),
         .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "KeySources", "PKCS15", "CardSession",
                                                    "DMBootstrap", "CEditLine", "TerminalText"]),
-        .target(name: "ServerCheck", dependencies: ["COpenSSL", "CardCrypto", "DMBootstrap", "ExitContract"]),
+        .target(name: "ServerCheck", dependencies: ["CardCrypto", "DMBootstrap", "ExitContract"]),
         .target(name: "MCIM", dependencies: ["CardCrypto", "ExitContract"]),
         // What a card's provisioning leaves behind, and where it goes (ResultSink).
         .target(name: "CardResults", dependencies: ["ExitContract"]),

@@ -1,3 +1,4 @@
+import CardCrypto
 import DMBootstrap
 import Foundation
 
@@ -14,10 +15,11 @@ public struct BootstrapCredentials {
     public var clientIdentity: [UInt8]
     /// PSK mode: the server's PSK identity (hint). X.509 mode: the server's certificate or its CA (DER).
     public var serverIdentity: [UInt8]
-    /// PSK mode: the PSK. X.509 mode: the client's private key (DER).
-    public var clientSecret: [UInt8]
+    /// PSK mode: the PSK. X.509 mode: the client's private key (DER). Its own
+    /// buffer, wiped when the last reference goes: no array copy outlives it.
+    public var clientSecret: SecretBytes
 
-    public init(serverURI: String, mode: Mode, clientIdentity: [UInt8], serverIdentity: [UInt8], clientSecret: [UInt8]) {
+    public init(serverURI: String, mode: Mode, clientIdentity: [UInt8], serverIdentity: [UInt8], clientSecret: SecretBytes) {
         self.serverURI = serverURI
         self.mode = mode
         self.clientIdentity = clientIdentity
@@ -76,6 +78,10 @@ public enum ServerCheckError: Error, Equatable, CustomStringConvertible {
     case handshakeFailed(String)
     case invalidCredential(String)
     case weakKey(String)
+    /// OpenSSL would not check the server's certificate against the ServerURI's host: no handshake was started.
+    case hostNotCheckable(String)
+    /// OpenSSL would not send the ServerURI's host as the TLS server name (SNI): no handshake was started.
+    case serverNameNotSendable(String)
 
     public var description: String {
         switch self {
@@ -94,6 +100,10 @@ public enum ServerCheckError: Error, Equatable, CustomStringConvertible {
             return "the server offers only a protocol older than TLS 1.1, which the CR does not allow (\(detail))"
         case .handshakeFailed(let reason): return "the TLS handshake failed: \(reason)"
         case .invalidCredential(let reason): return "the account's bootstrap credentials cannot be used: \(reason)"
+        case .hostNotCheckable(let host):
+            return "OpenSSL cannot check the server's certificate against \(host) from ServerURI; the TLS handshake was not started"
+        case .serverNameNotSendable(let host):
+            return "OpenSSL cannot send \(host) from ServerURI as the TLS server name; the TLS handshake was not started"
         case .weakKey(let detail):
             return "\(detail); dmboot requires \(TLSProbe.minimumSecurityBits) (see dmboot(1), check-server); the connection was closed"
         }

@@ -8,7 +8,8 @@ extension ServerCheckError: ClassifiedFailure {
         case .wrongPSK: return .wrongPSK
         case .certificateNotTrusted: return .certificateNotTrusted
         case .protocolTooOld: return .protocolTooOld
-        case .unknownSecurityMode, .invalidServerURI, .missingNode, .invalidCredential: return .bootstrapCredentialsUnusable
+        case .unknownSecurityMode, .invalidServerURI, .missingNode, .invalidCredential, .hostNotCheckable, .serverNameNotSendable:
+            return .bootstrapCredentialsUnusable
         }
     }
 }

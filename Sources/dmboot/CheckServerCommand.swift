@@ -1,4 +1,5 @@
 import ArgumentParser
+import CardCrypto
 import DMTree
 import Foundation
 import ServerCheck
@@ -81,6 +82,6 @@ struct CheckServerCommand: ParsableCommand {
             mode: try BootstrapCredentials.mode(from: try value("SecMode")),
             clientIdentity: try value("ClientPublicKeyPSKIdentity"),
             serverIdentity: (try? value("ServerPublicKeyPSKIdentity")) ?? [],
-            clientSecret: try value("ClientSecretKey"))
+            clientSecret: SecretBytes(try value("ClientSecretKey")))
     }
 }

@@ -1,3 +1,4 @@
+import CardCrypto
 import Foundation
 @testable import ServerCheck
 import TestSupport
@@ -21,7 +22,7 @@ final class TLSProbeTests: XCTestCase {
 
     func pskCredentials(port: UInt16, key: [UInt8]) -> BootstrapCredentials {
         BootstrapCredentials(serverURI: "https://127.0.0.1:\(port)", mode: .psk, clientIdentity: identity,
-                             serverIdentity: Array("bootstrap.example.com".utf8), clientSecret: key)
+                             serverIdentity: Array("bootstrap.example.com".utf8), clientSecret: SecretBytes(key))
     }
 
     func pskServer(key: String, extra: [String] = ["-tls1_2"]) throws -> TLSPeer {
@@ -61,7 +62,7 @@ final class TLSProbeTests: XCTestCase {
         try pki.issue("rogue", commonName: "bootstrap.example.com", by: "rogue-ca", serverName: "bootstrap.example.com")
         let credentials = { (port: UInt16) in
             BootstrapCredentials(serverURI: "127.0.0.1:\(port)", mode: .x509, clientIdentity: try pki.bytes("client.der"),
-                                 serverIdentity: try pki.bytes("ca.der"), clientSecret: try pki.bytes("client.key.der"))
+                                 serverIdentity: try pki.bytes("ca.der"), clientSecret: SecretBytes(try pki.bytes("client.key.der")))
         }
         let good = try TLSPeer(arguments: ["-cert", "server.pem", "-key", "server.key", "-CAfile", "ca.pem", "-Verify", "1",
                                            "-tls1_2"], folder: folder)
@@ -95,7 +96,7 @@ final class TLSProbeTests: XCTestCase {
                                  folder: folder)
         let credentials = BootstrapCredentials(serverURI: "127.0.0.1:\(server.port)", mode: .x509,
                                                clientIdentity: try pki.bytes("client.der"), serverIdentity: try pki.bytes("weak.der"),
-                                               clientSecret: try pki.bytes("client.key.der"))
+                                               clientSecret: SecretBytes(try pki.bytes("client.key.der")))
         XCTAssertThrowsError(try TLSProbe(timeout: 5).check(credentials)) { error in
             guard case .weakKey(let detail)? = error as? ServerCheckError else { return XCTFail("\(error)") }
             XCTAssertTrue(detail.contains("80 bits"), detail)
@@ -111,7 +112,7 @@ final class TLSProbeTests: XCTestCase {
         try pki.issue("client", commonName: "device-490154203237518", by: "ca")
         let credentials = { (port: UInt16) in
             BootstrapCredentials(serverURI: "https://127.0.0.1:\(port)", mode: .x509, clientIdentity: try pki.bytes("client.der"),
-                                 serverIdentity: try pki.bytes("server.der"), clientSecret: try pki.bytes("client.key.der"))
+                                 serverIdentity: try pki.bytes("server.der"), clientSecret: SecretBytes(try pki.bytes("client.key.der")))
         }
         let pinned = try TLSPeer(arguments: ["-cert", "server.pem", "-key", "server.key", "-tls1_2"], folder: folder)
         XCTAssertEqual(try TLSProbe(timeout: 5).check(try credentials(pinned.port)).serverIdentity, "/CN=bootstrap.example.com")
@@ -133,7 +134,7 @@ final class TLSProbeTests: XCTestCase {
                          "-servername", "bootstrap.example.com", "-servername_fatal", "-tls1_2"]
         let credentials = { (uri: String) in
             BootstrapCredentials(serverURI: uri, mode: .x509, clientIdentity: try pki.bytes("client.der"),
-                                 serverIdentity: try pki.bytes("ca.der"), clientSecret: try pki.bytes("client.key.der"))
+                                 serverIdentity: try pki.bytes("ca.der"), clientSecret: SecretBytes(try pki.bytes("client.key.der")))
         }
         let literal = try TLSPeer(arguments: sniStrict, folder: folder)
         XCTAssertNoThrow(try TLSProbe(timeout: 5).check(try credentials("https://127.0.0.1:\(literal.port)")))
@@ -147,13 +148,61 @@ final class TLSProbeTests: XCTestCase {
         }
     }
 
+    /// The name check is armed in every X.509 probe: a pinned certificate
+    /// that names neither the host nor the address of the ServerURI is refused.
+    func testAPinnedCertificateForAnotherHostOrAddressIsRefused() throws {
+        let pki = TestPKI(folder: folder)
+        try pki.run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "named.key",
+                     "-subj", "/CN=bootstrap.example.com", "-addext", "subjectAltName=DNS:bootstrap.example.com", "-days", "2",
+                     "-out", "named.pem"])
+        try pki.run(["x509", "-in", "named.pem", "-outform", "DER", "-out", "named.der"])
+        try pki.issue("client", commonName: "device-490154203237518", by: nil)
+        for (uri, mismatch) in [("https://127.0.0.1", "IP address mismatch"), ("https://localhost", "hostname mismatch")] {
+            let server = try TLSPeer(arguments: ["-cert", "named.pem", "-key", "named.key", "-tls1_2"], folder: folder)
+            let credentials = BootstrapCredentials(serverURI: "\(uri):\(server.port)", mode: .x509,
+                                                   clientIdentity: try pki.bytes("client.der"), serverIdentity: try pki.bytes("named.der"),
+                                                   clientSecret: SecretBytes(try pki.bytes("client.key.der")))
+            XCTAssertThrowsError(try TLSProbe(timeout: 5).check(credentials)) { error in
+                XCTAssertEqual(error as? ServerCheckError, .certificateNotTrusted(reason: mismatch), "\(error)")
+            }
+        }
+    }
+
+    /// A ServerURI host with a NUL: the resolver and the socket see
+    /// "localhost", but the name check gets the whole name, which OpenSSL
+    /// refuses (x509_vpm.c); the probe stops there instead of checking
+    /// "localhost" or nothing.
+    func testAHostOpenSSLCannotCheckEndsTheProbeBeforeTheHandshake() throws {
+        let pki = TestPKI(folder: folder)
+        try pki.issue("ca", commonName: "dmboot test CA", by: nil)
+        try pki.issue("server", commonName: "localhost", by: "ca", serverName: "localhost")
+        try pki.issue("client", commonName: "device-490154203237518", by: "ca")
+        let server = try TLSPeer(arguments: ["-cert", "server.pem", "-key", "server.key", "-tls1_2"], folder: folder)
+        let credentials = BootstrapCredentials(serverURI: "https://localhost\u{0}.attacker.test:\(server.port)", mode: .x509,
+                                               clientIdentity: try pki.bytes("client.der"), serverIdentity: try pki.bytes("ca.der"),
+                                               clientSecret: SecretBytes(try pki.bytes("client.key.der")))
+        XCTAssertThrowsError(try TLSProbe(timeout: 5).check(credentials)) { error in
+            XCTAssertEqual(error as? ServerCheckError, .hostNotCheckable("localhost\\0.attacker.test"), "\(error)")
+            XCTAssertEqual((error as? ServerCheckError)?.exitStatus, .bootstrapCredentialsUnusable)
+        }
+    }
+
+    /// Credentials end up in error reports and debugger output; the secret shows only its length there.
+    func testCredentialsNeverShowTheirSecret() {
+        let credentials = pskCredentials(port: 443, key: psk)
+        for text in [String(describing: credentials), String(reflecting: credentials), "\(Mirror(reflecting: credentials).children.map { $0.value })"] {
+            XCTAssertTrue(text.contains("<redacted 16 bytes>"), text)
+            XCTAssertFalse(text.contains(psk.map(String.init).joined(separator: ", ")), text)
+        }
+    }
+
     func testNetworkFailuresHaveTheirOwnErrors() throws {
         let closed = TLSPeer.freePort()
         XCTAssertThrowsError(try TLSProbe(timeout: 2).check(pskCredentials(port: closed, key: psk))) { error in
             XCTAssertEqual(error as? ServerCheckError, .connectionRefused(host: "127.0.0.1", port: closed))
         }
         let unknown = BootstrapCredentials(serverURI: "https://no-such-host.invalid:443", mode: .psk, clientIdentity: identity,
-                                           serverIdentity: [], clientSecret: psk)
+                                           serverIdentity: [], clientSecret: SecretBytes(psk))
         XCTAssertThrowsError(try TLSProbe(timeout: 2).check(unknown)) { error in
             guard case .dnsFailure? = error as? ServerCheckError else { return XCTFail("\(error)") }
         }
@@ -162,7 +211,7 @@ final class TLSProbeTests: XCTestCase {
     func testServerURIsAndModes() throws {
         func endpoint(_ uri: String) throws -> String {
             let parsed = try BootstrapCredentials(serverURI: uri, mode: .psk, clientIdentity: [], serverIdentity: [],
-                                                  clientSecret: []).endpoint()
+                                                  clientSecret: SecretBytes([])).endpoint()
             return "\(parsed.host) \(parsed.port)"
         }
         XCTAssertEqual(try endpoint("https://www.bsdmserver.com:443"), "www.bsdmserver.com 443")
