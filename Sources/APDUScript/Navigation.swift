@@ -34,7 +34,8 @@ struct WellKnownName {
     }
 
     static func applicationName(_ aid: [UInt8]) -> String? {
-        aid == PKCS15Application.standardAID ? "PKCS15" : nil
+        if IssuerSecurityDomain.defaultAIDs.contains(aid) { return IssuerSecurityDomain.name }
+        return aid == PKCS15Application.standardAID ? "PKCS15" : nil
     }
 }
 

@@ -35,8 +35,20 @@ struct SecurityDomainCommands {
 
     /// GET STATUS for the ISD, then applications and security domains, then
     /// load files, in the tagged format; over SCP03 when the card asks for it.
+    /// Only the ISD answers GET STATUS, so it is selected first unless the
+    /// channel is in it already (which keeps a secure channel opened there).
     func registryStatus() throws {
         let session = try connection.session()
+        if session.location.dfNames != [IssuerSecurityDomain.name] {
+            if session.secure != nil {
+                recorder.say("(selecting the issuer security domain ends the secure channel session)")
+                session.endSecureChannel()
+            }
+            let aid = try IssuerSecurityDomain.select(over: session.link) { command, response in
+                exchanger.report(command, response)
+            }
+            session.enterApplication(aid, name: IssuerSecurityDomain.name)
+        }
         for p1: UInt8 in [0x80, 0x40, 0x20] {
             var p2: UInt8 = 0x02
             var collected: [UInt8] = []

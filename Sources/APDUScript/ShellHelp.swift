@@ -16,7 +16,7 @@ public enum ShellHelp {
         ("scp03", "scp03 open [level HEX] [keys FILE] [gp-test-keys] | scp03 close", "Open SCP03 on the current channel (default level 33, keys from FILE, --keys or DMBOOT_KEYS); later commands on it are wrapped."),
         ("keys", "keys", "GET DATA 00E0: the security domain's keys (version, id, type, length), to pick the key file before scp03 open."),
         ("cplc", "cplc", "GET DATA 9F7F: the Card Production Life Cycle data, field by field."),
-        ("status", "status", "GET STATUS: issuer security domain, applications and load files; opens SCP03 with the configured keys when the card demands it."),
+        ("status", "status", "GET STATUS: issuer security domain, applications and load files. Selects the ISD first (which ends a secure channel to another application); opens SCP03 with the configured keys when the card demands it."),
         ("channel", "channel open | channel close [N] | channel N", "Open a logical channel (MANAGE CHANNEL), close one, or switch; each keeps its own selected file and SCP03 session."),
         ("pkcs15", "pkcs15", "Select the PKCS#15 application and list its data objects (in clear)."),
         ("trace", "trace on|off", "Also show the wire: every APDU as sent, GET RESPONSEs, and the plain and wrapped forms under SCP03."),

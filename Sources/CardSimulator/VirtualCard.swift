@@ -36,7 +36,13 @@ public final class VirtualCard {
     struct ChannelState {
         var currentDF: CardFile
         var currentEF: CardFile?
+        /// The issuer security domain is the selected application: GET
+        /// STATUS goes to it, any other application would not know it.
+        var securityDomainSelected = false
     }
+
+    /// The ISD's AID, GlobalPlatform's default (GlobalPlatformPro's `GPData.defaultISDBytes`).
+    static let issuerSecurityDomainAID: [UInt8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00]
 
     public init(profile: CardProfile) throws {
         try profile.validate()
@@ -106,7 +112,8 @@ public final class VirtualCard {
         var basic = command
         basic.cla = LogicalChannel.basic.encode(cla: command.cla, secureMessaging: LogicalChannel.hasSecureMessaging(cla: command.cla))
         if command.cla & 0x80 != 0 && command.ins == 0x50 {
-            let selected = channels[channel]?.currentDF.applicationID ?? []
+            let state = channels[channel]
+            let selected = state?.securityDomainSelected == true ? Self.issuerSecurityDomainAID : state?.currentDF.applicationID ?? []
             let aid = faults.challengeFromAnotherApplication ? selected + [0x01] : selected
             var answer = domain.initializeUpdate(basic, applicationID: aid)
             if faults.corruptCardCryptogram && answer.status == .success {
@@ -186,7 +193,8 @@ public final class VirtualCard {
         case 0xB0, 0xB1: return readBinary(command, state: &state)
         case 0xB2: return readRecord(command, state: &state)
         case 0xCA where securityDomain != nil: return getData(command)
-        case 0xF2 where securityDomain != nil: return getStatus(command, secured: secured)
+        case 0xF2 where securityDomain != nil:
+            return state.securityDomainSelected ? getStatus(command, secured: secured) : Self.error(0x6D00)
         default: return Self.error(0x6D00)
         }
     }
@@ -228,7 +236,7 @@ public final class VirtualCard {
         }
         switch command.p1 {
         case 0x80:
-            return ResponseAPDU(data: entry([0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00], lifeCycle: 0x0F,
+            return ResponseAPDU(data: entry(Self.issuerSecurityDomainAID, lifeCycle: 0x0F,
                                             privileges: [0x9E, 0xFE, 0x80]), status: .success)
         case 0x40:
             var applications: [UInt8] = []
@@ -280,6 +288,10 @@ public final class VirtualCard {
         case 0x03:
             target = state.currentDF.parent
         case 0x04:
+            // No AID, or the ISD's own, selects the ISD, as a GlobalPlatform card does.
+            if securityDomain != nil && (command.data.isEmpty || command.data == Self.issuerSecurityDomainAID) {
+                return selectSecurityDomain(command, state: &state)
+            }
             target = root.findApplication(command.data)
         case 0x08, 0x09:
             guard command.data.count >= 2, command.data.count % 2 == 0 else { return Self.error(0x6A87) }
@@ -296,6 +308,7 @@ public final class VirtualCard {
             return Self.error(0x6A86)
         }
         guard let file = target else { return Self.error(0x6A82) }
+        state.securityDomainSelected = false
         if file.isDF {
             state.currentDF = file
             state.currentEF = nil
@@ -312,6 +325,18 @@ public final class VirtualCard {
                                 status: .success)
         case 0x0C: return ResponseAPDU(status: .success)
         default: return Self.error(0x6A86)
+        }
+    }
+
+    /// The ISD's FCI: its AID in tag 84 is how a host learns it
+    /// (GlobalPlatformPro's `GPSession.discover` reads it there).
+    private func selectSecurityDomain(_ command: CommandAPDU, state: inout ChannelState) -> ResponseAPDU {
+        state.securityDomainSelected = true
+        let name = [0x84, UInt8(Self.issuerSecurityDomainAID.count)] + Self.issuerSecurityDomainAID
+        switch command.p2 & 0x0C {
+        case 0x00: return ResponseAPDU(data: [0x6F, UInt8(name.count)] + name, status: .success)
+        case 0x04: return ResponseAPDU(data: [0x62, UInt8(name.count)] + name, status: .success)
+        default: return ResponseAPDU(status: .success)
         }
     }
 

@@ -131,6 +131,22 @@ final class APDUShellDebuggerTests: XCTestCase {
         }
     }
 
+    /// GET STATUS goes to the selected application, and only the ISD knows
+    /// it: after `cd PKCS15` and a secure channel there, `status` selects the
+    /// ISD first as GlobalPlatformPro's GPSession.discover does (SELECT with no
+    /// AID, P2 00, the ISD's AID from tag 84), then opens the channel it needs.
+    func testStatusSelectsTheIssuerSecurityDomainAfterAnotherApplication() throws {
+        try withCard {
+            let (interpreter, lines) = try run("cd PKCS15\nscp03 open level 33\nstatus\nstatus")
+            let shown = lines.joined(separator: "\n")
+            XCTAssertTrue(lines.contains("(selecting the issuer security domain ends the secure channel session)"), shown)
+            XCTAssertEqual(lines.filter { $0 == "> 00A4040000" }.count, 1, "the second status stays in the ISD: \(shown)")
+            XCTAssertEqual(lines.filter { $0 == "ISD: A000000151000000 (SECURED)" }.count, 2, shown)
+            XCTAssertTrue(lines.contains { $0.hasPrefix("APP: ") && $0.contains("A000000063504B43532D3135") }, shown)
+            XCTAssertEqual(interpreter.state, "\(Rig.slots[2].reader) ch0 /ISD scp03 01")
+        }
+    }
+
     func testTheJSONTranscriptGivesEachExchangeItsTimeReaderATRProtocolAndChannel() throws {
         let result = try withCard {
             try Executable.run("apdu-shell", ["--reader", Rig.slots[2].reader, "--keys", keys, "--json"],
