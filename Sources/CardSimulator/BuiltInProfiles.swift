@@ -34,7 +34,7 @@ public enum BuiltInProfiles {
                           content: Hex.encode(DemoBootstrap.wbxml), size: 2560),
                 ]),
             files: FileNode(fid: "3F00", children: [
-                FileNode(fid: "2FE2", content: "98102143658709214365F7"),
+                FileNode(fid: "2FE2", content: "98102143658709214365"),
             ]))
     }
 }

@@ -1,5 +1,5 @@
 import APDU
-import CardSimulator
+@testable import CardSimulator
 import XCTest
 
 final class VirtualCardTests: XCTestCase {
@@ -162,5 +162,23 @@ final class VirtualCardTests: XCTestCase {
         XCTAssertEqual(send(card, "8482330010" + String(repeating: "00", count: 16)), "6300")
         XCTAssertEqual(send(card, "8482330010" + String(repeating: "00", count: 16)), "6300")
         XCTAssertEqual(card.externalAuthenticateCount, 2)
+    }
+
+    /// ETSI TS 102 221 §13.2, EF ICCID: the identification number is 10 bytes
+    /// of BCD, two digits per byte with the nibbles swapped, padded with F.
+    /// Every card the simulator makes keeps that size: the demo card read
+    /// through SELECT and READ BINARY, each personality and each fed card.
+    func testEFICCIDIsTheTenBytesTS102221Section13_2Gives() throws {
+        let demo = try VirtualCard(profile: BuiltInProfiles.demo)
+        XCTAssertEqual(send(demo, "00A4080C022FE2"), "9000")
+        XCTAssertEqual(send(demo, "00B0000000"), "98102143658709214365" + "9000",
+                       "ICCID 89011234567890123456: 20 digits in 10 bytes, nothing after")
+        let profiles = [BuiltInProfiles.demo] + Personality.allCases.map(\.profile)
+            + [0, 7, 99_999_999].map { CardFeeder.profile(BuiltInProfiles.demo, numbered: $0) }
+        for profile in profiles {
+            let content = try XCTUnwrap(profile.files.children?.first { $0.fid == "2FE2" }?.content, profile.name)
+            XCTAssertEqual(try Hex.decode(content).count, 10, "\(profile.name): EF.ICCID is \(content)")
+        }
+        XCTAssertEqual(CardFeeder.iccidContent(number: 7), "98100000000000000070", "8901 0000 0000 0000 0007")
     }
 }

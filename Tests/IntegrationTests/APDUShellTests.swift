@@ -113,8 +113,8 @@ final class APDUShellTests: XCTestCase {
     func testEveryCardScriptRunsAgainstTheVirtualCard() throws {
         let expected: [String: [String]] = [
             "branching.apdu": ["PKCS#15 application present", "the card returned an FCP template", "read 3: "],
-            "card-identity.apdu": ["ICCID 8901123456789012345", "  serial 44454D4F0001", "protocols T=1"],
-            "dm-bootstrap-walk.apdu": ["  EF.ICCID   2FE2  EF 2FE2 transparent, 11 bytes", "  ODF        5031",
+            "card-identity.apdu": ["ICCID 89011234567890123456", "  serial 44454D4F0001", "protocols T=1"],
+            "dm-bootstrap-walk.apdu": ["  EF.ICCID   2FE2  EF 2FE2 transparent, 10 bytes", "  ODF        5031",
                                        "\"DM bootstrap: demo server\"  6001", "DODF  5033",
                                        "oidDO \"DM bootstrap: demo server\" oid 2.23.43.7.1 (OMA DM bootstrap) at 6001",
                                        "./DMAcc/DemoServer  [syncml-dm]  ServerID dmboot-demo-server",
@@ -123,7 +123,7 @@ final class APDUShellTests: XCTestCase {
                                      "ISD: A000000151000000 (SECURED)", "APP: A000000063504B43532D3135 (SELECTABLE)"],
             "logical-channels.apdu": ["SCP03 open on channel 1: level 13", "channel 1 closed; current channel 0",
                                       "  0000  A7 06 30 04 04 02 50 33 FF FF FF FF FF FF FF FF  |..0...P3........|",
-                                      "ICCID 8901123456789012345"],
+                                      "ICCID 89011234567890123456"],
             "read-dm-bootstrap.apdu": ["< <redacted 2560 bytes>", "AppAuth/Srv/AAuthSecret  (chr)  <redacted 18 bytes>"],
             "scp03-read-odf-dodf.apdu": ["DODF  5033", "oidDO \"DM bootstrap: demo server\""],
             "select-pkcs15.apdu": ["PKCS#15 application selected: FCP 62", "  84 DF name A000000063504B43532D3135"],
