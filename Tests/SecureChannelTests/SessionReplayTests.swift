@@ -1,4 +1,5 @@
 import APDU
+import CardSimulator
 import CardTransport
 import CardCrypto
 import SecureChannel

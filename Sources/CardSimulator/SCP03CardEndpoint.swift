@@ -1,11 +1,13 @@
 import APDU
 import CardCrypto
+import SecureChannel
 
 /// The card's half of SCP03, as a security domain implements it: answers
 /// INITIALIZE UPDATE, checks EXTERNAL AUTHENTICATE, counts failed
 /// authentications until the keys block, and then opens each protected
 /// command and protects each response. The virtual card uses it; so do the
-/// card-side replays of the known-answer vectors.
+/// card-side replays of the known-answer vectors. It lives with the simulator,
+/// not in SecureChannel, so that a host binary carries no card side.
 public final class SCP03CardEndpoint {
     public struct Configuration {
         public var keys: SCP03Keys
@@ -61,7 +63,7 @@ public final class SCP03CardEndpoint {
         guard command.p1 == 0x00 || command.p1 == configuration.keys.version else {
             return ResponseAPDU(status: StatusWord(0x6A88))
         }
-        guard command.data.count == mode.length else { return ResponseAPDU(status: StatusWord(0x6700)) }
+        guard command.data.count == mode.rawValue else { return ResponseAPDU(status: StatusWord(0x6700)) }
         do {
             var sequence: [UInt8]? = nil
             let cardChallenge: [UInt8]
@@ -77,7 +79,7 @@ public final class SCP03CardEndpoint {
                     staticEncryption: configuration.keys.enc, sequenceCounter: sequence,
                     applicationID: applicationID, mode: mode)
             } else {
-                cardChallenge = try Secure.randomBytes(mode.length)
+                cardChallenge = try Secure.randomBytes(mode.rawValue)
             }
             let keys = try SCP03SessionKeys(deriving: configuration.keys, hostChallenge: command.data, cardChallenge: cardChallenge)
             let cryptogram = try SCP03Cryptograms.card(sessionMAC: keys.mac, hostChallenge: command.data,
@@ -101,9 +103,9 @@ public final class SCP03CardEndpoint {
         guard let level = try? SecurityLevel(command.p1), configuration.options.supports(level) else {
             return ResponseAPDU(status: StatusWord(0x6A86))
         }
-        let verifier = SCP03MessageProtection(keys: pending.keys, level: SecurityLevel(uncheckedRawValue: 0x01),
-                                              mode: mode, chainingValue: [UInt8](repeating: 0, count: 16))
         do {
+            let verifier = SCP03MessageProtection(keys: pending.keys, level: try SecurityLevel(SecurityLevel.commandMAC),
+                                                  mode: mode, chainingValue: [UInt8](repeating: 0, count: 16))
             let plain = try verifier.unwrapCommand(command, extendedLength: extendedLength)
             let expected = try SCP03Cryptograms.host(sessionMAC: pending.keys.mac, hostChallenge: pending.hostChallenge,
                                                      cardChallenge: pending.cardChallenge, mode: mode)
