@@ -12,6 +12,9 @@ let package = Package(
     products: [
         .executable(name: "dmboot", targets: ["dmboot"]),
         .executable(name: "apdu-shell", targets: ["apdu-shell"]),
+        // The virtual card and the vpcd feeder: demo keys and card-side SCP03
+        // stay out of the factory binary (dmboot).
+        .executable(name: "dmboot-sim", targets: ["dmboot-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,10 +69,16 @@ let package = Package(
         .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results",
                                                        "StationPipeline"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract"]),
+        // What several executables' commands share: numeric option ranges, files created 0600.
+        .target(name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .executableTarget(name: "dmboot", dependencies: [
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
-            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "CardSimulator", "TerminalText", "ExitContract", "KeyCustody",
+            "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "TerminalText", "ExitContract", "KeyCustody",
+            "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "dmboot-sim", dependencies: [
+            "CardSimulator", "CommandLineSupport", "ExitContract", "TerminalText",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The writer side of scripts/bench-results.sh (not a product).

@@ -18,7 +18,9 @@ cd "$REPO_DIR"
 
 bash scripts/install-deps.sh >/dev/null
 swift build --product dmboot 2>&1 | tail -n 1
+swift build --product dmboot-sim 2>&1 | tail -n 1
 DMBOOT="$(dmboot_bin)"
+DMBOOT_SIM="$(dmboot_sim_bin)"
 trap 'bash scripts/rig-stop.sh' EXIT
 bash scripts/rig-start.sh --no-card >/dev/null
 WORK="$(mktemp -d)"
@@ -28,8 +30,8 @@ READER="Virtual PCD 00 00"
 read_count() {
     local card=() simulator
     [ "$1" = demo ] || card=(--personality "$1")
-    "$DMBOOT" simulate "${card[@]}" --write-keys "$WORK/keys.json" 2>/dev/null
-    "$DMBOOT" simulate "${card[@]}" --port 35963 >"$WORK/simulate.log" 2>&1 &
+    "$DMBOOT_SIM" "${card[@]}" --write-keys "$WORK/keys.json" 2>/dev/null
+    "$DMBOOT_SIM" "${card[@]}" --port 35963 >"$WORK/simulate.log" 2>&1 &
     simulator=$!
     local json=""
     for _ in $(seq 50); do

@@ -14,9 +14,11 @@ CARDS="${2:-40}"
 
 bash scripts/install-deps.sh >/dev/null
 swift build -c release --product dmboot 2>&1 | tail -n 1
+swift build -c release --product dmboot-sim 2>&1 | tail -n 1
 swift build -c release --product results-bench 2>&1 | tail -n 1
 BIN="$(swift build -c release --show-bin-path)"
 DMBOOT="$BIN/dmboot"
+DMBOOT_SIM="$BIN/dmboot-sim"
 
 WORK="$(mktemp -d)"
 export DMBOOT_PG_STATE="$WORK/postgres"
@@ -32,7 +34,7 @@ done
 # The station on one reader of the rig: per-card time with the JSON log only,
 # then with the results database as well.
 bash scripts/rig-start.sh --no-card >/dev/null
-"$DMBOOT" simulate --write-keys "$WORK/keys.json" 2>/dev/null
+"$DMBOOT_SIM" --write-keys "$WORK/keys.json" 2>/dev/null
 for mode in log results; do
     run="$WORK/$mode"
     mkdir -p "$run"
@@ -41,7 +43,7 @@ for mode in log results; do
     XDG_STATE_HOME="$run/state" "$DMBOOT" station --keys "$WORK/keys.json" --tree-dir "$run/trees" \
         --json-log "$run/log.jsonl" --readers 0 --max-cards "$CARDS" "${flags[@]}" >"$run/summary.txt" 2>"$run/station.err" &
     station=$!
-    "$DMBOOT" simulate --feed "$CARDS" --gap 0.2 --port 35963 >"$run/feed.jsonl" 2>"$run/feed.err"
+    "$DMBOOT_SIM" --feed "$CARDS" --gap 0.2 --port 35963 >"$run/feed.jsonl" 2>"$run/feed.err"
     for _ in $(seq 100); do kill -0 "$station" 2>/dev/null || break; sleep 0.1; done
     kill -TERM "$station" 2>/dev/null || true
     wait "$station" || die "the station failed ($mode): see $run/station.err"

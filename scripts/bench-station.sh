@@ -19,12 +19,14 @@ GAP="${BENCH_GAP:-0.5}"
 
 bash scripts/install-deps.sh >/dev/null
 swift build -c release --product dmboot 2>&1 | tail -n 1
+swift build -c release --product dmboot-sim 2>&1 | tail -n 1
 DMBOOT="$(swift build -c release --show-bin-path)/dmboot"
+DMBOOT_SIM="$(swift build -c release --show-bin-path)/dmboot-sim"
 trap 'bash scripts/rig-stop.sh' EXIT
 bash scripts/rig-start.sh --no-card >/dev/null
 
 WORK="$(mktemp -d)"
-"$DMBOOT" simulate --write-keys "$WORK/keys.json" 2>/dev/null
+"$DMBOOT_SIM" --write-keys "$WORK/keys.json" 2>/dev/null
 PORTS=(35963 35964 35965 35966)
 
 for readers in 1 2 4; do
@@ -36,7 +38,7 @@ for readers in 1 2 4; do
     "$DMBOOT" station --keys "$WORK/keys.json" --tree-dir "$run/trees" --json-log "$run/log.jsonl" \
         --max-cards "$CARDS" >"$run/summary.txt" 2>"$run/station.err" &
     station=$!
-    "$DMBOOT" simulate --feed "$CARDS" --gap "$GAP" "${port_flags[@]}" >"$run/feed.jsonl" 2>"$run/feed.err"
+    "$DMBOOT_SIM" --feed "$CARDS" --gap "$GAP" "${port_flags[@]}" >"$run/feed.jsonl" 2>"$run/feed.err"
     end=$(date +%s.%N)
     # A card the station missed would keep it waiting for ever: give it 10 s, then stop it.
     for _ in $(seq 100); do kill -0 "$station" 2>/dev/null || break; sleep 0.1; done
@@ -49,7 +51,7 @@ peer="$WORK/peer"
 mkdir -p "$peer/trees" "$peer/reports"
 reader="Virtual PCD 00 00"
 start=$(date +%s.%N)
-"$DMBOOT" simulate --feed "$CARDS" --gap "$GAP" --port 35963 >"$peer/feed.jsonl" 2>"$peer/feed.err" &
+"$DMBOOT_SIM" --feed "$CARDS" --gap "$GAP" --port 35963 >"$peer/feed.jsonl" 2>"$peer/feed.err" &
 feeder=$!
 for card in $(seq "$CARDS"); do
     "$DMBOOT" provision --reader "$reader" --wait 30 --keys "$WORK/keys.json" --tree "$peer/trees/$card.sqlite" \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the man pages for rendering problems (mandoc -T lint) and that every
-# long option dmboot's --help shows is documented in dmboot.1 and README.md, and
+# long option the --help of dmboot, apdu-shell and dmboot-sim shows is documented
+# in its man page and README.md, and
 # that both man pages and the README list every exit code of the one contract.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
@@ -35,6 +36,13 @@ for option in $("$SHELL_BIN" --help | grep -oE -- '--[a-z][a-z0-9-]+' | grep -vx
     grep -q -- "$option" <<<"$rendered" || { echo "check-docs: apdu-shell $option is not in man/apdu-shell.1" >&2; status=1; }
     grep -q -- "$option" README.md || { echo "check-docs: apdu-shell $option is not in README.md" >&2; status=1; }
 done
+SIM_BIN="$(dirname "$DMBOOT")/dmboot-sim"
+[ -x "$SIM_BIN" ] || swift build --product dmboot-sim >&2
+rendered="$(mandoc -T utf8 man/dmboot-sim.1 | col -b)"
+for option in $("$SIM_BIN" --help | grep -oE -- '--[a-z][a-z0-9-]+' | grep -vx -- '--help' | sort -u); do
+    grep -q -- "$option" <<<"$rendered" || { echo "check-docs: dmboot-sim $option is not in man/dmboot-sim.1" >&2; status=1; }
+    grep -q -- "$option" README.md || { echo "check-docs: dmboot-sim $option is not in README.md" >&2; status=1; }
+done
 # One exit-code contract: every code `dmboot exit-codes` prints is in both man pages and the README.
 for code in $("$DMBOOT" exit-codes | awk '{print $1}'); do
     for page in man/dmboot.1 man/apdu-shell.1; do
@@ -42,5 +50,5 @@ for code in $("$DMBOOT" exit-codes | awk '{print $1}'); do
     done
     grep -q -- "^| $code |" README.md || { echo "check-docs: exit code $code is not in README.md, Exit status" >&2; status=1; }
 done
-[ $status -eq 0 ] && say "man pages lint clean; every dmboot and apdu-shell option is documented"
+[ $status -eq 0 ] && say "man pages lint clean; every dmboot, apdu-shell and dmboot-sim option is documented"
 exit $status

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Builds release binaries and installs dmboot, apdu-shell and their man pages.
+# Not dmboot-sim: the card simulator and its demo keys stay on development
+# machines (swift build --product dmboot-sim).
 # usage: scripts/install.sh [PREFIX]      (default /usr/local)
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
@@ -11,6 +13,6 @@ swift build -c release --product apdu-shell
 bin="$(swift build -c release --show-bin-path)"
 install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/man/man5"
 install -m 0755 "$bin/dmboot" "$bin/apdu-shell" "$prefix/bin/"
-install -m 0644 man/*.1 "$prefix/share/man/man1/"
+install -m 0644 man/dmboot.1 man/apdu-shell.1 "$prefix/share/man/man1/"
 install -m 0644 man/*.5 "$prefix/share/man/man5/"
 say "installed dmboot and apdu-shell in $prefix/bin, man pages in $prefix/share/man (man dmboot)"

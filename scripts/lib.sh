@@ -9,10 +9,16 @@ fi
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 say() { echo "$(basename "$0"): $*" >&2; }
 
-# The dmboot binary of this checkout (built on demand).
-dmboot_bin() {
+# An executable product of this checkout (built on demand).
+product_bin() {
     local bin
-    bin="$(cd "$REPO_DIR" && swift build --show-bin-path)/dmboot"
-    [ -x "$bin" ] || (cd "$REPO_DIR" && swift build --product dmboot >&2)
+    bin="$(cd "$REPO_DIR" && swift build --show-bin-path)/$1"
+    [ -x "$bin" ] || (cd "$REPO_DIR" && swift build --product "$1" >&2)
     echo "$bin"
 }
+
+# The dmboot binary: what a factory installs.
+dmboot_bin() { product_bin dmboot; }
+
+# The card simulator (virtual cards behind pcscd's vpcd slots), apart from dmboot.
+dmboot_sim_bin() { product_bin dmboot-sim; }

@@ -24,6 +24,7 @@ command -v pcscd >/dev/null || die "pcscd is not installed; run scripts/install-
 [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || die "the vpcd driver is not installed; run scripts/install-deps.sh"
 mkdir -p "$RIG_DIR/reader.conf.d"
 DMBOOT="$(dmboot_bin)"
+DMBOOT_SIM="$(dmboot_sim_bin)"
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 ours_pcscd="$(cat "$RIG_DIR/pcscd.pid" 2>/dev/null || true)"
@@ -92,9 +93,9 @@ if alive "$old"; then
 fi
 
 if [ "$with_card" -eq 1 ]; then
-    args=(simulate --port 35963)
+    args=(--port 35963)
     [ -n "$profile" ] && args+=(--profile "$profile")
-    "$DMBOOT" "${args[@]}" > "$RIG_DIR/card.log" 2>&1 &
+    "$DMBOOT_SIM" "${args[@]}" > "$RIG_DIR/card.log" 2>&1 &
     echo $! > "$RIG_DIR/card.pid"
     until "$DMBOOT" readers --json 2>/dev/null | grep -q '"cardPresent" : true'; do
         alive "$(cat "$RIG_DIR/card.pid")" || die "the virtual card stopped: $(cat "$RIG_DIR/card.log")"

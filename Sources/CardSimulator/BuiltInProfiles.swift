@@ -1,6 +1,6 @@
 import APDU
 
-/// Cards that ship inside dmboot, so the demo and a factory dry run need no
+/// Cards that ship inside dmboot-sim (never dmboot), so the demo and a dry run need no
 /// profile file.
 public enum BuiltInProfiles {
     /// ATR of the built-in cards: T=1 only (TD1 = 01), historical bytes "dmboot-vcard".
@@ -8,7 +8,7 @@ public enum BuiltInProfiles {
 
     /// The demo card's security domain: key set 30, pseudo-random challenges,
     /// R-MAC and R-ENC (i = 70). Its keys are public, like GlobalPlatform's
-    /// test keys; `dmboot simulate --write-keys` writes them as a key file.
+    /// test keys; `dmboot-sim --write-keys` writes them as a key file.
     public static let demoSecurityDomain = SecureDomainProfile(
         kvn: "30",
         enc: "D0B1C2D3E4F5061728394A5B6C7D8E9F",
@@ -19,7 +19,7 @@ public enum BuiltInProfiles {
     /// The WBXML DM bootstrap of the demo card (Fixtures/bootstrap/dm12-psk.wbxml).
     public static var demoBootstrap: [UInt8] { DemoBootstrap.wbxml }
 
-    /// The card `dmboot simulate` serves when no profile is given: an ICCID
+    /// The card `dmboot-sim` serves when no profile is given: an ICCID
     /// in EF 2FE2, and a PKCS#15 application with one DM bootstrap (2275
     /// bytes of WBXML) that only a level-33 secure channel may read.
     public static var demo: CardProfile {

@@ -166,9 +166,10 @@ public final class CardFeeder: Sendable {
         let inserted = Date()
         // The operator's hand: pulls the card once it is used, or after the timeout.
         let untouchedTimeout = configuration.untouchedTimeout
+        let socket = connection.socket
         Thread.detachNewThread {
             _ = used.wait(timeout: .now() + untouchedTimeout)
-            connection.close()
+            socket.close()
         }
         defer { used.signal() }
         try connection.serve()

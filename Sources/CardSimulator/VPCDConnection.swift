@@ -12,23 +12,14 @@ import Glibc
 ///
 /// Closing the connection is what pcscd sees as the card leaving the reader.
 ///
-/// The socket is in a Mutex; `close()` from another thread only shuts it
-/// down, which wakes the serving thread, and the descriptor is released by
-/// whoever serves (or by deinit). Closing the descriptor under a thread
-/// blocked in recv() would free its number for the next open() in the
-/// process, and that thread would then read another connection's bytes.
-/// The card itself is confined to the serving thread once `serve()` runs.
-public final class VPCDConnection: @unchecked Sendable {
+/// The connection and its card belong to the thread that serves them; the
+/// one thing another thread may do is pull the card, through `socket`.
+public final class VPCDConnection {
     public static let defaultPort: UInt16 = 35963
 
-    private struct Socket {
-        var descriptor: Int32 = -1
-        /// Set by `close()`: the card is pulled, and no further I/O starts.
-        var pulled = false
-    }
-
     private let card: VirtualCard
-    private let socket = Mutex(Socket())
+    /// The socket: `socket.close()` pulls the card from any thread.
+    public let socket = VPCDSocket()
     private var commandsSincePowerOn = 0
     /// Seconds to wait before each answer, to model a slow card (or to keep
     /// cards in progress long enough to interrupt a station in a test).
@@ -65,7 +56,7 @@ public final class VPCDConnection: @unchecked Sendable {
                 // without these, Nagle and delayed ACK stall every APDU.
                 var one: Int32 = 1
                 setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                socket.withLock { $0.descriptor = fd }
+                socket.adopt(fd)
                 return
             }
             let failure = errno
@@ -80,7 +71,7 @@ public final class VPCDConnection: @unchecked Sendable {
     /// Answers the driver until it or `close()` ends the connection, then
     /// releases the descriptor.
     public func serve() throws {
-        defer { release() }
+        defer { socket.release() }
         while let message = try receive() {
             let reply: [UInt8]?
             if message.count == 1 {
@@ -97,7 +88,7 @@ public final class VPCDConnection: @unchecked Sendable {
                 }
             } else {
                 if let shouldContinue = card.shouldContinue, !shouldContinue(card.commandCount + 1) {
-                    close()
+                    socket.close()
                     return
                 }
                 if responseDelay > 0 { usleep(useconds_t(responseDelay * 1_000_000)) }
@@ -113,31 +104,10 @@ public final class VPCDConnection: @unchecked Sendable {
         commandsSincePowerOn = 0
     }
 
-    /// Pulls the card: pcscd sees it removed. Safe from any thread; the
-    /// serving thread wakes and returns.
+    /// Pulls the card: pcscd sees it removed.
     public func close() {
-        socket.withLock { socket in
-            socket.pulled = true
-            if socket.descriptor >= 0 { shutdown(socket.descriptor, Int32(SHUT_RDWR)) }
-        }
+        socket.close()
     }
-
-    private func release() {
-        socket.withLock { socket in
-            if socket.descriptor >= 0 { Glibc.close(socket.descriptor) }
-            socket.descriptor = -1
-        }
-    }
-
-    deinit {
-        release()
-    }
-
-    /// The socket's descriptor until the serving thread released it.
-    var descriptor: Int32 { socket.withLock { $0.descriptor } }
-
-    /// The descriptor while the card is in the reader; -1 once pulled.
-    var fd: Int32 { socket.withLock { $0.pulled ? -1 : $0.descriptor } }
 
     private func receive() throws -> [UInt8]? {
         guard let header = try readExactly(2) else { return nil }
@@ -150,7 +120,7 @@ public final class VPCDConnection: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
-            let fd = self.fd
+            let fd = socket.fd
             guard fd >= 0 else { return nil }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
@@ -160,7 +130,7 @@ public final class VPCDConnection: @unchecked Sendable {
             if received == 0 { return nil }
             if received < 0 {
                 if errno == EINTR { continue }
-                if self.fd < 0 { return nil }
+                if socket.fd < 0 { return nil }
                 throw SimulatorError.socket("recv", errno)
             }
             filled += received
@@ -172,7 +142,7 @@ public final class VPCDConnection: @unchecked Sendable {
         let frame = [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
         var sent = 0
         while sent < frame.count {
-            let fd = self.fd
+            let fd = socket.fd
             guard fd >= 0 else { return }
             let written = frame.withUnsafeBytes { pointer in
                 Glibc.send(fd, pointer.baseAddress! + sent, frame.count - sent, Int32(MSG_NOSIGNAL))
@@ -184,6 +154,60 @@ public final class VPCDConnection: @unchecked Sendable {
             sent += written
         }
     }
+}
+
+/// A card's socket to the vpcd driver, shared between the thread that
+/// serves the card and whoever may pull it.
+///
+/// `close()` from another thread only shuts the socket down, which wakes the
+/// serving thread, and the descriptor is released by whoever serves (or by
+/// deinit). Closing the descriptor under a thread blocked in recv() would
+/// free its number for the next open() in the process, and that thread would
+/// then read another connection's bytes.
+public final class VPCDSocket: Sendable {
+    private struct State {
+        var descriptor: Int32 = -1
+        /// Set by `close()`: the card is pulled, and no further I/O starts.
+        var pulled = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Pulls the card: pcscd sees it removed. Safe from any thread; the
+    /// serving thread wakes and returns.
+    public func close() {
+        state.withLock { state in
+            state.pulled = true
+            if state.descriptor >= 0 { shutdown(state.descriptor, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Takes the connected descriptor; a card pulled before it connected is
+    /// shut down at once.
+    func adopt(_ descriptor: Int32) {
+        state.withLock { state in
+            state.descriptor = descriptor
+            if state.pulled { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Closes the descriptor once nobody serves it any more.
+    func release() {
+        state.withLock { state in
+            if state.descriptor >= 0 { Glibc.close(state.descriptor) }
+            state.descriptor = -1
+        }
+    }
+
+    deinit {
+        release()
+    }
+
+    /// The descriptor until the serving thread released it.
+    var descriptor: Int32 { state.withLock { $0.descriptor } }
+
+    /// The descriptor while the card is in the reader; -1 once pulled.
+    var fd: Int32 { state.withLock { $0.pulled ? -1 : $0.descriptor } }
 }
 
 public enum SimulatorError: Error, Equatable, CustomStringConvertible {

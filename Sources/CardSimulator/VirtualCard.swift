@@ -12,11 +12,14 @@ public final class VirtualCard {
     private var channels: [Int: ChannelState] = [:]
     /// Response bytes a T=0-style card holds for GET RESPONSE.
     private var pendingResponse: [UInt8] = []
-    /// Commands processed since power-on; tests use it to pull the card at a given point.
-    public private(set) var commandCount = 0
+    /// What the card has seen, readable from any thread while the card is
+    /// served on its own (`VirtualReaderSlot`).
+    public let counters = CardCounters()
+    /// Commands processed in this card's life; tests use it to pull the card at a given point.
+    public var commandCount: Int { counters.commands }
     /// EXTERNAL AUTHENTICATE commands received in this card's life: a station
     /// must never send a second one to a card that refused the first.
-    public private(set) var externalAuthenticateCount = 0
+    public var externalAuthenticateCount: Int { counters.externalAuthenticates }
     /// Called before each command; returning false drops the connection (a pulled card).
     public var shouldContinue: ((Int) -> Bool)?
     /// Misbehaviour a test asks for.
@@ -79,7 +82,7 @@ public final class VirtualCard {
     }
 
     public func process(_ bytes: [UInt8]) -> [UInt8] {
-        commandCount += 1
+        counters.countCommand()
         let command: CommandAPDU
         do {
             command = try CommandAPDU(bytes: bytes)
@@ -122,7 +125,7 @@ public final class VirtualCard {
             return answer
         }
         if command.cla & 0x80 != 0 && command.ins == 0x82 {
-            externalAuthenticateCount += 1
+            counters.countExternalAuthenticate()
             if faults.refuseExternalAuthenticate {
                 domain.endSession()
                 return Self.error(0x6300)

@@ -74,7 +74,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .timeout: return "a wait (--wait, --timeout) ran out"
         case .transportError: return "other PC/SC or card communication failure"
         case .cardError: return "the card answered a command with an error status"
-        case .simulatorError: return "the virtual card could not start (profile, driver port)"
+        case .simulatorError: return "dmboot-sim: the virtual card could not start (profile, driver port)"
         case .fileError: return "a file named on the command line cannot be read or written (missing, not a regular file, too large)"
         case .expectationFailed: return "apdu-shell: an expectation of the script (expect SW or data) did not hold"
         case .lineStopped:

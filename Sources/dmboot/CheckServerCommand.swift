@@ -1,5 +1,6 @@
 import ArgumentParser
 import CardCrypto
+import CommandLineSupport
 import DMTree
 import Foundation
 import ServerCheck

@@ -9,7 +9,7 @@ extension ExitStatus {
     static func of(_ error: Error) -> ExitStatus {
         switch error {
         case is ValidationError: return .usage
-        case is CocoaError, is InputFileError, is SimulatorCommandError: return .fileError
+        case is CocoaError, is InputFileError: return .fileError
         default: return of(error, otherwise: .internalError)
         }
     }

@@ -3,6 +3,7 @@ import ArgumentParser
 import CardResults
 import CardSession
 import CardTransport
+import CommandLineSupport
 import ExitContract
 import Foundation
 import KeySources

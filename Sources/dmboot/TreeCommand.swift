@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import DMBootstrap
 import DMTree
 import Foundation

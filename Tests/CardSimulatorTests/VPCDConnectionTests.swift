@@ -29,7 +29,7 @@ final class VPCDConnectionTests: XCTestCase {
         XCTAssertEqual(frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, frame.count, 0) }, frame.count)
     }
 
-    /// The card is pulled (close()) from another thread while the serving
+    /// The card is pulled (socket.close()) from another thread while the serving
     /// thread is busy with the card: the descriptor stays its own until it
     /// returns. Releasing it at once would let the next socket of the process
     /// take its number under the serving thread.
@@ -48,24 +48,26 @@ final class VPCDConnectionTests: XCTestCase {
         let driver = accept(listener, nil, nil)
         XCTAssertGreaterThanOrEqual(driver, 0)
         defer { Glibc.close(driver) }
+        let socket = connection.socket
+        let serving = Handoff(connection)
         Thread.detachNewThread {
-            try? connection.serve()
+            try? serving.take()?.serve()
             served.signal()
         }
         send([0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00], to: driver)  // one command, then power off:
         send([0x00], to: driver)                                      // the serving thread is now in onSessionEnd
         XCTAssertEqual(inSessionEnd.wait(timeout: .now() + 5), .success)
-        let descriptor = connection.descriptor
+        let descriptor = socket.descriptor
         XCTAssertGreaterThanOrEqual(descriptor, 0)
 
-        connection.close()
+        socket.close()
         XCTAssertNotEqual(fcntl(descriptor, F_GETFD), -1, "close() released the descriptor under the serving thread")
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let probe = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { Glibc.close(probe) }
         XCTAssertNotEqual(probe, descriptor, "a new socket took the serving thread's descriptor number")
 
         proceed.signal()
         XCTAssertEqual(served.wait(timeout: .now() + 5), .success, "serve() returns once the card is pulled")
-        XCTAssertEqual(connection.descriptor, -1, "the serving thread released the descriptor")
+        XCTAssertEqual(socket.descriptor, -1, "the serving thread released the descriptor")
     }
 }

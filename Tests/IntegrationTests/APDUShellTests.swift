@@ -15,7 +15,7 @@ final class APDUShellTests: XCTestCase {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
     }
 
     override func tearDownWithError() throws {
@@ -60,10 +60,10 @@ final class APDUShellTests: XCTestCase {
         XCTAssertEqual(interpreter.transcript.count, 9)
     }
 
-    /// Runs `script` in-process against `personality` in slot 1, with the key file `dmboot simulate` writes for it.
+    /// Runs `script` in-process against `personality` in slot 1, with the key file `dmboot-sim` writes for it.
     func runScript(_ script: String, on personality: Personality, revealSecrets: Bool = false) throws -> [String] {
         let personalKeys = folder.appendingPathComponent("\(personality.rawValue)-keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--personality", personality.rawValue,
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--personality", personality.rawValue,
                                                      "--write-keys", personalKeys]).status, 0)
         var lines: [String] = []
         let interpreter = ScriptInterpreter(options: {

@@ -98,7 +98,6 @@ final class ErrorOutputTests: XCTestCase {
             ["tree", "check-server", "--tree", tree, "--timeout", "inf"],
             ["tree", "check-server", "--tree", tree, "--timeout", "0"],
             ["card", "info", "--wait", "inf"],
-            ["simulate", "--feed", "1", "--gap", "nan"],
             ["station", "--tree", tree, "--gp-test-keys", "--busy-timeout", "inf"],
         ]
         for arguments in cases {
@@ -106,6 +105,9 @@ final class ErrorOutputTests: XCTestCase {
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains(" takes ") && result.stderr.contains(" from "), "\(arguments): \(result.stderr)")
         }
+        let gap = try Executable.run("dmboot-sim", ["--feed", "1", "--gap", "nan"])
+        XCTAssertEqual(gap.status, 2, gap.stderr)
+        XCTAssertTrue(gap.stderr.contains("--gap takes seconds from 0 to 3600; nan is not a number"), gap.stderr)
         let nan = try Executable.run("dmboot", ["tree", "show", "--tree", tree, "--busy-timeout", "nan", "--json"])
         XCTAssertTrue(try failure(nan)["message"] as? String == "--busy-timeout takes seconds from 0 to 3600; nan is not a number",
                       nan.stdout)
@@ -261,11 +263,11 @@ final class ErrorOutputTests: XCTestCase {
     func testWriteKeysNeverReplacesAFileWithoutForce() throws {
         let keys = path("keys.json")
         try Data("other keys".utf8).write(to: URL(fileURLWithPath: keys))
-        let refused = try Executable.run("dmboot", ["simulate", "--write-keys", keys])
+        let refused = try Executable.run("dmboot-sim", ["--write-keys", keys])
         XCTAssertEqual(refused.status, 13, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("--force"), refused.stderr)
         XCTAssertEqual(try String(contentsOfFile: keys, encoding: .utf8), "other keys")
-        let forced = try Executable.run("dmboot", ["simulate", "--write-keys", keys, "--force"])
+        let forced = try Executable.run("dmboot-sim", ["--write-keys", keys, "--force"])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertTrue(try String(contentsOfFile: keys, encoding: .utf8).contains("\"enc\""))
     }

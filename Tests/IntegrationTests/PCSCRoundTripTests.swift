@@ -20,14 +20,14 @@ final class PCSCRoundTripTests: XCTestCase {
     }
 
     func withCard(_ profile: CardProfile, slot: Int = 0,
-                  _ body: (PCSCCard, ISO7816Channel, VirtualCard) throws -> Void) throws {
+                  _ body: (PCSCCard, ISO7816Channel, CardCounters) throws -> Void) throws {
         let virtualCard = try VirtualCard(profile: profile)
         let inserted = try Rig.insert(virtualCard, slot: slot)
         defer { try? Rig.remove(inserted, slot: slot) }
         let context = try Rig.context()
         let (card, channel) = try Rig.channel(slot: slot, context: context)
         defer { card.disconnect() }
-        try body(card, channel, virtualCard)
+        try body(card, channel, inserted.counters)
     }
 
     func testReaderListShowsTheInsertedCardWithItsATR() throws {

@@ -20,7 +20,7 @@ final class PersonalityProvisioningTests: XCTestCase {
 
     func keyFile(for personality: Personality) throws -> String {
         let path = folder.appendingPathComponent("\(personality.rawValue)-keys.json").path
-        let result = try Executable.run("dmboot", ["simulate", "--personality", personality.rawValue, "--write-keys", path])
+        let result = try Executable.run("dmboot-sim", ["--personality", personality.rawValue, "--write-keys", path])
         XCTAssertEqual(result.status, 0, result.stderr)
         return path
     }
@@ -65,7 +65,7 @@ final class PersonalityProvisioningTests: XCTestCase {
     /// Without its key file's "counter-data-only" the quirky card cannot be read.
     func testTheCounterQuirkCardNeedsItsKeyFileSetting() throws {
         let keys = folder.appendingPathComponent("plain-keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
         let inserted = try Rig.insert(try VirtualCard(profile: Personality.counterQuirk.profile))
         defer { try? Rig.remove(inserted) }
         let result = try Executable.run("dmboot", ["read", "--reader", Rig.slots[0].reader, "--keys", keys])

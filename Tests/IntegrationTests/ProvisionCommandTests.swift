@@ -16,14 +16,14 @@ final class ProvisionCommandTests: XCTestCase {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("provision-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
     }
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    func card(_ profile: String) throws -> VirtualCard {
+    func card(_ profile: String) throws -> sending VirtualCard {
         try VirtualCard(profile: CardProfile.load(from: Self.cards.appendingPathComponent("\(profile).json")))
     }
 

@@ -31,7 +31,7 @@ final class PushCommandTests: XCTestCase {
 
     func testABuiltPushInstallsIntoTheTreeProvisionWrites() throws {
         let keys = file("keys.json")
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
         let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 1)
         let provisioned = try Executable.run("dmboot", ["provision", "-r", Rig.slots[1].reader, "--keys", keys, "--tree", tree])
         try Rig.remove(inserted, slot: 1)

@@ -14,7 +14,7 @@ final class ReadCommandTests: XCTestCase {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("read-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
-        let written = try Executable.run("dmboot", ["simulate", "--write-keys", keys])
+        let written = try Executable.run("dmboot-sim", ["--write-keys", keys])
         XCTAssertEqual(written.status, 0, written.stderr)
     }
 

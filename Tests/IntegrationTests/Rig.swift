@@ -27,8 +27,9 @@ enum Rig {
         }
     }
 
-    /// Inserts `card` into slot `slot` and waits until pcscd reports it.
-    static func insert(_ card: VirtualCard, slot: Int = 0) throws -> VirtualReaderSlot {
+    /// Inserts `card` into slot `slot` and waits until pcscd reports it. The
+    /// card now belongs to the slot's thread; read its `counters`.
+    static func insert(_ card: sending VirtualCard, slot: Int = 0) throws -> VirtualReaderSlot {
         let context = try context()
         let reader = slots[slot].reader
         do {

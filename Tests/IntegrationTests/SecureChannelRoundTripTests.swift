@@ -55,7 +55,7 @@ final class SecureChannelRoundTripTests: XCTestCase {
 
     func writeDemoKeys(mode: Int = 0o600) throws -> String {
         let path = folder.appendingPathComponent("demo-keys.json").path
-        let result = try Executable.run("dmboot", ["simulate", "--write-keys", path])
+        let result = try Executable.run("dmboot-sim", ["--write-keys", path])
         XCTAssertEqual(result.status, 0, result.stderr)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)

@@ -2,7 +2,7 @@ import CardSimulator
 import Foundation
 import XCTest
 
-/// `dmboot station` through pcscd, fed by `dmboot simulate --feed` on the
+/// `dmboot station` through pcscd, fed by `dmboot-sim --feed` on the
 /// rig's four vpcd slots, as an unattended factory line would run it.
 final class StationCommandTests: XCTestCase {
     var folder: URL!
@@ -14,7 +14,7 @@ final class StationCommandTests: XCTestCase {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("station-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
     }
 
     override func tearDownWithError() throws {
@@ -27,7 +27,7 @@ final class StationCommandTests: XCTestCase {
 
     func feeder(_ count: Int, slots: Range<Int>, _ extra: [String] = []) throws -> BackgroundProcess {
         let ports = Rig.slots[slots].flatMap { ["--port", "\($0.port)"] }
-        return try BackgroundProcess(["simulate", "--feed", "\(count)"] + ports + extra, in: folder)
+        return try BackgroundProcess(["--feed", "\(count)"] + ports + extra, in: folder, executable: "dmboot-sim")
     }
 
     func demoProfile(named name: String, edit: (inout CardProfile) -> Void = { _ in }) throws -> String {
@@ -87,6 +87,7 @@ final class StationCommandTests: XCTestCase {
         refusing.faults.refuseExternalAuthenticate = true
         let noBootstrap = try VirtualCard(profile: CardProfile.load(
             from: ProvisionCommandTests.cards.appendingPathComponent("no-dm.json")))
+        let (refused, withoutBootstrap) = (refusing.counters, noBootstrap.counters)
         let refusingSlot = try Rig.insert(refusing, slot: 0)
         defer { try? Rig.remove(refusingSlot, slot: 0) }
         let noBootstrapSlot = try Rig.insert(noBootstrap, slot: 1)
@@ -96,7 +97,7 @@ final class StationCommandTests: XCTestCase {
         let pulledSlot = try Rig.insert(pulled, slot: 2)
         defer { try? Rig.remove(pulledSlot, slot: 2) }
         try waitFor(seconds: 30) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count == 3 }
-        let commandsAtFailure = (refusing.commandCount, noBootstrap.commandCount)
+        let commandsAtFailure = (refused.commands, withoutBootstrap.commands)
 
         let fed = try feeder(4, slots: 3..<4).finish()
         let stopped = try station.finish()
@@ -113,9 +114,9 @@ final class StationCommandTests: XCTestCase {
         XCTAssertEqual(byReader[Rig.slots[2].reader]?.map(\.outcome), ["cardRemoved"])
         XCTAssertEqual(byReader[Rig.slots[2].reader]?.map(\.exitCode), [7])
         XCTAssertEqual(byReader[Rig.slots[3].reader]?.map(\.outcome), Array(repeating: "provisioned", count: 4))
-        XCTAssertEqual(refusing.externalAuthenticateCount, 1, "never a second EXTERNAL AUTHENTICATE")
-        XCTAssertEqual(refusing.commandCount, commandsAtFailure.0, "a failed card is left alone while it stays")
-        XCTAssertEqual(noBootstrap.commandCount, commandsAtFailure.1, "a failed card is left alone while it stays")
+        XCTAssertEqual(refused.externalAuthenticates, 1, "never a second EXTERNAL AUTHENTICATE")
+        XCTAssertEqual(refused.commands, commandsAtFailure.0, "a failed card is left alone while it stays")
+        XCTAssertEqual(withoutBootstrap.commands, commandsAtFailure.1, "a failed card is left alone while it stays")
     }
 
     /// SIGTERM while cards are being provisioned: the station finishes them,
@@ -215,7 +216,7 @@ struct StationLogLine {
     }
 }
 
-/// A line of `dmboot simulate --feed`'s output.
+/// A line of `dmboot-sim --feed`'s output.
 struct FeederReport: Decodable {
     var card: Int
     var port: UInt16
@@ -239,13 +240,13 @@ final class BackgroundProcess {
     private let stdout: URL
     private let stderr: URL
 
-    init(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
+    init(_ arguments: [String], in folder: URL, environment: [String: String] = [:], executable: String = "dmboot") throws {
         let name = UUID().uuidString
         stdout = folder.appendingPathComponent("\(name).out")
         stderr = folder.appendingPathComponent("\(name).err")
         _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
-        process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
+        process.executableURL = Executable.productsDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = try FileHandle(forWritingTo: stdout)
@@ -264,7 +265,7 @@ final class BackgroundProcess {
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
             process.terminate()
-            XCTFail("dmboot \(process.arguments?.joined(separator: " ") ?? "") did not end")
+            XCTFail("\(process.executableURL?.lastPathComponent ?? "") \(process.arguments?.joined(separator: " ") ?? "") did not end")
         }
         process.waitUntilExit()
         return Executable.Result(status: process.terminationStatus,

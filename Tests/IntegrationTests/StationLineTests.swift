@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// The station as a line supervisor needs it (issue 17, "Safety and the
-/// factory line"), through pcscd with cards fed by `dmboot simulate --feed`
+/// factory line"), through pcscd with cards fed by `dmboot-sim --feed`
 /// or inserted by the test.
 final class StationLineTests: XCTestCase {
     var folder: URL!
@@ -15,7 +15,7 @@ final class StationLineTests: XCTestCase {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("line-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
     }
 
     override func tearDownWithError() throws {
@@ -41,8 +41,8 @@ final class StationLineTests: XCTestCase {
             {"kvn": "\#(domain.kvn)", "enc": "\#(domain.mac)", "mac": "\#(domain.enc)", "dek": "\#(domain.dek)"}
             """#.utf8), attributes: [.posixPermissions: 0o600]))
         let station = try station(["--summary", path("summary.json")], keys: wrong)
-        let feeder = try BackgroundProcess(["simulate", "--feed", "6", "--port", "\(Rig.slots[0].port)",
-                                            "--untouched-timeout", "2"], in: folder)
+        let feeder = try BackgroundProcess(["--feed", "6", "--port", "\(Rig.slots[0].port)",
+                                            "--untouched-timeout", "2"], in: folder, executable: "dmboot-sim")
         let stopped = try station.finish()
         let fed = try feeder.finish()
         XCTAssertEqual(stopped.status, 16, stopped.stderr)
@@ -145,8 +145,8 @@ final class StationLineTests: XCTestCase {
 
     func testASecondInterruptStopsRightAfterTheCardInFlight() throws {
         let station = try station([])
-        let feeder = try BackgroundProcess(["simulate", "--feed", "3", "--port", "\(Rig.slots[0].port)",
-                                            "--response-delay", "150"], in: folder)
+        let feeder = try BackgroundProcess(["--feed", "3", "--port", "\(Rig.slots[0].port)",
+                                            "--response-delay", "150"], in: folder, executable: "dmboot-sim")
         Thread.sleep(forTimeInterval: 1.5)   // the first card is inserted and in flight (21 APDUs of 150 ms)
         station.signal(SIGINT)
         Thread.sleep(forTimeInterval: 0.2)   // two signals sent at once are one pending signal

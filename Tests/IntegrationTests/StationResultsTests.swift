@@ -17,7 +17,7 @@ final class StationResultsTests: XCTestCase {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("station-results-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot", ["simulate", "--write-keys", keys]).status, 0)
+        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
         database = try TestDatabase()
     }
 
@@ -41,7 +41,7 @@ final class StationResultsTests: XCTestCase {
 
     func feeder(_ count: Int, slots: Range<Int>, _ extra: [String] = []) throws -> BackgroundProcess {
         let ports = Rig.slots[slots].flatMap { ["--port", "\($0.port)"] }
-        return try BackgroundProcess(["simulate", "--feed", "\(count)"] + ports + extra, in: folder)
+        return try BackgroundProcess(["--feed", "\(count)"] + ports + extra, in: folder, executable: "dmboot-sim")
     }
 
     func lines(_ station: String) -> Int {

@@ -2,9 +2,9 @@ import Foundation
 
 /// Files that hold secrets: created with mode 0600 from the start (never
 /// chmod-ed after the bytes are on disk), replaced atomically.
-enum PrivateFile {
+public enum PrivateFile {
     /// A folder only its owner can enter; an existing one is used as it is.
-    static func makeDirectory(_ path: String) throws {
+    public static func makeDirectory(_ path: String) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
@@ -16,7 +16,7 @@ enum PrivateFile {
                                                 attributes: [.posixPermissions: 0o700])
     }
 
-    static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
