@@ -5,7 +5,6 @@ import XCTest
 /// `dmboot tree check-server` and `dmboot mcim` as commands, against openssl s_server.
 final class ServerCheckCommandTests: XCTestCase {
     var folder: URL!
-    var tree: String { folder.appendingPathComponent("tree.sqlite").path }
 
     override func setUpWithError() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString)")
@@ -16,8 +15,8 @@ final class ServerCheckCommandTests: XCTestCase {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    /// A tree with one account whose Auth/Bootstrap points at 127.0.0.1:`port` in PSK mode.
-    func importAccount(port: UInt16, psk: [UInt8]) throws {
+    /// A tree of its own with one account whose Auth/Bootstrap points at 127.0.0.1:`port` in PSK mode.
+    func tree(port: UInt16, psk: [UInt8]) throws -> String {
         let account: [String: Any] = ["name": "Bench", "nodes": [
             ["path": "AppID", "format": "chr", "value": "w7"],
             ["path": "ServerID", "format": "chr", "value": "bench-dm"],
@@ -29,35 +28,41 @@ final class ServerCheckCommandTests: XCTestCase {
             ["path": "Auth/Bootstrap/ServerPublicKeyPSKIdentity", "format": "bin", "base64": Data("bench".utf8).base64EncodedString()],
             ["path": "Auth/Bootstrap/ClientSecretKey", "format": "bin", "base64": Data(psk).base64EncodedString()],
         ]]
-        let file = folder.appendingPathComponent("bench.json")
+        let name = UUID().uuidString
+        let file = folder.appendingPathComponent("\(name).json")
+        let tree = folder.appendingPathComponent("\(name).sqlite").path
         try JSONSerialization.data(withJSONObject: ["accounts": [account]]).write(to: file)
         let result = try Executable.run("dmboot", ["tree", "import", file.path, "--tree", tree])
         XCTAssertEqual(result.status, 0, result.stderr)
+        return tree
     }
 
-    func server(port: UInt16, keyHex: String) throws -> TLSPeer {
-        try TLSPeer(port: port, arguments: ["-nocert", "-psk", keyHex, "-psk_identity", "bench-device", "-psk_hint", "bench",
-                                            "-tls1_2"], folder: folder)
+    func server(keyHex: String) throws -> TLSPeer {
+        try TLSPeer(arguments: ["-nocert", "-psk", keyHex, "-psk_identity", "bench-device", "-psk_hint", "bench", "-tls1_2"],
+                    folder: folder)
     }
 
+    /// Each case has a server (or a refusing port) of its own, and a tree that points at it.
     func testCheckServerReportsTheHandshakeOrTheTypedFailure() throws {
         let psk = (0..<16).map { UInt8($0 + 0x40) }
-        let port = TLSPeer.freePort()
-        try importAccount(port: port, psk: psk)
-        let good = try server(port: port, keyHex: psk.map { String(format: "%02x", $0) }.joined())
-        let result = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--json", "--timeout", "5"])
+        let good = try server(keyHex: psk.map { String(format: "%02x", $0) }.joined())
+        let result = try Executable.run("dmboot", ["tree", "check-server", "--tree", try tree(port: good.port, psk: psk),
+                                                   "--json", "--timeout", "5"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("\"protocol\" : \"TLSv1.2\""), result.stdout)
         XCTAssertTrue(result.stdout.contains("\"serverIdentity\" : \"bench\""), result.stdout)
         XCTAssertFalse(result.stdout.contains(Data(psk).base64EncodedString()))
         good.waitUntilExit()
 
-        let wrong = try server(port: port, keyHex: String(repeating: "11", count: 16))
-        let refused = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--account", "Bench", "--timeout", "5"])
+        let wrong = try server(keyHex: String(repeating: "11", count: 16))
+        let refused = try Executable.run("dmboot", ["tree", "check-server", "--tree", try tree(port: wrong.port, psk: psk),
+                                                    "--account", "Bench", "--timeout", "5"])
         XCTAssertEqual(refused.status, 82, refused.stderr + refused.stdout)
         wrong.waitUntilExit()
 
-        let nobody = try Executable.run("dmboot", ["tree", "check-server", "--tree", tree, "--timeout", "2"])
+        let closed = try ClosedPort()
+        let nobody = try Executable.run("dmboot", ["tree", "check-server", "--tree", try tree(port: closed.port, psk: psk),
+                                                   "--timeout", "2"])
         XCTAssertEqual(nobody.status, 80, nobody.stderr)
     }
 

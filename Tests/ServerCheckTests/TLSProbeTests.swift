@@ -197,9 +197,9 @@ final class TLSProbeTests: XCTestCase {
     }
 
     func testNetworkFailuresHaveTheirOwnErrors() throws {
-        let closed = TLSPeer.freePort()
-        XCTAssertThrowsError(try TLSProbe(timeout: 2).check(pskCredentials(port: closed, key: psk))) { error in
-            XCTAssertEqual(error as? ServerCheckError, .connectionRefused(host: "127.0.0.1", port: closed))
+        let closed = try ClosedPort()
+        XCTAssertThrowsError(try TLSProbe(timeout: 2).check(pskCredentials(port: closed.port, key: psk))) { error in
+            XCTAssertEqual(error as? ServerCheckError, .connectionRefused(host: "127.0.0.1", port: closed.port))
         }
         let unknown = BootstrapCredentials(serverURI: "https://no-such-host.invalid:443", mode: .psk, clientIdentity: identity,
                                            serverIdentity: [], clientSecret: SecretBytes(psk))

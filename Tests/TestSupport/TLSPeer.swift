@@ -1,42 +1,40 @@
 import Foundation
 import XCTest
 
-/// `openssl s_server` on a free loopback port, started and stopped by a test:
-/// the real peer the TLS check talks to (unit tests and the command's tests).
+/// `openssl s_server` on a loopback port of its own, started and stopped by
+/// a test: the real peer the TLS check talks to (unit tests and the
+/// command's tests). s_server binds port 0 itself and says which port it got
+/// ("ACCEPT 127.0.0.1:PORT" on stdout), so no port is picked free by the test
+/// and then raced for.
 public final class TLSPeer {
     public let port: UInt16
     private let process: Process
 
-    /// Starts s_server on `port`, or on a free port. A free port can be taken
-    /// by another process between the look and s_server's bind; s_server then
-    /// exits, and a new port is tried.
-    public init(port: UInt16? = nil, arguments: [String], folder: URL) throws {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let candidate = port ?? TLSPeer.freePort()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = ["s_server", "-accept", "127.0.0.1:\(candidate)", "-naccept", "1", "-quiet"] + arguments
-            process.currentDirectoryURL = folder
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = Pipe()
-            try process.run()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && !TLSPeer.listening(candidate) && Date() < deadline { usleep(20_000) }
-            // Listening is only ours if s_server is still there once the port is up.
-            if process.isRunning && TLSPeer.listening(candidate) {
-                self.port = candidate
-                self.process = process
-                return
-            }
+    public init(arguments: [String], folder: URL) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_server", "-accept", "127.0.0.1:0", "-naccept", "1"] + arguments
+        process.currentDirectoryURL = folder
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = Pipe()
+        try process.run()
+        // Read up to the ACCEPT line, then drain the rest so s_server never blocks on a full pipe.
+        let reader = output.fileHandleForReading
+        var seen = ""
+        var accepted: UInt16?
+        while accepted == nil, case let chunk = reader.availableData, !chunk.isEmpty {
+            seen += String(decoding: chunk, as: UTF8.self)
+            accepted = Self.acceptedPort(in: seen)
+        }
+        Thread.detachNewThread { while !reader.availableData.isEmpty {} }
+        guard let port = accepted else {
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
-            guard port == nil, attempt < 5 else {
-                throw NSError(domain: "TLSPeer", code: 1, userInfo: [NSLocalizedDescriptionKey: "s_server did not start: \(arguments)"])
-            }
+            throw NSError(domain: "TLSPeer", code: 1, userInfo: [NSLocalizedDescriptionKey: "s_server did not start: \(arguments)"])
         }
+        self.port = port
     }
 
     deinit {
@@ -44,35 +42,48 @@ public final class TLSPeer {
         process.waitUntilExit()
     }
 
-    /// Waits until s_server has served its `-naccept` connections and left, freeing the port.
+    /// The port in s_server's "ACCEPT 127.0.0.1:PORT" line, once the whole line is there.
+    static func acceptedPort(in text: String) -> UInt16? {
+        guard let start = text.range(of: "ACCEPT 127.0.0.1:")?.upperBound,
+              let end = text[start...].firstIndex(of: "\n") else { return nil }
+        return UInt16(text[start..<end])
+    }
+
+    /// Waits until s_server has served its `-naccept` connections and left.
     public func waitUntilExit() {
         process.waitUntilExit()
     }
+}
 
-    public static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+/// A loopback port that refuses connections for as long as this value lives:
+/// a socket bound to it that does not listen. Holding the port keeps any
+/// other process from taking it while the test counts on the refusal.
+public final class ClosedPort {
+    public let port: UInt16
+    private let descriptor: Int32
+
+    public init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        } }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            getsockname(fd, $0, &length)
-        } }
-        return UInt16(bigEndian: address.sin_port)
+        let bound = descriptor >= 0 && withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else {
+            let reason = String(cString: strerror(errno))
+            if descriptor >= 0 { close(descriptor) }
+            throw NSError(domain: "ClosedPort", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot bind a loopback port: \(reason)"])
+        }
+        self.descriptor = descriptor
+        port = UInt16(bigEndian: address.sin_port)
     }
 
-    /// Whether something listens: checked through /proc, so no probe connection uses up -naccept.
-    public static func listening(_ port: UInt16) -> Bool {
-        let hex = String(format: ":%04X", port)
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
-        return table.split(separator: "\n").contains { line in
-            let fields = line.split(separator: " ")
-            return fields.count > 3 && fields[1].hasSuffix(hex) && fields[3] == "0A"
-        }
+    deinit {
+        close(descriptor)
     }
 }
 
