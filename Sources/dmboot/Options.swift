@@ -19,13 +19,17 @@ struct ReaderOptions: ParsableArguments {
         try NumberRange.check(wait, "--wait", 0...86_400)
     }
 
-    /// Resolves the reader, waits for the card as asked, and connects.
+    /// Resolves the reader, waits for the card as asked, and connects. A
+    /// wait is said on stderr when it starts, so that a person (or a script)
+    /// at an empty reader knows dmboot is ready for the card.
     func connect(_ context: PCSCContext) throws -> PCSCCard {
         let name = try context.resolveReader(reader)
         do {
+            try context.waitForCard(in: name, timeout: 0)
+        } catch PCSCError.timeout {
+            guard wait > 0 else { throw PCSCError.noCard(reader: name) }
+            Output.progress("waiting up to \(String(format: "%g", wait)) s for a card in \"\(name)\"")
             try context.waitForCard(in: name, timeout: wait)
-        } catch PCSCError.timeout where wait == 0 {
-            throw PCSCError.noCard(reader: name)
         }
         return try context.connect(reader: name, share: exclusive ? .exclusive : .shared)
     }

@@ -228,21 +228,23 @@ final class TreeStoreTests: XCTestCase {
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         holder.arguments = ["python3", "-c", """
-            import sqlite3, sys, time
+            import sqlite3, sys
             c = sqlite3.connect(sys.argv[1], isolation_level=None)
-            c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3)
+            c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()
             """, path]
-        let out = Pipe()
+        let out = Pipe(), release = Pipe()
         holder.standardOutput = out
+        holder.standardInput = release
         try holder.run()
-        _ = out.fileHandleForReading.availableData
+        // The lock is held until the test closes the holder's stdin.
+        XCTAssertTrue(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))
         let before = try bytes()
         let store = try TreeStore(path: path, create: false, busyTimeout: 0.3)
         XCTAssertThrowsError(try store.install([Self.account("B", server: "beta")], provenance: Provenance(source: .manual),
                                                prune: false)) {
             XCTAssertEqual($0 as? TreeStoreError, .busy(path: self.path))
         }
-        holder.terminate()
+        try release.fileHandleForWriting.close()
         holder.waitUntilExit()
         XCTAssertEqual(try bytes(), before)
         let waiting = try TreeStore(path: path, create: false, busyTimeout: 5)

@@ -2,6 +2,7 @@ import APDU
 import CardSimulator
 import Foundation
 import Synchronization
+import TestSupport
 import XCTest
 
 /// The dmboot executable against pcscd and the virtual card, as a user runs it.
@@ -64,11 +65,20 @@ final class CommandLineTests: XCTestCase {
         let process = Process()
         process.executableURL = Executable.productsDirectory.appendingPathComponent("dmboot")
         process.arguments = ["card", "info", "--reader", Rig.slots[1].reader, "--wait", "10", "--json"]
-        let out = Pipe()
+        let out = Pipe(), err = Pipe()
         process.standardOutput = out
-        process.standardError = Pipe()
+        process.standardError = err
+        let errors = Mutex(Data())
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            errors.withLock { $0.append(chunk) }
+        }
+        defer { err.fileHandleForReading.readabilityHandler = nil }
         try process.run()
-        Thread.sleep(forTimeInterval: 0.5)
+        try waitUntil("dmboot to say it waits") {
+            String(decoding: errors.withLock { $0 }, as: UTF8.self)
+                .contains("waiting up to 10 s for a card in \"\(Rig.slots[1].reader)\"")
+        }
         let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 1)
         defer { try? Rig.remove(inserted, slot: 1) }
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

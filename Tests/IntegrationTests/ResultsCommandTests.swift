@@ -5,19 +5,13 @@ import XCTest
 
 /// `dmboot results list | report | flush` as a factory script runs them,
 /// against a real PostgreSQL server.
-final class ResultsCommandTests: XCTestCase {
-    var database: TestDatabase!
-    var station: TestStation!
-    var environment: [String: String] { ["XDG_STATE_HOME": station.folder.path, "DMBOOT_RESULTS": ""] }
+final class ResultsCommandTests: DatabaseTestCase {
+    var line: TestStation!
+    var environment: [String: String] { ["XDG_STATE_HOME": line.folder.path, "DMBOOT_RESULTS": ""] }
 
     override func setUpWithError() throws {
-        database = try TestDatabase()
-        station = try TestStation("line-1")
-    }
-
-    override func tearDown() {
-        station.remove()
-        database = nil
+        try super.setUpWithError()
+        line = try station("line-1")
     }
 
     func dmboot(_ arguments: [String]) throws -> Executable.Result {
@@ -25,10 +19,10 @@ final class ResultsCommandTests: XCTestCase {
     }
 
     func seed() throws -> [ResultRecord] {
-        let recorder = try station.recorder(database.url)
-        var first = station.record("pkcs15:0A01")
+        let recorder = try line.recorder(database.url)
+        var first = line.record("pkcs15:0A01")
         first.replaced = ["Old, \"quoted\" name"]
-        var pulled = station.record(nil, .failed, failureClass: "cardRemoved", exitCode: 7, time: first.time + 1)
+        var pulled = line.record(nil, .failed, failureClass: "cardRemoved", exitCode: 7, time: first.time + 1)
         pulled.error = "the card was removed, mid-read"
         for record in [first, pulled] { try recorder.finish(nil, record) }
         return [first, pulled]
@@ -83,14 +77,14 @@ final class ResultsCommandTests: XCTestCase {
     }
 
     func testFlushDeliversTheSpoolOnceAndKeepsItWhileTheDatabaseIsDown() throws {
-        let offline = try station.recorder(TestDatabase.unreachable)
+        let offline = try line.recorder(TestDatabase.unreachable)
         for identity in ["pkcs15:0B01", "pkcs15:0B02"] {
-            try offline.finish(try offline.claim(station.record(identity)), station.record(identity))
+            try offline.finish(try offline.claim(line.record(identity)), line.record(identity))
         }
         let down = try dmboot(["results", "flush", "--results", TestDatabase.unreachable])
         XCTAssertEqual(down.status, 101, down.stderr)
         XCTAssertTrue(down.stderr.contains("2 record(s) stay spooled"), down.stderr)
-        XCTAssertEqual(station.spool.count, 2)
+        XCTAssertEqual(line.spool.count, 2)
 
         let url = "postgresql://dmboot:s3cret-password@/\(database.name)?host="
             + (URLComponents(string: database.url)?.queryItems?.first { $0.name == "host" }?.value ?? "")
@@ -98,7 +92,7 @@ final class ResultsCommandTests: XCTestCase {
         XCTAssertEqual(flushed.status, 0, flushed.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(flushed.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(report["stored"] as? Int, 2)
-        XCTAssertEqual(station.spool.count, 0)
+        XCTAssertEqual(line.spool.count, 0)
         let again = try dmboot(["results", "flush", "--results", url])
         XCTAssertTrue(again.stdout.contains("0 record(s) delivered"), again.stdout)
         XCTAssertEqual(try ResultsStore(connection: database.connect()).records(ResultsFilter()).count, 2)

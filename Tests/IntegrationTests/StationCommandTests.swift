@@ -1,5 +1,6 @@
 import CardSimulator
 import Foundation
+import TestSupport
 import XCTest
 
 /// `dmboot station` through pcscd, fed by `dmboot-sim --feed` on the
@@ -96,7 +97,9 @@ final class StationCommandTests: XCTestCase {
         pulled.shouldContinue = { $0 < 12 }
         let pulledSlot = try Rig.insert(pulled, slot: 2)
         defer { try? Rig.remove(pulledSlot, slot: 2) }
-        try waitFor(seconds: 30) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count == 3 }
+        try waitUntil("the three failed cards in the log") {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count == 3
+        }
         let commandsAtFailure = (refused.commands, withoutBootstrap.commands)
 
         let fed = try feeder(4, slots: 3..<4).finish()
@@ -124,7 +127,7 @@ final class StationCommandTests: XCTestCase {
     func testSIGTERMFinishesTheCardsInProgressAndLosesNothing() throws {
         let station = try station([])
         let feeder = try feeder(8, slots: 0..<4, ["--response-delay", "40", "--untouched-timeout", "2"])
-        try waitFor(seconds: 30) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\n") }
+        try waitUntil("the first card in the log") { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\n") }
         station.signal(SIGTERM)
         let stopped = try station.finish()
         feeder.signal(SIGTERM)
@@ -144,19 +147,6 @@ final class StationCommandTests: XCTestCase {
             XCTAssertEqual(line.apduCount, 22, "EF.ICCID costs two APDUs; the demo bootstrap is read to its end, one fewer")
         }
         XCTAssertTrue(stopped.stdout.contains("station: \(lines.count) card(s): \(lines.count) provisioned"), stopped.stdout)
-    }
-
-    struct TimedOut: Error {}
-
-    func waitFor(seconds: Double, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            guard Date() < deadline else {
-                XCTFail("the station log did not reach the expected state in \(seconds) s", file: file, line: line)
-                throw TimedOut()
-            }
-            usleep(20_000)
-        }
     }
 }
 
@@ -258,6 +248,9 @@ final class BackgroundProcess {
     func signal(_ number: Int32) {
         kill(process.processIdentifier, number)
     }
+
+    /// What the process has written to stderr so far.
+    var errorOutput: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
 
     /// Waits for the process to end (killing it after two minutes).
     func finish() throws -> Executable.Result {

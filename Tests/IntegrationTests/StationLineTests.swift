@@ -1,5 +1,6 @@
 import CardSimulator
 import Foundation
+import TestSupport
 import XCTest
 
 /// The station as a line supervisor needs it (issue 17, "Safety and the
@@ -81,13 +82,13 @@ final class StationLineTests: XCTestCase {
                                    "--failed-list", failedList])
         for count in 1...2 {
             let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 0)
-            try waitFor { ((try? self.logLines().count) ?? 0) == count }
+            try waitUntil("card \(count) in the log") { ((try? self.logLines().count) ?? 0) == count }
             try Rig.remove(inserted, slot: 0)
         }
         let refusing = try VirtualCard(profile: refusingProfile)
         refusing.faults.refuseExternalAuthenticate = true
         let refusingSlot = try Rig.insert(refusing, slot: 2)
-        try waitFor { ((try? self.logLines().count) ?? 0) == 3 }
+        try waitUntil("the refused card in the log") { ((try? self.logLines().count) ?? 0) == 3 }
         try Rig.remove(refusingSlot, slot: 2)
         let again = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 2)
         defer { try? Rig.remove(again, slot: 2) }
@@ -145,31 +146,32 @@ final class StationLineTests: XCTestCase {
 
     func testASecondInterruptStopsRightAfterTheCardInFlight() throws {
         let station = try station([])
-        let feeder = try BackgroundProcess(["--feed", "3", "--port", "\(Rig.slots[0].port)",
-                                            "--response-delay", "150"], in: folder, executable: "dmboot-sim")
-        Thread.sleep(forTimeInterval: 1.5)   // the first card is inserted and in flight (21 APDUs of 150 ms)
-        station.signal(SIGINT)
-        Thread.sleep(forTimeInterval: 0.2)   // two signals sent at once are one pending signal
-        station.signal(SIGINT)
-        let stopped = try station.finish()
-        feeder.signal(SIGTERM)
-        _ = try feeder.finish()
-        XCTAssertEqual(stopped.status, 17, stopped.stderr)
-        XCTAssertTrue(stopped.stderr.contains("stopping now"), stopped.stderr)
-        XCTAssertLessThanOrEqual(((try? logLines()) ?? []).count, 1, "no card after the card in flight")
-    }
-
-    struct TimedOut: Error {}
-
-    func waitFor(seconds: Double = 30, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            guard Date() < deadline else {
-                XCTFail("the station did not reach the expected state in \(seconds) s", file: file, line: line)
-                throw TimedOut()
-            }
-            usleep(20_000)
+        // The card in flight stops answering at its fifth command until both
+        // interrupts were taken, so it is in flight for both whatever the load.
+        let inFlight = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let held = try VirtualCard(profile: BuiltInProfiles.demo)
+        held.shouldContinue = { number in
+            guard number == 5 else { return true }
+            inFlight.signal()
+            _ = release.wait(timeout: .now() + 60)
+            return true
         }
+        let first = try Rig.insert(held, slot: 0)
+        defer { try? Rig.remove(first, slot: 0) }
+        XCTAssertEqual(inFlight.wait(timeout: .now() + 30), .success, "the station took the card")
+        station.signal(SIGINT)
+        try waitUntil("the first interrupt taken") { station.errorOutput.contains("stopping: finishing the cards in progress") }
+        station.signal(SIGINT)
+        try waitUntil("the second interrupt taken") { station.errorOutput.contains("stopping now") }
+        let next = try VirtualCard(profile: BuiltInProfiles.demo)
+        let untouched = next.counters
+        let second = try Rig.insert(next, slot: 1)
+        defer { try? Rig.remove(second, slot: 1) }
+        release.signal()
+        let stopped = try station.finish()
+        XCTAssertEqual(stopped.status, 17, stopped.stderr)
+        XCTAssertEqual(try logLines().map { $0["outcome"] as? String }, ["provisioned"], "the card in flight is finished")
+        XCTAssertEqual(untouched.commands, 0, "no card after the card in flight")
     }
 }
 

@@ -1,29 +1,29 @@
 import CardSimulator
 import Foundation
 import Results
+import Synchronization
 import TestSupport
 import XCTest
 
 /// `station` and `provision` with `--results`: through pcscd to virtual
 /// cards, into a real PostgreSQL server, with outages made by stopping it.
-final class StationResultsTests: XCTestCase {
+final class StationResultsTests: DatabaseTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     var folder: URL!
     var keys: String!
-    var database: TestDatabase!
 
     override func setUpWithError() throws {
+        try super.setUpWithError()
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("station-results-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
         XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
-        database = try TestDatabase()
     }
 
     override func tearDownWithError() throws {
-        database = nil
         try? FileManager.default.removeItem(at: folder)
+        try super.tearDownWithError()
     }
 
     func path(_ station: String, _ name: String) -> String {
@@ -63,17 +63,6 @@ final class StationResultsTests: XCTestCase {
         return try String(contentsOfFile: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func waitFor(_ what: String, seconds: Double = 30, _ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            guard Date() < deadline else {
-                XCTFail("timed out waiting for \(what)")
-                throw StationCommandTests.TimedOut()
-            }
-            usleep(50_000)
-        }
-    }
-
     /// Two stations of one line, two readers each, one database: every card
     /// is recorded once, under the station that provisioned it.
     func testTwoStationsRecordEveryCardOnceInOneDatabase() throws {
@@ -81,7 +70,7 @@ final class StationResultsTests: XCTestCase {
         let b = try station("line-b", readers: "2,3", url: database.url)
         let fed = try feeder(8, slots: 0..<4).finish()
         XCTAssertEqual(fed.status, 0, fed.stderr)
-        try waitFor("8 log lines") { lines("line-a") + lines("line-b") == 8 }
+        try waitUntil("8 log lines") { lines("line-a") + lines("line-b") == 8 }
         a.signal(SIGTERM)
         b.signal(SIGTERM)
         XCTAssertEqual(try a.finish().status, 0)
@@ -113,20 +102,29 @@ final class StationResultsTests: XCTestCase {
     func testTwoStationsRacingOnOneCardExactlyOneInstalls() throws {
         let a = try station("line-a", readers: "0", url: database.url, ["--max-cards", "1"])
         let b = try station("line-b", readers: "2", url: database.url, ["--max-cards", "1"])
-        // Slow cards (40 ms an APDU), so that both are read while the other is.
-        func slowCard() throws -> VirtualCard {
+        // Each card holds its first command until the other station has sent
+        // its own, so both are read while the other is, whatever the load.
+        let bothTaken = DispatchGroup()
+        bothTaken.enter()
+        bothTaken.enter()
+        let metInTime = Mutex(true)
+        let holdFirstCommand: @Sendable (Int) -> Bool = { number in
+            guard number == 1 else { return true }
+            bothTaken.leave()
+            if bothTaken.wait(timeout: .now() + 30) == .timedOut { metInTime.withLock { $0 = false } }
+            return true
+        }
+        func heldCard() throws -> VirtualCard {
             let card = try VirtualCard(profile: BuiltInProfiles.demo)
-            card.shouldContinue = { _ in
-                usleep(40_000)
-                return true
-            }
+            card.shouldContinue = holdFirstCommand
             return card
         }
-        let first = try Rig.insert(try slowCard(), slot: 0)
+        let first = try Rig.insert(try heldCard(), slot: 0)
         defer { try? Rig.remove(first, slot: 0) }
-        let second = try Rig.insert(try slowCard(), slot: 2)
+        let second = try Rig.insert(try heldCard(), slot: 2)
         defer { try? Rig.remove(second, slot: 2) }
         let stoppedA = try a.finish(), stoppedB = try b.finish()
+        XCTAssertTrue(metInTime.withLock { $0 }, "both stations were reading their card at once")
         XCTAssertEqual(stoppedA.status, 0, stoppedA.stderr)
         XCTAssertEqual(stoppedB.status, 0, stoppedB.stderr)
 
@@ -154,15 +152,15 @@ final class StationResultsTests: XCTestCase {
         defer { _ = try? script("pg-stop.sh", ["--remove"], environment: server) }
         let line = try station("line-a", readers: "0,1", url: url)
         let feeding = try feeder(10, slots: 0..<2)
-        try waitFor("2 cards") { lines("line-a") >= 2 }
+        try waitUntil("2 cards") { lines("line-a") >= 2 }
         _ = try script("pg-stop.sh", ["--immediate"], environment: server)
         let atStop = lines("line-a")
-        try waitFor("3 cards during the outage") { lines("line-a") >= atStop + 3 }
+        try waitUntil("3 cards during the outage") { lines("line-a") >= atStop + 3 }
         _ = try script("pg-start.sh", ["--no-fsync"], environment: server)
         let fed = try feeding.finish()
         XCTAssertEqual(fed.status, 0, fed.stderr)
         let spool = ResultSpool(directory: path("line-a", "state") + "/dmboot/spool")
-        try waitFor("the spool delivered") { lines("line-a") == 10 && spool.count == 0 }
+        try waitUntil("the spool delivered") { lines("line-a") == 10 && spool.count == 0 }
         line.signal(SIGTERM)
         let stopped = try line.finish()
         XCTAssertEqual(stopped.status, 0, stopped.stderr)
@@ -182,7 +180,7 @@ final class StationResultsTests: XCTestCase {
     func testTheSpoolSurvivesSIGKILLOfTheStation() throws {
         let line = try station("line-a", readers: "0,1", url: TestDatabase.unreachable)
         let feeding = try feeder(8, slots: 0..<2, ["--untouched-timeout", "2"])
-        try waitFor("3 cards") { lines("line-a") >= 3 }
+        try waitUntil("3 cards") { lines("line-a") >= 3 }
         line.signal(SIGKILL)
         _ = try line.finish()
         feeding.signal(SIGTERM)

@@ -5,16 +5,15 @@ import XCTest
 
 /// `results list` filters and the per-station, per-hour report, computed by
 /// the database over records with known times.
-final class ReportTests: XCTestCase {
-    var database: TestDatabase!
+final class ReportTests: DatabaseTestCase {
     var a: TestStation!
     var b: TestStation!
     let hour = Date(timeIntervalSince1970: 1_794_999_600)  // a whole hour, UTC
 
     override func setUpWithError() throws {
-        database = try TestDatabase()
-        a = try TestStation("A")
-        b = try TestStation("B")
+        try super.setUpWithError()
+        a = try station("A")
+        b = try station("B")
         let recorderA = try a.recorder(database.url), recorderB = try b.recorder(database.url)
         // Station A: three cards in the first hour (one pulled), one in the next.
         for (offset, identity) in [(0.0, "pkcs15:01"), (60, "pkcs15:02"), (120, "pkcs15:03")] {
@@ -27,12 +26,6 @@ final class ReportTests: XCTestCase {
                                            exitCode: 100, time: hour + 30))
         try recorderB.finish(nil, b.record("pkcs15:09", .failed, failureClass: "authenticationRefused", exitCode: 21,
                                            time: hour + 40))
-    }
-
-    override func tearDown() {
-        a.remove()
-        b.remove()
-        database = nil
     }
 
     func testTheReportCountsCardsFailuresDuplicatesAndRatePerStationAndHour() throws {

@@ -6,25 +6,7 @@ import XCTest
 
 /// The schema dmboot migrates and the uniqueness rule the database itself
 /// keeps, against a real PostgreSQL server.
-final class SchemaAndDuplicateTests: XCTestCase {
-    var database: TestDatabase!
-    var stations: [TestStation] = []
-
-    override func setUpWithError() throws {
-        database = try TestDatabase()
-    }
-
-    override func tearDown() {
-        stations.forEach { $0.remove() }
-        database = nil
-    }
-
-    func station(_ id: String) throws -> TestStation {
-        let station = try TestStation(id)
-        stations.append(station)
-        return station
-    }
-
+final class SchemaAndDuplicateTests: DatabaseTestCase {
     func testMigrationBuildsTheSchemaOnceAndRecordsItsVersion() throws {
         let connection = try database.connect()
         XCTAssertEqual(try ResultsSchema.migrate(connection, dmbootVersion: "1.0"), 0, "a fresh database")
@@ -99,15 +81,25 @@ final class SchemaAndDuplicateTests: XCTestCase {
         let racers = try (0..<8).map { try station("racer-\($0)") }
         let recorders = try racers.map { try $0.recorder(database.url) }
         let outcomes = Mutex<[String: String]>([:])
+        let (monitor, name) = (try database.connect(), database.name)
+        @Sendable func waitingOnLocks() throws -> Int {
+            let rows = try monitor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [name]).rows
+            return Int(rows.first?.first.flatMap { $0 } ?? "") ?? 0
+        }
         let start = DispatchSemaphore(value: 0)
         let group = DispatchGroup()
+        // A thread each: the global queue is as wide as the CPUs, and a racer blocked in libpq would hold the next back.
         for (index, recorder) in recorders.enumerated() {
-            DispatchQueue.global().async(group: group) {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
                 start.wait()
                 let record = racers[index].record("pkcs15:00C0FFEE")
                 do {
                     let claim = try recorder.claim(record)
-                    usleep(100_000)  // the install, while the others wait
+                    // The install: it ends once every other station waits on the database.
+                    try waitUntil("the 7 other stations to wait on the winner's claim") { try waitingOnLocks() == 7 }
                     try recorder.finish(claim, record)
                     outcomes.withLock { $0[racers[index].id] = "provisioned" }
                 } catch let refusal as AlreadyProvisioned {

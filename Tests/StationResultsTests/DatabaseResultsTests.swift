@@ -9,22 +9,9 @@ import XCTest
 
 /// The pipeline's seams onto the results database: a card's admission
 /// claims it, its result ends the claim, against a real PostgreSQL.
-final class DatabaseResultsTests: XCTestCase {
-    var database: TestDatabase!
-    var stations: [TestStation] = []
-
-    override func setUpWithError() throws {
-        database = try TestDatabase()
-    }
-
-    override func tearDown() {
-        stations.forEach { $0.remove() }
-        database = nil
-    }
-
+final class DatabaseResultsTests: DatabaseTestCase {
     func results(_ id: String) throws -> DatabaseResults {
-        let station = try TestStation(id)
-        stations.append(station)
+        let station = try station(id)
         return DatabaseResults(recorder: try station.recorder(database.url),
                                context: RunContext(command: "station", stationID: id, dmbootVersion: "test"))
     }

@@ -89,3 +89,29 @@ public struct TestStation: Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 }
+
+/// A test case with a database of its own on the test server for each test,
+/// and the stations it made cleaned up after it.
+open class DatabaseTestCase: XCTestCase {
+    public var database: TestDatabase!
+    private var stations: [TestStation] = []
+
+    override open func setUpWithError() throws {
+        try super.setUpWithError()
+        database = try TestDatabase()
+    }
+
+    override open func tearDown() {
+        stations.forEach { $0.remove() }
+        stations = []
+        database = nil
+        super.tearDown()
+    }
+
+    /// A station whose spool folder is removed when the test ends.
+    public func station(_ id: String) throws -> TestStation {
+        let station = try TestStation(id)
+        stations.append(station)
+        return station
+    }
+}
