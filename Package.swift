@@ -111,7 +111,7 @@ let package = Package(
                     exclude: ["pysim_csv.py"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",
                                                             "Results", "TestSupport"],
-                    exclude: ["pty_session.py", "pty_debugger.py"]),
+                    exclude: ["pty_session.py", "pty_debugger.py", "pty_terminal.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

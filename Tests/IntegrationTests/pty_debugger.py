@@ -6,78 +6,74 @@ command with Ctrl-C, lists the history, and leaves with Ctrl-D.
 usage: pty_debugger.py APDU_SHELL HISTORY_FILE READER KEYS
 Prints what the terminal showed; exits 0 when every check held."""
 import os
-import pty
-import select
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the test target's folder
 import time
 
+from pty_terminal import Terminal
+
 shell, history, reader, keys = sys.argv[1:5]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(shell, [shell, "--history", history, "--keys", keys])
-screen = b""
+terminal = Terminal([shell, "--history", history, "--keys", keys])
+terminal.prompt("apdu> ", "the prompt")
 
-
-def read(seconds):
-    global screen
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.05)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            screen += chunk
-
-
-def typed(keys, wait=0.5):
-    os.write(fd, keys)
-    read(wait)
-
-
-def lines():
-    return [line.strip() for line in screen.decode("utf-8", "replace").replace("\r", "\n").split("\n")]
-
-
-read(1.5)
 # The reader name holds spaces: complete it inside an open quote, twice.
 # "Virt" completes to the readers' common "Virtual PCD "; the rest of the
 # name completes to the one reader and closes the quote.
-typed(b'connect "Virt\t')
-typed(reader[len("Virtual PCD "):].encode() + b"\t")
-typed(b"\r", 1.5)
-typed(b"cd PKC\t")
-typed(b"\r", 1.0)
-typed(b'cd "DM b\t')
-typed(b"\r", 1.0)
+terminal.type(b'connect "Virt\t')
+terminal.expect("ual PCD ", "the readers' common prefix completed")
+terminal.type(reader[len("Virtual PCD "):].encode() + b"\t")
+terminal.expect('" ', "the reader name completed and its quote closed")
+terminal.type(b"\r")
+terminal.expect("connected to " + reader, "the completed reader connected")
+prompt = "apdu[%s ch0 /" % reader
+terminal.prompt(prompt + "]> ", "the prompt shows reader, channel and MF")
+terminal.type(b"cd PKC\t")
+terminal.expect("S15 ", "the DF name completed")
+terminal.type(b"\r")
+terminal.prompt(prompt + "PKCS15]> ", "the prompt shows the DF")
+terminal.type(b'cd "DM b\t')
+terminal.expect('ootstrap: demo server" ', "the file label completed")
+terminal.type(b"\r")
+prompt += "PKCS15/DM bootstrap: demo server]> "
+terminal.prompt(prompt, "the prompt shows the file")
+
 # Ctrl-C drops the line being typed: it is neither run nor kept.
-typed(b"echo never-printed")
-typed(b"\x03")
-typed(b"echo after-cancel\r")
-# Ctrl-C stops a running command and gives the prompt back.
-typed(b"sleep 30\r")
-started = time.time()
-typed(b"\x03", 0.5)
-typed(b"echo back-at-prompt\r", 1.0)
-waited = time.time() - started
-typed(b"history\r", 1.0)
-os.write(fd, b"\x04")
-read(1.5)
-_, status = os.waitpid(pid, 0)
-text = screen.decode("utf-8", "replace")
+terminal.type(b"echo never-printed")
+terminal.expect("never-printed", "the typed line echoed")
+terminal.type(b"\x03")
+terminal.prompt(prompt, "a fresh prompt after Ctrl-C")
+terminal.type(b"echo after-cancel\r")
+terminal.expect("\r\nafter-cancel\r\n", "the next line ran")
+terminal.prompt(prompt, "the prompt after it")
+
+# Ctrl-C stops a running command and gives the prompt back. The shell says
+# nothing when sleep starts, and a Ctrl-C that lands between the end of the
+# line and the start of its command is cleared with the line, so Ctrl-C is
+# pressed again (as a person would) while no interruption shows.
+terminal.type(b"sleep 30\r")
+terminal.expect("sleep 30\r\n", "the command taken")
+deadline = time.monotonic() + 10
+terminal.type(b"\x03")
+while not terminal.shows("interrupted (Ctrl-C)", 1):
+    if time.monotonic() > deadline:
+        terminal.fail("Ctrl-C stops the running command")
+    terminal.type(b"\x03")
+terminal.prompt(prompt, "the prompt back after the interruption")
+terminal.type(b"echo back-at-prompt\r")
+terminal.expect("\r\nback-at-prompt\r\n", "a command runs after the interruption")
+terminal.prompt(prompt, "the prompt")
+terminal.type(b"history\r")
+terminal.expect("cd PKCS15", "the history lists the lines")
+terminal.prompt(prompt, "the prompt after the history")
+terminal.type(b"\x04")
+status = terminal.finish()
+text = terminal.text()
 print(text)
-shown = lines()
+shown = [line.strip() for line in text.replace("\r", "\n").split("\n")]
 checks = {
-    "quoted reader completed and connected": any(l.startswith("connected to " + reader) for l in shown),
-    "prompt shows reader, channel and MF": ("apdu[%s ch0 /]>" % reader) in text,
-    "name completed, prompt shows the DF": ("apdu[%s ch0 /PKCS15]>" % reader) in text,
-    "label completed": ("ch0 /PKCS15/DM bootstrap: demo server]>") in text,
-    "cancelled line not run": "never-printed" not in shown and "after-cancel" in shown,
-    "running command interrupted": any("interrupted (Ctrl-C)" in l for l in shown) and "back-at-prompt" in shown and waited < 10,
-    "history lists the lines": any(l.endswith("cd PKCS15") and l.split()[0].isdigit() for l in shown),
+    "cancelled line not run": "never-printed" not in shown,
+    "history numbers the lines": any(l.endswith("cd PKCS15") and l.split()[0].isdigit() for l in shown),
     "Ctrl-D exits cleanly": os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
 }
 failed = [name for name, held in checks.items() if not held]

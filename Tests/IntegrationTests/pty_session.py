@@ -5,57 +5,55 @@ recalls the first one's last line from the persistent history file.
 usage: pty_session.py APDU_SHELL HISTORY_FILE
 Prints what the terminal showed; exits 0 when every check held."""
 import os
-import pty
-import select
 import sys
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the test target's folder
+
+from pty_terminal import Terminal
 
 shell, history = sys.argv[1], sys.argv[2]
+PROMPT = "apdu> "
+SELECT_HELP = "select aid|fid|path HEX"
 
 
-def session(keys):
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(shell, [shell, "--history", history])
-    screen = b""
-
-    def read(seconds=1.0):
-        nonlocal screen
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if ready:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    return
-                if not chunk:
-                    return
-                screen += chunk
-
-    read(1.5)
-    for key in keys:
-        os.write(fd, key)
-        read(0.4)
-    os.write(fd, b"\x04")
-    read(1.0)
-    os.waitpid(pid, 0)
-    return screen.decode("utf-8", "replace")
+def session():
+    terminal = Terminal([shell, "--history", history])
+    terminal.prompt(PROMPT, "the prompt")
+    return terminal
 
 
-first = session([b"ech\t", b"one-two\r", b"help sel\t", b"\r"])
-second = session([b"\x1b[A", b"\r"])
-print(first)
-print("----")
-print(second)
-# "ech<TAB>one-two" prints one-two only if completion made it "echo ";
-# "help sel<TAB>" shows the select help only if it became "help select".
+def leave(terminal):
+    terminal.type(b"\x04")
+    status = terminal.finish()
+    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+        terminal.fail("Ctrl-D exits cleanly")
+
+
+first = session()
+# "ech<TAB>" completes to "echo ", so "one-two" is echoed back on its own line.
+first.type(b"ech\t")
+first.expect("o ", "the command completed")
+first.type(b"one-two\r")
+first.expect("\r\none-two\r\n", "the completed command ran")
+first.prompt(PROMPT, "the prompt after it")
+# "help sel<TAB>" completes to "help select", which shows the select help.
+first.type(b"help sel\t")
+first.expect("ect ", "the keyword completed")
+first.type(b"\r")
+first.expect(SELECT_HELP, "the completed keyword's help")
+first.prompt(PROMPT, "the prompt after the help")
+leave(first)
+
 # The second session's Up arrow recalls the first session's last line.
-checks = {
-    "command completed": "\none-two\n" in first.replace("\r", ""),
-    "keyword completed": "select aid|fid|path HEX" in first,
-    "history recalled": "select aid|fid|path HEX" in second,
-}
-failed = [name for name, held in checks.items() if not held]
-print("checks failed:", failed)
-sys.exit(1 if failed else 0)
+second = session()
+second.type(b"\x1b[A")
+second.expect("help select", "history recalled")
+second.type(b"\r")
+second.expect(SELECT_HELP, "the recalled line ran")
+second.prompt(PROMPT, "the prompt after the help")
+leave(second)
+
+print(first.text())
+print("----")
+print(second.text())
+print("checks failed:", [])
