@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "TerminalText"),
         // The exit-code contract, below every layer: each layer's errors state their class.
         .target(name: "ExitContract"),
+        // The one JSON encoder of every tool's output, over Encodable types.
+        .target(name: "JSONOutput", dependencies: ["ExitContract"]),
         .target(name: "APDU", dependencies: ["ExitContract"]),
         .target(name: "CardTransport", dependencies: ["APDU", "CPCSCLite", "ExitContract"]),
         .target(name: "CardCrypto", dependencies: ["COpenSSL"]),
@@ -49,8 +51,8 @@ let package = Package(
         .target(name: "KeyCustody", dependencies: ["APDU", "CardCrypto", "SecureChannel", "CPKCS11", "ExitContract"]),
         // Every way to name SCP03 keys resolves here to one SCP03KeySource.
         .target(name: "KeySources", dependencies: ["APDU", "SecureChannel", "KeyCustody"]),
-        .target(name: "DMBootstrap", dependencies: ["APDU", "CardCrypto", "CLibXML2", "ExitContract"]),
-        .target(name: "DMTree", dependencies: ["DMBootstrap", "CardCrypto", "CSQLite", "ExitContract"]),
+        .target(name: "DMBootstrap", dependencies: ["APDU", "CardCrypto", "CLibXML2", "ExitContract", "JSONOutput"]),
+        .target(name: "DMTree", dependencies: ["DMBootstrap", "CardCrypto", "CSQLite", "ExitContract", "JSONOutput"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel",
                                                      "ExitContract"]),
@@ -72,7 +74,13 @@ let package = Package(
         // What several executables' commands share: numeric option ranges, files created 0600.
         .target(name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // How every executable runs its command line and ends with the exit-code contract.
+        .target(name: "CommandLineEntry", dependencies: [
+            "ExitContract", "JSONOutput", "TerminalText", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .executableTarget(name: "dmboot", dependencies: [
+            "CommandLineEntry", "JSONOutput",
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
             "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "TerminalText", "ExitContract", "KeyCustody",
             "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -82,19 +90,21 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The writer side of scripts/bench-results.sh (not a product).
-        .executableTarget(name: "results-bench", dependencies: ["Results"]),
+        .executableTarget(name: "results-bench", dependencies: ["Results", "JSONOutput"]),
         .executableTarget(name: "apdu-shell", dependencies: [
-            "APDU", "CardTransport", "APDUScript", "TerminalText", "ExitContract",
+            "APDU", "CardTransport", "APDUScript", "CommandLineEntry", "JSONOutput", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TerminalTextTests", dependencies: ["TerminalText"]),
+        .testTarget(name: "JSONOutputTests", dependencies: ["JSONOutput"]),
+        .testTarget(name: "CommandLineEntryTests", dependencies: ["CommandLineEntry", "JSONOutput", "ExitContract"]),
         .testTarget(name: "APDUTests", dependencies: ["APDU"]),
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "APDU"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
-        .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap"], exclude: ["known_answers.py"]),
-        .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap"]),
+        .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap", "JSONOutput"], exclude: ["known_answers.py"]),
+        .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap", "JSONOutput"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator"]),
         .testTarget(name: "KeySourcesTests", dependencies: ["KeySources", "SecureChannel"]),
         .testTarget(name: "APDUScriptTests", dependencies: ["APDUScript", "CardSimulator"]),

@@ -7,9 +7,8 @@ public enum BootstrapText {
         for account in decoded.accounts {
             lines.append("./DMAcc/\(account.name)  [\(account.source.rawValue)]  ServerID \(account.serverID ?? "(none)")")
             for node in account.nodes where node.value != nil {
-                let shown = BootstrapJSON.node(for: node, revealSecrets: revealSecrets)
-                let value = shown["value"] ?? shown["base64"].map { "base64:\($0)" } ?? shown["redacted"] ?? ""
-                lines.append("  \(node.path)  (\(node.format.rawValue))  \(value)")
+                let shown = BootstrapJSON.node(for: node, revealSecrets: revealSecrets).shown
+                lines.append("  \(node.path)  (\(node.format.rawValue))  \(shown)")
             }
         }
         for path in decoded.otherNodes { lines.append("not an account node, not installed: \(path)") }

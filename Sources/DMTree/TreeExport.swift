@@ -1,5 +1,6 @@
 import DMBootstrap
 import Foundation
+import JSONOutput
 
 /// The tree's accounts as documents: TNDS XML (OMA DM TNDS 1.2, readable by
 /// `dmboot decode` and `tree import`) and JSON. Secret values are left out
@@ -80,21 +81,31 @@ public enum TreeExport {
         return carried ? text : nil
     }
 
-    public static func json(_ accounts: [(DMAccount, InstalledAccount)], revealSecrets: Bool) -> [String: Any] {
-        var object: [String: Any] = ["accounts": accounts.map { account, installed in
-            [
-                "name": account.name,
-                "serverID": installed.serverID,
-                "source": installed.provenance.source.rawValue,
-                "cardIdentity": installed.provenance.cardIdentity ?? NSNull(),
-                "document": installed.provenance.document ?? NSNull(),
-                "installedAt": ISO8601DateFormatter().string(from: installed.provenance.time),
-                "nodes": account.nodes.map { BootstrapJSON.node(for: $0, revealSecrets: revealSecrets) },
-            ] as [String: Any]
-        }]
+    /// The JSON export (`tree export --format json`): each account with its
+    /// provenance and nodes, and `secretsLeftOut` when secrets were left out.
+    public struct JSONExport: Encodable, Sendable {
+        public struct Account: Encodable, Sendable {
+            let name: String
+            let serverID: String
+            let source: String
+            @NullWhenAbsent var cardIdentity: String?
+            @NullWhenAbsent var document: String?
+            let installedAt: String
+            let nodes: [BootstrapJSON.Node]
+        }
+
+        public let accounts: [Account]
+        public let secretsLeftOut: [String]?
+    }
+
+    public static func json(_ accounts: [(DMAccount, InstalledAccount)], revealSecrets: Bool) -> JSONExport {
         let leftOut = leftOutSecrets(accounts, revealSecrets: revealSecrets)
-        if !leftOut.isEmpty { object["secretsLeftOut"] = leftOut }
-        return object
+        return JSONExport(accounts: accounts.map { account, installed in
+            JSONExport.Account(name: account.name, serverID: installed.serverID, source: installed.provenance.source.rawValue,
+                               cardIdentity: installed.provenance.cardIdentity, document: installed.provenance.document,
+                               installedAt: ISO8601DateFormatter().string(from: installed.provenance.time),
+                               nodes: account.nodes.map { BootstrapJSON.node(for: $0, revealSecrets: revealSecrets) })
+        }, secretsLeftOut: leftOut.isEmpty ? nil : leftOut)
     }
 
     /// Accounts from a JSON export, and the ./DMAcc paths of the secrets it

@@ -2,8 +2,10 @@ import APDU
 import APDUScript
 import ArgumentParser
 import CardTransport
+import CommandLineEntry
 import ExitContract
 import Foundation
+import JSONOutput
 import SecureChannel
 import TerminalText
 
@@ -20,6 +22,12 @@ struct APDUShell: ParsableCommand {
         'fail' line, 17 interrupted by Ctrl-C, 20-24 a secure-channel or key failure.
         """,
         version: "0.1.0")
+
+    /// The shared entry runs the command line and ends the process with the
+    /// documented status (apdu-shell(1), EXIT STATUS), as dmboot does.
+    static func main() {
+        ToolEntry(name: "apdu-shell", classify: { status(of: $0) }, describe: { describe($0) }).run(APDUShell.self)
+    }
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Reader: exact name, index or a unique part of the name.", valueName: "reader"))
     var reader: String?
@@ -74,20 +82,20 @@ struct APDUShell: ParsableCommand {
             return
         }
         let name = file ?? "<stdin>"
-        var failure: (String, ExitStatus)?
+        var failure: Error?
         do {
             let lines = try file.map { try ScriptParser().parseFile($0) }
                 ?? ScriptParser().parseScript([UInt8](FileHandle.standardInput.readDataToEndOfFile()), file: name)
             try interpreter.run(lines)
-        } catch let error as ScriptSyntaxError {
-            failure = ("apdu-shell: \(error)", .usage)
-        } catch let error as ScriptFailure {
-            failure = (Self.describe(error), Self.status(of: error))
         } catch {
-            failure = ("apdu-shell: \(error)", ExitStatus.of(error, otherwise: .transportError))
+            failure = error
         }
-        if json { Transcript.print(interpreter.transcript, script: name, failure: failure) }
-        if let failure { Self.fail(failure.0, status: failure.1) }
+        if json {
+            try Output.json(Transcript(interpreter.transcript, script: name, failure: failure.map {
+                ("apdu-shell: \(Self.describe($0))", Self.status(of: $0))
+            }))
+        }
+        if let failure { throw ReportedFailure(error: failure) }
     }
 
     /// Ctrl-C raises a flag the line editor and the interpreter look at; the
@@ -153,12 +161,21 @@ struct APDUShell: ParsableCommand {
         return (folder as NSString).appendingPathComponent("apdu-shell.history")
     }
 
-    static func describe(_ failure: ScriptFailure) -> String {
-        switch failure {
-        case .expectationFailed(let file, let line, let text, let expected, let actual):
-            return "apdu-shell: \(file) line \(line): expected \(expected), got \(actual.hex) (\(actual.meaning))\n    \(text)"
-        default:
-            return "apdu-shell: \(failure)"
+    /// What a failure says, without the tool's name.
+    static func describe(_ error: Error) -> String {
+        guard case ScriptFailure.expectationFailed(let file, let line, let text, let expected, let actual) = error else {
+            return "\(error)"
+        }
+        return "\(file) line \(line): expected \(expected), got \(actual.hex) (\(actual.meaning))\n    \(text)"
+    }
+
+    /// The exit status of whatever ended a script: its syntax, an
+    /// expectation, or the card, reader or keys under it.
+    static func status(of error: Error) -> ExitStatus {
+        switch error {
+        case is ScriptSyntaxError, is ValidationError: return .usage
+        case let failure as ScriptFailure: return status(of: failure)
+        default: return ExitStatus.of(error, otherwise: .transportError)
         }
     }
 
@@ -180,40 +197,73 @@ struct APDUShell: ParsableCommand {
         }
     }
 
-    static func fail(_ message: String, status: ExitStatus) -> Never {
-        FileHandle.standardError.write(Data((TerminalText.escapeLines(message) + "\n").utf8))
-        Foundation.exit(status.rawValue)
-    }
 }
 
-/// The --json transcript: one object with every line run and how it ended;
-/// each exchange carries its time, reader, ATR, protocol and channel.
-enum Transcript {
-    static func print(_ entries: [ScriptInterpreter.Entry], script: String, failure: (String, ExitStatus)?) {
-        let object: [String: Any] = [
-            "script": script,
-            "ok": failure == nil,
-            "failure": failure?.0 ?? NSNull(),
-            "exitCode": Int(failure?.1.rawValue ?? 0),
-            "class": "\(failure?.1 ?? .success)",
-            "steps": entries.map { entry in
-                [
-                    "file": entry.file, "line": entry.line, "text": entry.text, "ok": entry.ok,
-                    "command": entry.command ?? NSNull(), "response": entry.response ?? NSNull(),
-                    "status": entry.status ?? NSNull(), "expected": entry.expected ?? NSNull(),
-                    "wire": entry.wire, "output": entry.output,
-                    "exchanges": entry.exchanges.map { exchange in
-                        [
-                            "time": exchange.time, "reader": exchange.reader, "atr": exchange.atr,
-                            "protocol": exchange.protocolName, "channel": exchange.channel,
-                            "command": exchange.command, "response": exchange.response,
-                        ] as [String: Any]
-                    },
-                ] as [String: Any]
-            },
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys,
-                                                                                   .withoutEscapingSlashes])) ?? Data()
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+/// The --json transcript (apdu-shell(1), --json): one object with every
+/// line run and how it ended; each exchange carries its time, reader, ATR,
+/// protocol and channel.
+struct Transcript: Encodable {
+    struct Step: Encodable {
+        let file: String
+        let line: Int
+        let text: String
+        let ok: Bool
+        @NullWhenAbsent var command: String?
+        @NullWhenAbsent var response: String?
+        @NullWhenAbsent var status: String?
+        @NullWhenAbsent var expected: String?
+        let wire: [String]
+        let output: [String]
+        let exchanges: [Exchange]
+
+        init(_ entry: ScriptInterpreter.Entry) {
+            file = entry.file
+            line = entry.line
+            text = entry.text
+            ok = entry.ok
+            command = entry.command
+            response = entry.response
+            status = entry.status
+            expected = entry.expected
+            wire = entry.wire
+            output = entry.output
+            exchanges = entry.exchanges.map(Exchange.init)
+        }
+    }
+
+    struct Exchange: Encodable {
+        let time: String
+        let reader: String
+        let atr: String
+        let `protocol`: String
+        let channel: Int
+        let command: String
+        let response: String
+
+        init(_ exchange: ScriptInterpreter.Exchange) {
+            time = exchange.time
+            reader = exchange.reader
+            atr = exchange.atr
+            `protocol` = exchange.protocolName
+            channel = exchange.channel
+            command = exchange.command
+            response = exchange.response
+        }
+    }
+
+    let script: String
+    let ok: Bool
+    @NullWhenAbsent var failure: String?
+    let exitCode: Int
+    let `class`: String
+    let steps: [Step]
+
+    init(_ entries: [ScriptInterpreter.Entry], script: String, failure: (message: String, status: ExitStatus)?) {
+        self.script = script
+        ok = failure == nil
+        self.failure = failure?.message
+        exitCode = Int(failure?.status.rawValue ?? 0)
+        `class` = (failure?.status ?? .success).failureClass
+        steps = entries.map(Step.init)
     }
 }

@@ -4,6 +4,7 @@ import CardCrypto
 import CommandLineSupport
 import DMBootstrap
 import Foundation
+import JSONOutput
 
 struct AuthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -127,11 +128,11 @@ struct AuthGBACommand: ParsableCommand {
         let keys = try GBAKeyDerivation.bootstrapKeys(ksNAF: SecretBytes(ks))
         let object = ["DMBIK": keys.integrity.exposedCopy().hexString, "DMBEK": keys.encryption.exposedCopy().hexString]
         if let out {
-            try PrivateFile.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), to: out)
+            try PrivateFile.write(try JSONOutput.line(object).dropLast(), to: out)
             Output.line("DMBIK and DMBEK written to \(out)")
         }
         if revealSecrets {
-            Output.json(object)
+            try Output.json(object)
         } else if out == nil {
             Output.line("DMBIK <redacted 32 bytes>, DMBEK <redacted 32 bytes>; --out FILE or --reveal-secrets to get them")
         }

@@ -3,6 +3,7 @@ import ArgumentParser
 import CardSession
 import CardTransport
 import Foundation
+import JSONOutput
 import PKCS15
 import SecureChannel
 
@@ -44,42 +45,26 @@ struct CardInfoCommand: ParsableCommand {
         }
         let navigator = pkcs15.map { PKCS15Navigator(application: $0.application) }
         if output.json {
-            var object: [String: Any] = [
-                "reader": card.reader,
-                "protocol": card.protocolName,
-                "atr": atrBytes.hexString,
-            ]
-            if let atr {
-                object["convention"] = atr.convention.rawValue
-                object["protocols"] = atr.protocols.map { "T=\($0)" }
-                object["historicalBytes"] = atr.historicalBytes.hexString
-                object["historicalText"] = atr.historicalText ?? NSNull()
-                object["extendedLength"] = atr.supportsExtendedLength
-            }
-            object["cardIdentity"] = identity?.reference ?? NSNull()
-            object["cardIdentitySource"] = identity?.source.rawValue ?? NSNull()
+            var application: CardInfoReport.Application?
             if let pkcs15, let navigator {
-                object["pkcs15"] = [
-                    "application": Hex.encode(pkcs15.application.applicationID),
-                    "foundBy": pkcs15.application.foundBy,
-                    "serialNumber": pkcs15.tokenInfo.serialHex,
-                    "label": pkcs15.tokenInfo.label ?? NSNull(),
-                    "manufacturer": pkcs15.tokenInfo.manufacturer ?? NSNull(),
-                    "objects": pkcs15.dataObjects.map { entry in
-                        [
-                            "type": entry.kind.rawValue,
-                            "label": entry.label ?? NSNull(),
-                            "applicationName": entry.applicationName ?? NSNull(),
-                            "oid": entry.oid ?? NSNull(),
-                            "path": Self.describe(entry.value),
-                            "bootstrap": navigator.classify(entry)?.rawValue ?? NSNull(),
-                        ] as [String: Any]
-                    },
-                ] as [String: Any]
-            } else {
-                object["pkcs15"] = NSNull()
+                application = CardInfoReport.Application(
+                    application: Hex.encode(pkcs15.application.applicationID), foundBy: pkcs15.application.foundBy,
+                    serialNumber: pkcs15.tokenInfo.serialHex, label: pkcs15.tokenInfo.label,
+                    manufacturer: pkcs15.tokenInfo.manufacturer,
+                    objects: pkcs15.dataObjects.map { entry in
+                        CardInfoReport.DataObject(type: entry.kind.rawValue, label: entry.label, applicationName: entry.applicationName,
+                                                  oid: entry.oid, path: Self.describe(entry.value),
+                                                  bootstrap: navigator.classify(entry)?.rawValue)
+                    })
             }
-            Output.json(object)
+            try Output.json(CardInfoReport(
+                reader: card.reader, protocol: card.protocolName, atr: atrBytes.hexString,
+                decodedATR: atr.map { atr in
+                    CardInfoReport.DecodedATR(convention: atr.convention.rawValue, protocols: atr.protocols.map { "T=\($0)" },
+                                              historicalBytes: atr.historicalBytes.hexString, historicalText: atr.historicalText,
+                                              extendedLength: atr.supportsExtendedLength)
+                },
+                cardIdentity: identity?.reference, cardIdentitySource: identity?.source.rawValue, pkcs15: application))
             return
         }
         Output.line("reader      \(card.reader)")
@@ -112,5 +97,57 @@ struct CardInfoCommand: ParsableCommand {
         case .direct(let bytes)?: return "direct, \(bytes.count) bytes"
         case nil: return "no value"
         }
+    }
+}
+
+/// `card info --json`: the ATR's fields appear only when the ATR follows ISO/IEC 7816-3.
+struct CardInfoReport: Encodable {
+    struct DecodedATR: Encodable {
+        let convention: String
+        let protocols: [String]
+        let historicalBytes: String
+        @NullWhenAbsent var historicalText: String?
+        let extendedLength: Bool
+    }
+
+    struct Application: Encodable {
+        let application: String
+        let foundBy: String
+        let serialNumber: String
+        @NullWhenAbsent var label: String?
+        @NullWhenAbsent var manufacturer: String?
+        let objects: [DataObject]
+    }
+
+    struct DataObject: Encodable {
+        let type: String
+        @NullWhenAbsent var label: String?
+        @NullWhenAbsent var applicationName: String?
+        @NullWhenAbsent var oid: String?
+        let path: String
+        @NullWhenAbsent var bootstrap: String?
+    }
+
+    let reader: String
+    let `protocol`: String
+    let atr: String
+    let decodedATR: DecodedATR?
+    @NullWhenAbsent var cardIdentity: String?
+    @NullWhenAbsent var cardIdentitySource: String?
+    @NullWhenAbsent var pkcs15: Application?
+
+    enum CodingKeys: String, CodingKey {
+        case reader, `protocol`, atr, cardIdentity, cardIdentitySource, pkcs15
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reader, forKey: .reader)
+        try container.encode(`protocol`, forKey: .protocol)
+        try container.encode(atr, forKey: .atr)
+        try container.encode(_cardIdentity, forKey: .cardIdentity)
+        try container.encode(_cardIdentitySource, forKey: .cardIdentitySource)
+        try container.encode(_pkcs15, forKey: .pkcs15)
+        try decodedATR?.encode(to: encoder)
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import CardCrypto
+import CommandLineEntry
 import CommandLineSupport
 import DMTree
 import Foundation
+import JSONOutput
 import ServerCheck
 
 struct CheckServerCommand: ParsableCommand {
@@ -43,30 +45,28 @@ struct CheckServerCommand: ParsableCommand {
         let withBootstrap = names.filter { name in
             (try? store.node(at: "./DMAcc/\(name)/Auth/Bootstrap")) != nil || account != nil
         }
-        var results: [[String: Any]] = []
+        var results: [ServerResult] = []
         var firstFailure: Error?
         for name in withBootstrap {
             do {
                 let report = try TLSProbe(timeout: timeout, caFile: caFile).check(try Self.credentials(store, account: name))
-                results.append([
-                    "account": name, "ok": true, "host": report.host, "port": Int(report.port),
-                    "mode": report.mode.rawValue, "protocol": report.protocolVersion, "cipherSuite": report.cipherSuite,
-                    "serverIdentity": report.serverIdentity ?? NSNull(), "serverIssuer": report.serverIssuer ?? NSNull(),
-                ])
+                results.append(.reached(ServerResult.Reached(
+                    account: name, host: report.host, port: Int(report.port), mode: report.mode.rawValue,
+                    protocol: report.protocolVersion, cipherSuite: report.cipherSuite,
+                    serverIdentity: report.serverIdentity, serverIssuer: report.serverIssuer)))
                 if !output.json {
                     Output.line("./DMAcc/\(name): \(report.host):\(report.port) \(report.mode.rawValue) \(report.protocolVersion) \(report.cipherSuite)\(report.serverIdentity.map { " server \($0)" } ?? "")")
                 }
             } catch {
                 firstFailure = firstFailure ?? error
-                results.append(["account": name, "ok": false, "error": "\(error)"])
+                results.append(.failed(ServerResult.Failed(account: name, error: "\(error)")))
                 if !output.json { Output.line("./DMAcc/\(name): FAILED: \(error)") }
             }
         }
         if withBootstrap.isEmpty { firstFailure = ServerCheckError.missingNode("Auth/Bootstrap in any account") }
         if output.json {
-            var object: [String: Any] = ["tree": store.path, "servers": results, "ok": firstFailure == nil]
-            if let firstFailure { object.merge(FailureReport.fields(for: firstFailure)) { $1 } }
-            Output.json(object)
+            let report = ServerReport(tree: store.path, servers: results, ok: firstFailure == nil ? true : nil)
+            try Output.json(ReportWithFailure(report, failure: firstFailure.map(FailureReport.init)))
             if let firstFailure { throw ReportedFailure(error: firstFailure) }
         }
         if let firstFailure { throw firstFailure }
@@ -84,5 +84,44 @@ struct CheckServerCommand: ParsableCommand {
             clientIdentity: try value("ClientPublicKeyPSKIdentity"),
             serverIdentity: (try? value("ServerPublicKeyPSKIdentity")) ?? [],
             clientSecret: SecretBytes(try value("ClientSecretKey")))
+    }
+}
+
+/// `tree check-server --json`: each server's result; `ok` is true, or false
+/// with the first failure's fields.
+struct ServerReport: Encodable {
+    let tree: String
+    let servers: [ServerResult]
+    let ok: Bool?
+}
+
+/// One account's server: what the handshake found, or why it failed.
+enum ServerResult: Encodable {
+    struct Reached: Encodable {
+        let account: String
+        var ok = true
+        let host: String
+        let port: Int
+        let mode: String
+        let `protocol`: String
+        let cipherSuite: String
+        @NullWhenAbsent var serverIdentity: String?
+        @NullWhenAbsent var serverIssuer: String?
+    }
+
+    struct Failed: Encodable {
+        let account: String
+        var ok = false
+        let error: String
+    }
+
+    case reached(Reached)
+    case failed(Failed)
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .reached(let result): try result.encode(to: encoder)
+        case .failed(let result): try result.encode(to: encoder)
+        }
     }
 }

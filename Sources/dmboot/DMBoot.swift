@@ -1,7 +1,9 @@
 import ArgumentParser
+import CommandLineEntry
 import ExitContract
 import Foundation
 
+@main
 struct DMBoot: ParsableCommand {
     static let version = "0.1.0"
 
@@ -18,69 +20,11 @@ struct DMBoot: ParsableCommand {
                       ExitCodesCommand.self]
     )
 
-    /// Runs the command line and ends the process with the documented status:
-    /// help and version exit 0, every command-line mistake exits 2, and each
-    /// failure of a layer exits with its class's code. With --json a failure
-    /// is also one JSON object on stdout, so a script reads every outcome the
-    /// same way.
-    static func runAndExit() -> Never {
-        let json = asksForJSON(CommandLine.arguments.dropFirst())
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-            Foundation.exit(ExitStatus.success.rawValue)
-        } catch let failure as ReportedFailure {
-            fail(ExitStatus.of(failure.error), describe(failure.error), json: false)
-        } catch {
-            let status = ExitStatus.of(error)
-            if status != .internalError { fail(status, describe(error), json: json) }
-            // What is left is the argument parser's: help, version, usage mistakes.
-            switch exitCode(for: error) {
-            case .success:
-                DMBoot.exit(withError: error)
-            case .validationFailure:
-                if json { Output.json(FailureReport(status: .usage, message: message(for: error)).json) }
-                Output.progress(fullMessage(for: error))
-                Foundation.exit(ExitStatus.usage.rawValue)
-            default:
-                fail(.internalError, fullMessage(for: error), json: json)
-            }
-        }
+    /// The shared entry runs the command line and ends the process with the
+    /// documented status (dmboot(1), EXIT STATUS).
+    static func main() {
+        ToolEntry(name: "dmboot", classify: { ExitStatus.of($0) }, describe: describe).run(DMBoot.self)
     }
-
-    private static func fail(_ status: ExitStatus, _ message: String, json: Bool) -> Never {
-        if json { Output.json(FailureReport(status: status, message: message).json) }
-        Output.progress("dmboot: \(indented(message))")
-        Foundation.exit(status.rawValue)
-    }
-
-    /// Whether the command line asks for JSON, read before parsing so that a
-    /// command line that does not parse still answers in JSON.
-    static func asksForJSON(_ arguments: ArraySlice<String>) -> Bool {
-        arguments.prefix { $0 != "--" }.contains("--json")
-    }
-}
-
-/// A failure as --json reports it: the exit code, its class (as `dmboot
-/// exit-codes` names it), and the message.
-struct FailureReport {
-    let status: ExitStatus
-    let message: String
-
-    var json: [String: Any] {
-        ["ok": false, "exitCode": Int(status.rawValue), "class": "\(status)", "message": message]
-    }
-
-    /// The failure fields for a command that has its own JSON object to report in.
-    static func fields(for error: Error) -> [String: Any] {
-        FailureReport(status: .of(error), message: describe(error)).json
-    }
-}
-
-/// An error the command has already reported in its JSON object: only the
-/// message on stderr and the exit status remain to be done.
-struct ReportedFailure: Error {
-    let error: Error
 }
 
 /// What an error says to the user: the error's own text, except for file
@@ -94,18 +38,6 @@ func describe(_ error: Error) -> String {
     return "cannot read or write \(path): \(reason)"
 }
 
-/// A message of several lines with every line after the first indented, so
-/// no line of an error, whatever a card or file put into it, can pass for a
-/// line of dmboot's own.
-func indented(_ message: String) -> String {
-    let lines = message.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
-    var result = lines.first ?? ""
-    for line in lines.dropFirst() {
-        result += line.hasPrefix(" ") ? "\n" + line : "\n  " + line
-    }
-    return result
-}
-
 /// `dmboot exit-codes`: the contract, printable for scripts and the man page.
 struct ExitCodesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -115,12 +47,32 @@ struct ExitCodesCommand: ParsableCommand {
 
     func run() throws {
         if output.json {
-            Output.json(ExitStatus.allCases.map { ["code": Int($0.rawValue), "class": "\($0)", "meaning": $0.summary] })
+            try Output.json(ExitStatus.allCases.map(ExitCodeEntry.init))
         } else {
             for status in ExitStatus.allCases {
                 Output.line(String(format: "%3d  ", status.rawValue) + "\(status)".padding(toLength: 31, withPad: " ", startingAt: 0)
                             + status.summary)
             }
         }
+    }
+}
+
+/// One code of `dmboot exit-codes --json`.
+struct ExitCodeEntry: Encodable {
+    let code: Int
+    let `class`: String
+    let meaning: String
+
+    init(_ status: ExitStatus) {
+        code = Int(status.rawValue)
+        `class` = status.failureClass
+        meaning = status.summary
+    }
+}
+
+extension FailureReport {
+    /// The failure fields of `error` for a command that has its own JSON object to report in.
+    init(_ error: Error) {
+        self.init(status: .of(error), message: describe(error))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineEntry
 import DMBootstrap
 import Foundation
 import Provisioning
@@ -38,15 +39,14 @@ struct DecodeCommand: ParsableCommand {
             return
         }
         // One JSON object either way: the decoded document, with the failure's fields when it is refused.
-        var object = BootstrapJSON.object(decoded, problems: problems, revealSecrets: revealSecrets)
+        let object = BootstrapJSON.object(decoded, problems: problems, revealSecrets: revealSecrets)
         do {
             try validator.validate(decoded, strict: policy.strict)
         } catch {
-            object.merge(FailureReport.fields(for: error)) { $1 }
-            Output.json(object)
+            try Output.json(ReportWithFailure(object, failure: FailureReport(error)))
             throw ReportedFailure(error: error)
         }
-        Output.json(object)
+        try Output.json(object)
     }
 }
 

@@ -2,6 +2,7 @@ import APDU
 import ArgumentParser
 import CardCrypto
 import Foundation
+import JSONOutput
 import KeyCustody
 import SecureChannel
 
@@ -71,12 +72,10 @@ struct KeysCheckCommand: ParsableCommand {
             values = try StaticKeyRole.allCases.map { ($0, Hex.encode(try KeyCheckValue.aes(hostKeys.key($0)))) }
         }
         if output.json {
-            Output.json([
-                "keyVersion": Hex.encode([keys.version]), "bits": keys.bits,
-                "diversification": keyOptions.diversify?.rawValue ?? NSNull(),
-                "keyDiversificationData": kdd.map { $0.uppercased() } ?? NSNull(),
-                "kcv": Dictionary(uniqueKeysWithValues: values.map { ($0.0.rawValue, $0.1) }),
-            ] as [String: Any])
+            try Output.json(KeyCheckReport(
+                keyVersion: Hex.encode([keys.version]), bits: keys.bits, diversification: keyOptions.diversify?.rawValue,
+                keyDiversificationData: kdd.map { $0.uppercased() },
+                kcv: Dictionary(uniqueKeysWithValues: values.map { ($0.0.rawValue, $0.1) })))
             return
         }
         if let method = keyOptions.diversify, let kdd {
@@ -87,4 +86,13 @@ struct KeysCheckCommand: ParsableCommand {
             Output.line("\(role.rawValue)          KCV \(kcv)")
         }
     }
+}
+
+/// `keys check --json`: check values by role (ENC, MAC, DEK), never a key.
+struct KeyCheckReport: Encodable {
+    let keyVersion: String
+    let bits: Int
+    @NullWhenAbsent var diversification: String?
+    @NullWhenAbsent var keyDiversificationData: String?
+    let kcv: [String: String]
 }

@@ -1,8 +1,9 @@
 import APDU
 import ArgumentParser
+import CardCrypto
 import CommandLineSupport
 import Foundation
-import CardCrypto
+import JSONOutput
 import MCIM
 import SecureChannel
 
@@ -73,10 +74,19 @@ struct MCIMUnpackCommand: ParsableCommand {
         if let out { try PrivateFile.write(Data(contents.payload), to: out) }
         let shown = revealSecrets ? Hex.encode(contents.payload) : "<redacted \(contents.payload.count) bytes>"
         if output.json {
-            Output.json(["tag": contents.tag.name, "version": Int(contents.version), "payloadBytes": contents.payload.count,
-                         "payload": shown, "out": out as Any? ?? NSNull()])
+            try Output.json(UnpackReport(tag: contents.tag.name, version: Int(contents.version),
+                                         payloadBytes: contents.payload.count, payload: shown, out: out))
         } else {
             Output.line("MAC verified; tag \(contents.tag.name), data version \(contents.version), payload \(shown)\(out.map { " -> \($0)" } ?? "")")
         }
     }
+}
+
+/// `mcim unpack --json`; the payload is redacted unless --reveal-secrets.
+struct UnpackReport: Encodable {
+    let tag: String
+    let version: Int
+    let payloadBytes: Int
+    let payload: String
+    @NullWhenAbsent var out: String?
 }

@@ -7,6 +7,7 @@ import DMTree
 import DMBootstrap
 import CardResults
 import Foundation
+import JSONOutput
 import KeySources
 import Provisioning
 import StationPipeline
@@ -79,8 +80,8 @@ struct PolicyOptions: ParsableArguments {
 /// How every command shows validation warnings: on stderr as text, as a
 /// "warnings" list in JSON.
 enum ValidationWarnings {
-    static func json(_ warnings: [AccountProblem]) -> [[String: Any]] {
-        warnings.map { ["account": $0.account, "path": $0.path, "problem": $0.problem] }
+    static func json(_ warnings: [AccountProblem]) -> [BootstrapJSON.Warning] {
+        warnings.map(BootstrapJSON.Warning.init)
     }
 
     static func print(_ warnings: [AccountProblem]) {
@@ -171,33 +172,52 @@ struct ProvisionCommand: ParsableCommand {
         }
         try record(run.result(of: report, reader: card.reader, time: time, duration: ContinuousClock.now - started))
         if output.json {
-            Output.json(ProvisionReport.json(report, reader: card.reader, tree: tree))
+            try Output.json(ProvisionReport.json(report, reader: card.reader, tree: tree))
         } else {
             ProvisionReport.printText(report, reader: card.reader, tree: tree)
         }
     }
 }
 
+/// An account of a report: its name and ServerID (null when it has none).
+struct AccountName: Encodable {
+    let name: String
+    @NullWhenAbsent var serverID: String?
+
+    init(_ account: DMAccount) {
+        name = account.name
+        serverID = account.serverID
+    }
+}
+
 enum ProvisionReport {
-    static func json(_ report: Provisioner.Report, reader: String, tree: String) -> [String: Any] {
-        [
-            "reader": reader,
-            "cardIdentity": report.cardIdentity,
-            "cardIdentitySource": report.card.identity.source.rawValue,
-            "cardWarnings": report.card.warnings,
-            "tree": tree,
-            "dryRun": report.dryRun,
-            "added": report.install.added,
-            "replaced": report.install.replaced,
-            "removed": report.install.removed,
-            "unchanged": report.install.unchanged,
-            "changed": report.install.changesTree,
-            "accounts": report.accounts.map { ["name": $0.name, "serverID": $0.serverID ?? NSNull()] as [String: Any] },
-            "warnings": ValidationWarnings.json(report.warnings),
-            "level": report.card.handshake?.level.hex ?? NSNull(),
-            "apduCount": report.card.apduCount,
-            "milliseconds": report.duration.milliseconds,
-        ]
+    /// `provision --json` (dmboot(1), PROVISION OUTPUT).
+    struct JSON: Encodable {
+        let reader: String
+        let cardIdentity: String
+        let cardIdentitySource: String
+        let cardWarnings: [String]
+        let tree: String
+        let dryRun: Bool
+        let added: [String]
+        let replaced: [String]
+        let removed: [String]
+        let unchanged: [String]
+        let changed: Bool
+        let accounts: [AccountName]
+        let warnings: [BootstrapJSON.Warning]
+        @NullWhenAbsent var level: String?
+        let apduCount: Int
+        let milliseconds: Double
+    }
+
+    static func json(_ report: Provisioner.Report, reader: String, tree: String) -> JSON {
+        JSON(reader: reader, cardIdentity: report.cardIdentity, cardIdentitySource: report.card.identity.source.rawValue,
+             cardWarnings: report.card.warnings, tree: tree, dryRun: report.dryRun, added: report.install.added,
+             replaced: report.install.replaced, removed: report.install.removed, unchanged: report.install.unchanged,
+             changed: report.install.changesTree, accounts: report.accounts.map(AccountName.init),
+             warnings: ValidationWarnings.json(report.warnings), level: report.card.handshake?.level.hex,
+             apduCount: report.card.apduCount, milliseconds: report.duration.milliseconds)
     }
 
     static func printText(_ report: Provisioner.Report, reader: String, tree: String) {

@@ -82,13 +82,9 @@ struct PushedBootstrap {
         warnings = try AccountValidator().validate(decoded, strict: policy.strict)
     }
 
-    var json: [String: Any] {
-        [
-            "keyType": "\(contentType.keyType)",
-            "verified": true,
-            "accounts": decoded.accounts.map { ["name": $0.name, "serverID": $0.serverID ?? NSNull()] as [String: Any] },
-            "warnings": ValidationWarnings.json(warnings),
-        ]
+    var json: PushReport {
+        PushReport(keyType: "\(contentType.keyType)", accounts: decoded.accounts.map(AccountName.init),
+                   warnings: ValidationWarnings.json(warnings))
     }
 }
 
@@ -110,7 +106,7 @@ struct PushVerifyCommand: ParsableCommand {
     func run() throws {
         let pushed = try PushedBootstrap(file: file, contentType: contentType, secrets: secrets, policy: try policyOptions.load())
         if output.json {
-            Output.json(pushed.json)
+            try Output.json(pushed.json)
         } else {
             ValidationWarnings.print(pushed.warnings)
             Output.line("HMAC verified (\(pushed.contentType.keyType)); \(pushed.decoded.accounts.count) account(s): \(pushed.decoded.accounts.map(\.name).joined(separator: ", "))")
@@ -145,11 +141,9 @@ struct PushInstallCommand: ParsableCommand {
                      prune: false, dryRun: false)
         if output.json {
             var object = pushed.json
-            object["added"] = report.added
-            object["replaced"] = report.replaced
-            object["unchanged"] = report.unchanged
-            object["tree"] = tree
-            Output.json(object)
+            object.installed = PushReport.Installed(added: report.added, replaced: report.replaced, unchanged: report.unchanged,
+                                                    tree: tree)
+            try Output.json(object)
         } else {
             ValidationWarnings.print(pushed.warnings)
             Output.line("HMAC verified (\(pushed.contentType.keyType)); into \(tree): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
@@ -184,9 +178,45 @@ struct PushBuildCommand: ParsableCommand {
         let contentType = try PushAuthenticator.contentType(body: body, secret: secret, keyType: type)
         if let out { try PrivateFile.write(Data(body), to: out) }
         if output.json {
-            Output.json(["contentType": contentType.description, "bodyBytes": body.count, "body": out ?? file])
+            try Output.json(PushBuildReport(contentType: contentType.description, bodyBytes: body.count, body: out ?? file))
         } else {
             Output.line(contentType.description)
         }
     }
+}
+
+/// `push verify --json`, and `push install --json` with what the install did.
+struct PushReport: Encodable {
+    struct Installed: Encodable {
+        let added: [String]
+        let replaced: [String]
+        let unchanged: [String]
+        let tree: String
+    }
+
+    let keyType: String
+    var verified = true
+    let accounts: [AccountName]
+    let warnings: [BootstrapJSON.Warning]
+    var installed: Installed?
+
+    enum CodingKeys: String, CodingKey {
+        case keyType, verified, accounts, warnings
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(keyType, forKey: .keyType)
+        try container.encode(verified, forKey: .verified)
+        try container.encode(accounts, forKey: .accounts)
+        try container.encode(warnings, forKey: .warnings)
+        try installed?.encode(to: encoder)
+    }
+}
+
+/// `push build --json`.
+struct PushBuildReport: Encodable {
+    let contentType: String
+    let bodyBytes: Int
+    let body: String
 }

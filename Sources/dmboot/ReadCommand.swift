@@ -5,6 +5,7 @@ import CardTransport
 import CommandLineSupport
 import DMBootstrap
 import Foundation
+import JSONOutput
 import KeySources
 import PKCS15
 import SecureChannel
@@ -74,7 +75,7 @@ struct ReadCommand: ParsableCommand {
             }
         }
         let report = Report(reader: card.reader, result: result, written: written, warnings: Self.warnings(in: objects))
-        if output.json { Output.json(report.json) } else { report.printText() }
+        if output.json { try Output.json(report.json) } else { report.printText() }
     }
 
     /// The validation warnings of the objects that decode (read installs nothing, so it refuses nothing;
@@ -96,41 +97,64 @@ struct ReadCommand: ParsableCommand {
         let written: [String?]
         let warnings: [AccountProblem]
 
-        var json: [String: Any] {
+        /// `read --json` (dmboot(1), READ OUTPUT).
+        struct JSON: Encodable {
+            struct Unreadable: Encodable {
+                let kind: String
+                @NullWhenAbsent var label: String?
+                let path: String
+                let reason: String
+            }
+
+            struct Object: Encodable {
+                let kind: String
+                @NullWhenAbsent var label: String?
+                @NullWhenAbsent var applicationName: String?
+                @NullWhenAbsent var oid: String?
+                let path: String
+                let size: Int
+                @NullWhenAbsent var file: String?
+            }
+
+            let reader: String
+            let application: String
+            let foundBy: String
+            let cardIdentity: String
+            let cardIdentitySource: String
+            @NullWhenAbsent var iccid: String?
+            let `protocol`: String
+            let cardWarnings: [String]
+            let unreadableObjects: [Unreadable]
+            let serialNumber: String
+            @NullWhenAbsent var tokenLabel: String?
+            @NullWhenAbsent var manufacturer: String?
+            @NullWhenAbsent var level: String?
+            let extendedLength: Bool
+            let apduCount: Int
+            let milliseconds: Double
+            let objects: [Object]
+            let warnings: [BootstrapJSON.Warning]
+        }
+
+        var json: JSON {
             let contents = result.contents
-            return [
-                "reader": reader,
-                "application": Hex.encode(contents.application.applicationID),
-                "foundBy": contents.application.foundBy,
-                "cardIdentity": result.identity.reference,
-                "cardIdentitySource": result.identity.source.rawValue,
-                "iccid": result.iccid?.digits ?? NSNull(),
-                "protocol": result.transmissionProtocol.rawValue,
-                "cardWarnings": result.warnings,
-                "unreadableObjects": contents.unreadableObjects.map { object in
-                    ["kind": object.kind.rawValue, "label": object.label ?? NSNull(), "path": "\(object.path)",
-                     "reason": object.reason] as [String: Any]
+            return JSON(
+                reader: reader, application: Hex.encode(contents.application.applicationID),
+                foundBy: contents.application.foundBy, cardIdentity: result.identity.reference,
+                cardIdentitySource: result.identity.source.rawValue, iccid: result.iccid?.digits,
+                protocol: result.transmissionProtocol.rawValue, cardWarnings: result.warnings,
+                unreadableObjects: contents.unreadableObjects.map { object in
+                    JSON.Unreadable(kind: object.kind.rawValue, label: object.label, path: "\(object.path)", reason: object.reason)
                 },
-                "serialNumber": contents.tokenInfo.serialHex,
-                "tokenLabel": contents.tokenInfo.label ?? NSNull(),
-                "manufacturer": contents.tokenInfo.manufacturer ?? NSNull(),
-                "level": result.handshake?.level.hex ?? NSNull(),
-                "extendedLength": result.extendedLength,
-                "apduCount": result.apduCount,
-                "milliseconds": result.duration.milliseconds,
-                "objects": zip(contents.bootstrapObjects, written).map { object, file in
-                    [
-                        "kind": object.kind.rawValue,
-                        "label": object.label ?? NSNull(),
-                        "applicationName": object.applicationName ?? NSNull(),
-                        "oid": object.oid ?? NSNull(),
-                        "path": object.path.map { "\($0)" } ?? "direct",
-                        "size": object.content.count,
-                        "file": file ?? NSNull(),
-                    ] as [String: Any]
+                serialNumber: contents.tokenInfo.serialHex, tokenLabel: contents.tokenInfo.label,
+                manufacturer: contents.tokenInfo.manufacturer, level: result.handshake?.level.hex,
+                extendedLength: result.extendedLength, apduCount: result.apduCount, milliseconds: result.duration.milliseconds,
+                objects: zip(contents.bootstrapObjects, written).map { object, file in
+                    JSON.Object(kind: object.kind.rawValue, label: object.label, applicationName: object.applicationName,
+                                oid: object.oid, path: object.path.map { "\($0)" } ?? "direct", size: object.content.count,
+                                file: file)
                 },
-                "warnings": ValidationWarnings.json(warnings),
-            ]
+                warnings: ValidationWarnings.json(warnings))
         }
 
         func printText() {

@@ -12,15 +12,7 @@ struct ReadersCommand: ParsableCommand {
         let context = try PCSCContext()
         let readers = try context.readers()
         if output.json {
-            Output.json(["readers": readers.map { reader in
-                [
-                    "index": reader.index,
-                    "name": reader.name,
-                    "cardPresent": reader.cardPresent,
-                    "exclusive": reader.exclusive,
-                    "atr": reader.atr.hexString,
-                ] as [String: Any]
-            }])
+            try Output.json(ReaderList(readers: readers.map(ReaderList.Reader.init)))
             return
         }
         guard !readers.isEmpty else { throw PCSCError.noReaders }
@@ -29,4 +21,25 @@ struct ReadersCommand: ParsableCommand {
             Output.line("[\(reader.index)] \(reader.name)  \(card)\(reader.exclusive ? "  (in exclusive use)" : "")")
         }
     }
+}
+
+/// `readers --json`.
+struct ReaderList: Encodable {
+    struct Reader: Encodable {
+        let index: Int
+        let name: String
+        let cardPresent: Bool
+        let exclusive: Bool
+        let atr: String
+
+        init(_ reader: ReaderState) {
+            index = reader.index
+            name = reader.name
+            cardPresent = reader.cardPresent
+            exclusive = reader.exclusive
+            atr = reader.atr.hexString
+        }
+    }
+
+    let readers: [Reader]
 }

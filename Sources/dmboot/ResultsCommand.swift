@@ -80,8 +80,7 @@ struct ResultsListCommand: ParsableCommand {
         let store = ResultsStore(connection: try ResultsConnection.open(try database.requiredURL()))
         let records = try store.records(try filterOptions.filter())
         if filterOptions.output.json {
-            let data = try ResultRecord.encoder.encode(records)
-            Output.json(try JSONSerialization.jsonObject(with: data))
+            try Output.json(records)
         } else if filterOptions.csv {
             let columns = ["time", "station", "reader", "cardIdentity", "iccid", "pkcs15Serial", "atr", "outcome",
                            "failureClass", "exitCode", "added", "replaced", "removed", "apduCount", "milliseconds", "kvn",
@@ -107,8 +106,7 @@ struct ResultsReportCommand: ParsableCommand {
         let store = ResultsStore(connection: try ResultsConnection.open(try database.requiredURL()))
         let rows = try store.report(try filterOptions.filter())
         if filterOptions.output.json {
-            let encoder = ResultRecord.encoder
-            Output.json(try JSONSerialization.jsonObject(with: try encoder.encode(rows)))
+            try Output.json(rows)
             return
         }
         let header = ["hour", "station", "cards", "succeeded", "failed", "duplicates", "conflicts", "cardsPerMinute",
@@ -157,9 +155,9 @@ struct ResultsFlushCommand: ParsableCommand {
         let recorder = try ResultRecorder(settings: ResultsConnection.settings(url: url))
         let report = recorder.flush()
         if output.json {
-            Output.json(["stored": report.stored, "alreadyStored": report.alreadyStored, "conflicts": report.conflicts,
-                         "rejected": report.rejected, "unreadable": report.unreadable, "remaining": report.remaining,
-                         "spool": recorder.settings.spool.directory])
+            try Output.json(FlushJSON(stored: report.stored, alreadyStored: report.alreadyStored, conflicts: report.conflicts,
+                                      rejected: report.rejected, unreadable: report.unreadable, remaining: report.remaining,
+                                      spool: recorder.settings.spool.directory))
         } else {
             Output.line("results: \(report.delivered) record(s) delivered from \(recorder.settings.spool.directory): "
                         + "\(report.stored) stored, \(report.alreadyStored) already there, \(report.conflicts) conflict(s)")
@@ -170,6 +168,17 @@ struct ResultsFlushCommand: ParsableCommand {
             throw ResultRecorder.FlushIncomplete(reason: reason, remaining: report.remaining)
         }
     }
+}
+
+/// `results flush --json`.
+struct FlushJSON: Encodable {
+    let stored: Int
+    let alreadyStored: Int
+    let conflicts: Int
+    let rejected: [String]
+    let unreadable: [String]
+    let remaining: Int
+    let spool: String
 }
 
 /// The one place dmboot opens the results database and builds a recorder's settings.

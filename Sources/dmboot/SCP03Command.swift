@@ -2,6 +2,7 @@ import APDU
 import ArgumentParser
 import CardTransport
 import Foundation
+import JSONOutput
 import KeySources
 import SecureChannel
 
@@ -52,25 +53,16 @@ struct SCP03TestCommand: ParsableCommand {
         defer { secure.close() }
         let elapsed = ContinuousClock.now - started
         let answer = secure.handshake.initializeUpdate
-        let report: [String: Any] = [
-            "reader": card.reader,
-            "application": noSelect ? NSNull() : aid,
-            "keyVersion": Hex.encode([answer.keyVersion]),
-            "scp": "03",
-            "i": Hex.encode([answer.options.rawValue]),
-            "challengeMode": "S\(answer.options.challengeMode.rawValue)",
-            "pseudoRandomChallenge": answer.options.pseudoRandomChallenge,
-            "pseudoRandomChallengeVerified": secure.handshake.pseudoRandomChallengeVerified,
-            "pseudoRandomChallengeCheck": secure.handshake.pseudoRandomChallenge.rawValue,
-            "cardWarnings": secure.handshake.warnings,
-            "sequenceCounter": answer.sequenceCounter.map { Hex.encode($0) } ?? NSNull(),
-            "keyDiversificationData": Hex.encode(answer.keyDiversificationData),
-            "level": level.hex,
-            "apduCount": channel.exchangeCount,
-            "milliseconds": elapsed.milliseconds,
-        ]
         if output.json {
-            Output.json(report)
+            try Output.json(SCP03TestReport(
+                reader: card.reader, application: noSelect ? nil : aid, keyVersion: Hex.encode([answer.keyVersion]),
+                i: Hex.encode([answer.options.rawValue]), challengeMode: "S\(answer.options.challengeMode.rawValue)",
+                pseudoRandomChallenge: answer.options.pseudoRandomChallenge,
+                pseudoRandomChallengeVerified: secure.handshake.pseudoRandomChallengeVerified,
+                pseudoRandomChallengeCheck: secure.handshake.pseudoRandomChallenge.rawValue,
+                cardWarnings: secure.handshake.warnings, sequenceCounter: answer.sequenceCounter.map { Hex.encode($0) },
+                keyDiversificationData: Hex.encode(answer.keyDiversificationData), level: level.hex,
+                apduCount: channel.exchangeCount, milliseconds: elapsed.milliseconds))
             return
         }
         for warning in secure.handshake.warnings { Output.progress("dmboot: warning: \(warning)") }
@@ -83,4 +75,23 @@ struct SCP03TestCommand: ParsableCommand {
         Output.line("level reached     \(level)")
         Output.line("APDUs             \(channel.exchangeCount)")
     }
+}
+
+/// `scp03 test --json`: what the card said in the handshake, never a key.
+struct SCP03TestReport: Encodable {
+    let reader: String
+    @NullWhenAbsent var application: String?
+    let keyVersion: String
+    var scp = "03"
+    let i: String
+    let challengeMode: String
+    let pseudoRandomChallenge: Bool
+    let pseudoRandomChallengeVerified: Bool
+    let pseudoRandomChallengeCheck: String
+    let cardWarnings: [String]
+    @NullWhenAbsent var sequenceCounter: String?
+    let keyDiversificationData: String
+    let level: String
+    let apduCount: Int
+    let milliseconds: Double
 }

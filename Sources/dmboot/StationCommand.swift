@@ -1,11 +1,13 @@
 import APDU
 import ArgumentParser
+import CommandLineEntry
 import CardResults
 import CardSession
 import CardTransport
 import CommandLineSupport
 import ExitContract
 import Foundation
+import JSONOutput
 import KeySources
 import Provisioning
 import SecureChannel
@@ -146,7 +148,7 @@ struct StationCommand: ParsableCommand {
         }
         if let summary { try PrivateFile.write(report.jsonData(), to: summary) }
         if let failedList { try PrivateFile.write(Data(report.failedList().utf8), to: failedList) }
-        report.print(json: output.json)
+        try report.print(json: output.json)
         if let failure = report.failure { throw ReportedFailure(error: failure) }
     }
 
@@ -270,23 +272,40 @@ struct StationSummary {
     var failed: [CardResult] { results.filter { !$0.succeeded } }
     var failures: [String: Int] { Dictionary(grouping: failed, by: \.outcome).mapValues(\.count) }
 
-    var json: [String: Any] {
-        var object: [String: Any] = [
-            "cards": results.count, "provisioned": count("provisioned"), "unchanged": count("unchanged"),
-            "duplicates": count("duplicate"), "failed": failed.count, "failures": failures,
-            "seconds": (seconds * 10).rounded() / 10,
-            "cardsPerMinute": seconds > 0 ? (Double(results.count) / seconds * 60 * 10).rounded() / 10 : 0,
-            "stationID": context.stationID, "runID": context.runID.uuidString, "dmbootVersion": context.dmbootVersion,
-        ]
-        if let halt {
-            object["stoppedTheLine"] = ["outcome": halt.outcome, "exitCode": Int(halt.exitCode), "cards": halt.cards] as [String: Any]
+    /// The summary's JSON (dmboot(1), STATION OUTPUT), with the failure's fields when the run failed.
+    struct JSON: Encodable {
+        struct Halt: Encodable {
+            let outcome: String
+            let exitCode: Int
+            let cards: Int
         }
-        if let failure { object.merge(FailureReport.fields(for: failure)) { $1 } }
-        return object
+
+        let cards: Int
+        let provisioned: Int
+        let unchanged: Int
+        let duplicates: Int
+        let failed: Int
+        let failures: [String: Int]
+        let seconds: Double
+        let cardsPerMinute: Double
+        let stationID: String
+        let runID: String
+        let dmbootVersion: String
+        let stoppedTheLine: Halt?
+    }
+
+    var json: ReportWithFailure<JSON> {
+        ReportWithFailure(JSON(
+            cards: results.count, provisioned: count("provisioned"), unchanged: count("unchanged"),
+            duplicates: count("duplicate"), failed: failed.count, failures: failures, seconds: (seconds * 10).rounded() / 10,
+            cardsPerMinute: seconds > 0 ? (Double(results.count) / seconds * 60 * 10).rounded() / 10 : 0,
+            stationID: context.stationID, runID: context.runID.uuidString, dmbootVersion: context.dmbootVersion,
+            stoppedTheLine: halt.map { JSON.Halt(outcome: $0.outcome, exitCode: Int($0.exitCode), cards: $0.cards) }),
+            failure: failure.map(FailureReport.init))
     }
 
     func jsonData() throws -> Data {
-        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+        try JSONOutput.document(json) + Data("\n".utf8)
     }
 
     /// One failed card a line, tab-separated, with a header: enough to find the card again and re-run it.
@@ -302,9 +321,9 @@ struct StationSummary {
         }.joined()
     }
 
-    func print(json asJSON: Bool) {
+    func print(json asJSON: Bool) throws {
         if asJSON {
-            Output.json(json)
+            try Output.json(json)
             return
         }
         let failures = self.failures.map { "\($0.key)×\($0.value)" }.sorted().joined(separator: ", ")

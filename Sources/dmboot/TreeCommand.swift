@@ -3,6 +3,7 @@ import CommandLineSupport
 import DMBootstrap
 import DMTree
 import Foundation
+import JSONOutput
 import Provisioning
 
 struct TreeCommand: ParsableCommand {
@@ -33,11 +34,8 @@ struct TreeShowCommand: ParsableCommand {
         // Like `tree get`: a path with nothing at or under it is an error, not an empty listing.
         if nodes.isEmpty && path != "." { _ = try store.node(at: path) }
         if output.json {
-            Output.json([
-                "tree": store.path,
-                "accounts": accounts.map(Self.describe),
-                "nodes": nodes.map { TreeNodeJSON.object($0, revealSecrets: revealSecrets) },
-            ])
+            try Output.json(TreeListing(tree: store.path, accounts: accounts.map(TreeListing.Account.init),
+                                        nodes: nodes.map { TreeNodeJSON.object($0, revealSecrets: revealSecrets) }))
             return
         }
         for account in accounts {
@@ -47,36 +45,61 @@ struct TreeShowCommand: ParsableCommand {
         for node in nodes { Output.line(TreeNodeJSON.line(node, revealSecrets: revealSecrets)) }
     }
 
-    static func describe(_ account: InstalledAccount) -> [String: Any] {
-        [
-            "name": account.name, "serverID": account.serverID, "source": account.provenance.source.rawValue,
-            "cardIdentity": account.provenance.cardIdentity ?? NSNull(), "document": account.provenance.document ?? NSNull(),
-            "installedAt": ISO8601DateFormatter().string(from: account.provenance.time),
-        ]
-    }
 }
 
-/// How a stored node is shown; a node whose ACL has no Get is redacted.
-enum TreeNodeJSON {
-    static func object(_ node: StoredNode, revealSecrets: Bool) -> [String: Any] {
-        var object = BootstrapJSON.node(for: DMNode(path: node.path, format: node.format, type: node.type, value: node.value),
-                                        revealSecrets: revealSecrets || node.isReadable)
-        object["acl"] = node.acl
-        if !node.isReadable {
-            object["secret"] = true
-            if !revealSecrets, let value = node.value {
-                object["value"] = nil
-                object["base64"] = nil
-                object["redacted"] = "<redacted \(value.count) bytes>"
-            }
+/// `tree show --json`: the installed accounts with their provenance, and the nodes.
+struct TreeListing: Encodable {
+    struct Account: Encodable {
+        let name: String
+        let serverID: String
+        let source: String
+        @NullWhenAbsent var cardIdentity: String?
+        @NullWhenAbsent var document: String?
+        let installedAt: String
+
+        init(_ account: InstalledAccount) {
+            name = account.name
+            serverID = account.serverID
+            source = account.provenance.source.rawValue
+            cardIdentity = account.provenance.cardIdentity
+            document = account.provenance.document
+            installedAt = ISO8601DateFormatter().string(from: account.provenance.time)
         }
-        return object
+    }
+
+    let tree: String
+    let accounts: [Account]
+    let nodes: [TreeNodeJSON]
+}
+
+/// How a stored node is shown: a decoded node's form and its ACL; a node
+/// whose ACL has no Get is redacted.
+struct TreeNodeJSON: Encodable {
+    var node: BootstrapJSON.Node
+    let acl: String
+
+    static func object(_ node: StoredNode, revealSecrets: Bool) -> TreeNodeJSON {
+        var shown = BootstrapJSON.node(for: DMNode(path: node.path, format: node.format, type: node.type, value: node.value),
+                                       revealSecrets: revealSecrets || node.isReadable)
+        if !node.isReadable {
+            shown.secret = true
+            if !revealSecrets, let value = node.value { shown.redact(size: value.count) }
+        }
+        return TreeNodeJSON(node: shown, acl: node.acl)
     }
 
     static func line(_ node: StoredNode, revealSecrets: Bool) -> String {
-        let shown = object(node, revealSecrets: revealSecrets)
-        let value = shown["value"] ?? shown["base64"].map { "base64:\($0)" } ?? shown["redacted"] ?? ""
-        return "\(node.path)  (\(node.format.rawValue))  \(value)"
+        "\(node.path)  (\(node.format.rawValue))  \(object(node, revealSecrets: revealSecrets).node.shown)"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case acl
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try node.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(acl, forKey: .acl)
     }
 }
 
@@ -98,7 +121,7 @@ struct TreeGetCommand: ParsableCommand {
         let node = try treeOptions.open().node(at: path)
         guard node.isReadable || revealSecrets else { throw TreeStoreError.secretNode(node.path) }
         if output.json {
-            Output.json(TreeNodeJSON.object(node, revealSecrets: true))
+            try Output.json(TreeNodeJSON.object(node, revealSecrets: true))
         } else if let value = node.value {
             if node.format.isBinary || String(validating: value, as: UTF8.self) == nil {
                 Output.line(Data(value).base64EncodedString())
@@ -135,9 +158,7 @@ struct TreeExportCommand: ParsableCommand {
         let accounts = try store.accounts()
         let data: Data
         if format == "json" {
-            data = try JSONSerialization.data(withJSONObject: TreeExport.json(accounts, revealSecrets: revealSecrets),
-                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                + Data("\n".utf8)
+            data = try JSONOutput.document(TreeExport.json(accounts, revealSecrets: revealSecrets)) + Data("\n".utf8)
         } else {
             let acls = Dictionary(uniqueKeysWithValues: try store.nodes().map { ($0.path, $0.acl) })
             data = Data(TreeExport.tnds(accounts, acls: acls, revealSecrets: revealSecrets).utf8)
@@ -193,8 +214,8 @@ struct TreeImportCommand: ParsableCommand {
             .install(accounts, provenance: Provenance(source: .manual, document: (file as NSString).lastPathComponent),
                      prune: false, dryRun: false)
         if output.json {
-            Output.json(["added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
-                         "tree": tree, "warnings": ValidationWarnings.json(warnings)])
+            try Output.json(ImportReport(added: report.added, replaced: report.replaced, unchanged: report.unchanged,
+                                         tree: tree, warnings: ValidationWarnings.json(warnings)))
         } else {
             ValidationWarnings.print(warnings)
             Output.line("imported \(accounts.count) account(s) into \(tree): \(report.added.count) added, \(report.replaced.count) replaced, \(report.unchanged.count) unchanged")
@@ -215,4 +236,13 @@ struct TreeDeleteCommand: ParsableCommand {
         let count = try treeOptions.open().delete(path)
         Output.line("deleted \(count) node(s) at and under \(path)")
     }
+}
+
+/// `tree import --json`.
+struct ImportReport: Encodable {
+    let added: [String]
+    let replaced: [String]
+    let unchanged: [String]
+    let tree: String
+    let warnings: [BootstrapJSON.Warning]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONOutput
 import Results
 import Synchronization
 
@@ -64,10 +65,21 @@ let wall = ContinuousClock.now - began
 let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
 let sorted = latencies.withLock { $0 }.sorted()
 func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count - 1)).rounded()))] }
-let line: [String: Any] = [
-    "writers": writers, "records": sorted.count, "seconds": seconds, "perSecond": Double(sorted.count) / seconds,
-    "p50": percentile(50), "p90": percentile(90), "p99": percentile(99), "max": sorted.last ?? 0,
-    "failed": failures.withLock { $0.count }, "spooled": recorders.map(\.spooledCount).reduce(0, +),
-]
-let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-print(String(decoding: data, as: UTF8.self))
+/// The one line this benchmark prints; bench-results.sh reads it as JSON Lines.
+struct Figures: Encodable {
+    let writers: Int
+    let records: Int
+    let seconds: Double
+    let perSecond: Double
+    let p50: Double
+    let p90: Double
+    let p99: Double
+    let max: Double
+    let failed: Int
+    let spooled: Int
+}
+
+let figures = Figures(writers: writers, records: sorted.count, seconds: seconds, perSecond: Double(sorted.count) / seconds,
+                      p50: percentile(50), p90: percentile(90), p99: percentile(99), max: sorted.last ?? 0,
+                      failed: failures.withLock { $0.count }, spooled: recorders.map(\.spooledCount).reduce(0, +))
+FileHandle.standardOutput.write(try JSONOutput.line(figures))

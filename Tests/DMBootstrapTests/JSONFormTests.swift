@@ -1,11 +1,12 @@
 import DMBootstrap
 import Foundation
+import JSONOutput
 import XCTest
 
 /// `dmboot decode --json` is a contract: this pins its keys and values.
 final class JSONFormTests: XCTestCase {
-    func json(_ object: Any) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    func json(_ object: BootstrapJSON.Document) throws -> String {
+        String(decoding: try JSONOutput.line(object).dropLast(), as: UTF8.self)
     }
 
     func testTheJSONFormIsStableAndRedactsSecrets() throws {

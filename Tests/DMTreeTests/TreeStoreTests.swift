@@ -1,6 +1,7 @@
 import DMBootstrap
 @testable import DMTree
 import Foundation
+import JSONOutput
 import XCTest
 
 final class TreeStoreTests: XCTestCase {
@@ -114,14 +115,14 @@ final class TreeStoreTests: XCTestCase {
         let store = try TreeStore(path: path, create: true)
         _ = try store.install([Self.account("A", server: "alpha"), Self.account("B", server: "beta")],
                               provenance: Provenance(source: .smartcard), prune: true)
-        let full = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: true))
+        let full = try JSONOutput.document(TreeExport.json(try store.accounts(), revealSecrets: true))
         let restored = try TreeExport.accounts(fromJSON: full)
         XCTAssertEqual(restored.accounts.map(\.nodes), try store.accounts().map(\.0.nodes))
         XCTAssertEqual(restored.secretsLeftOut, [])
         let tnds = TreeExport.tnds(try store.accounts(), acls: [:], revealSecrets: true)
         let fromTNDS = try BootstrapDecoder().decode(Array(tnds.utf8), format: .tnds).accounts
         XCTAssertEqual(fromTNDS.map(\.nodes), try store.accounts().map(\.0.nodes))
-        let redacted = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: false))
+        let redacted = try JSONOutput.document(TreeExport.json(try store.accounts(), revealSecrets: false))
         let leftOut = ["./DMAcc/A/AppAuth/1/AAuthSecret", "./DMAcc/A/Auth/Bootstrap/ClientSecretKey",
                        "./DMAcc/B/AppAuth/1/AAuthSecret", "./DMAcc/B/Auth/Bootstrap/ClientSecretKey"]
         XCTAssertEqual(try TreeExport.accounts(fromJSON: redacted).secretsLeftOut, leftOut)
@@ -171,7 +172,7 @@ final class TreeStoreTests: XCTestCase {
         XCTAssertEqual(restored.node("AppAuth/1/AAuthSecret")?.format, .b64)
         XCTAssertEqual(restored.node("Ext/Plain")?.format, .chr, "what XML carries stays chr")
         XCTAssertEqual(restored.node("Auth/Bootstrap/ClientSecretKey")?.format, .bin)
-        let json = try JSONSerialization.data(withJSONObject: TreeExport.json(try store.accounts(), revealSecrets: true))
+        let json = try JSONOutput.document(TreeExport.json(try store.accounts(), revealSecrets: true))
         XCTAssertEqual(try TreeExport.accounts(fromJSON: json).accounts.map(\.nodes), try store.accounts().map(\.0.nodes))
     }
 

@@ -80,6 +80,29 @@ final class ErrorOutputTests: XCTestCase {
         XCTAssertEqual(noPCSCD.status, 3, "as dmboot: serviceUnavailable")
     }
 
+    /// Both tools end through one entry (CommandLineEntry): a command-line
+    /// mistake is 2 and, with --json, a failure object; help and version are 0.
+    func testApduShellAnswersACommandLineMistakeAsDmbootDoes() throws {
+        for tool in ["apdu-shell", "dmboot"] {
+            let mistake = try Executable.run(tool, ["--no-such-flag"])
+            XCTAssertEqual(mistake.status, 2, "\(tool): \(mistake.stderr)")
+            XCTAssertTrue(mistake.stderr.contains("Unknown option '--no-such-flag'"), mistake.stderr)
+            XCTAssertEqual(mistake.stdout, "")
+            let json = try Executable.run(tool, ["--json", "--no-such-flag"])
+            XCTAssertEqual(json.status, 2, json.stderr)
+            XCTAssertEqual(try failure(json)["class"] as? String, "usage")
+            let help = try Executable.run(tool, ["--help"])
+            XCTAssertEqual(help.status, 0, help.stderr)
+            XCTAssertTrue(help.stdout.contains("USAGE: \(tool)"), help.stdout)
+            let version = try Executable.run(tool, ["--version"])
+            XCTAssertEqual(version.status, 0, version.stderr)
+            XCTAssertEqual(version.stdout, "0.1.0\n")
+        }
+        let invalid = try Executable.run("apdu-shell", ["--diversify", "kdf9", "--json"])
+        XCTAssertEqual(invalid.status, 2, invalid.stderr)
+        XCTAssertEqual(try failure(invalid)["message"] as? String, "--diversify: the one method is kdf3")
+    }
+
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/bootstrap")
 
