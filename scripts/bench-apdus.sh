@@ -30,7 +30,7 @@ READER="Virtual PCD 00 00"
 read_count() {
     local card=() simulator
     [ "$1" = demo ] || card=(--personality "$1")
-    "$DMBOOT_SIM" "${card[@]}" --write-keys "$WORK/keys.json" 2>/dev/null
+    "$DMBOOT_SIM" "${card[@]}" --write-keys "$WORK/keys.json" --force 2>/dev/null
     "$DMBOOT_SIM" "${card[@]}" --port 35963 >"$WORK/simulate.log" 2>&1 &
     simulator=$!
     local json=""

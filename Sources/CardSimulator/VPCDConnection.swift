@@ -182,13 +182,10 @@ public final class VPCDSocket: Sendable {
         }
     }
 
-    /// Takes the connected descriptor; a card pulled before it connected is
-    /// shut down at once.
+    /// Takes the connected descriptor. A card pulled before it connected
+    /// serves nothing: `fd` is -1 once pulled.
     func adopt(_ descriptor: Int32) {
-        state.withLock { state in
-            state.descriptor = descriptor
-            if state.pulled { shutdown(descriptor, Int32(SHUT_RDWR)) }
-        }
+        state.withLock { $0.descriptor = descriptor }
     }
 
     /// Closes the descriptor once nobody serves it any more.

@@ -1,3 +1,4 @@
+import APDU
 @testable import CardSimulator
 import Foundation
 import Glibc
@@ -69,5 +70,40 @@ final class VPCDConnectionTests: XCTestCase {
         proceed.signal()
         XCTAssertEqual(served.wait(timeout: .now() + 5), .success, "serve() returns once the card is pulled")
         XCTAssertEqual(socket.descriptor, -1, "the serving thread released the descriptor")
+    }
+
+    /// A slot's card is pulled from another thread (a signal handler in
+    /// dmboot-sim) while its serving thread blocks in recv(): the thread
+    /// wakes, the driver sees the card go, and the descriptor is released once.
+    func testPullingASlotFromAnotherThreadWakesItsThreadBlockedInRecv() throws {
+        let (listener, port) = try listen()
+        defer { Glibc.close(listener) }
+        let slot = try VirtualReaderSlot(card: VirtualCard(profile: BuiltInProfiles.demo), port: port, connectTimeout: 5)
+        let driver = accept(listener, nil, nil)
+        XCTAssertGreaterThanOrEqual(driver, 0)
+        defer { Glibc.close(driver) }
+        send([0x04], to: driver)                    // get ATR: the card answers, then waits in recv()
+        var header = [UInt8](repeating: 0, count: 2)
+        XCTAssertEqual(recv(driver, &header, 2, Int32(MSG_WAITALL)), 2)
+        var atr = [UInt8](repeating: 0, count: Int(header[0]) << 8 | Int(header[1]))
+        XCTAssertEqual(recv(driver, &atr, atr.count, Int32(MSG_WAITALL)), atr.count)
+        XCTAssertEqual(atr.hexString, BuiltInProfiles.demoATR)
+
+        let pulled = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            slot.pull()
+            pulled.signal()
+        }
+        XCTAssertEqual(pulled.wait(timeout: .now() + 5), .success)
+        let out = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? slot.waitUntilOut()
+            out.signal()
+        }
+        XCTAssertEqual(out.wait(timeout: .now() + 5), .success, "the serving thread woke from recv() and returned")
+        XCTAssertNil(slot.error)
+        var byte: UInt8 = 0
+        XCTAssertEqual(recv(driver, &byte, 1, 0), 0, "the driver sees the card leave")
+        XCTAssertEqual(slot.counters.commands, 0, "a control message is not a command")
     }
 }
