@@ -29,20 +29,19 @@ for option in $(help_options | sort -u); do
     grep -q -- "$option" <<<"$rendered" || { echo "check-docs: $option is in --help but not in man/dmboot.1" >&2; status=1; }
     grep -q -- "$option" README.md || { echo "check-docs: $option is in --help but not in README.md" >&2; status=1; }
 done
-SHELL_BIN="$(dirname "$DMBOOT")/apdu-shell"
-[ -x "$SHELL_BIN" ] || swift build --product apdu-shell >&2
-rendered="$(mandoc -T utf8 man/apdu-shell.1 | col -b)"
-for option in $("$SHELL_BIN" --help | grep -oE -- '--[a-z][a-z0-9-]+' | grep -vx -- '--help' | sort -u); do
-    grep -q -- "$option" <<<"$rendered" || { echo "check-docs: apdu-shell $option is not in man/apdu-shell.1" >&2; status=1; }
-    grep -q -- "$option" README.md || { echo "check-docs: apdu-shell $option is not in README.md" >&2; status=1; }
-done
-SIM_BIN="$(dirname "$DMBOOT")/dmboot-sim"
-[ -x "$SIM_BIN" ] || swift build --product dmboot-sim >&2
-rendered="$(mandoc -T utf8 man/dmboot-sim.1 | col -b)"
-for option in $("$SIM_BIN" --help | grep -oE -- '--[a-z][a-z0-9-]+' | grep -vx -- '--help' | sort -u); do
-    grep -q -- "$option" <<<"$rendered" || { echo "check-docs: dmboot-sim $option is not in man/dmboot-sim.1" >&2; status=1; }
-    grep -q -- "$option" README.md || { echo "check-docs: dmboot-sim $option is not in README.md" >&2; status=1; }
-done
+# A tool whose root command is the whole tool: every option of its --help is
+# in its man page and the README.
+check_tool_options() {
+    local tool="$1" bin rendered option
+    bin="$(product_bin "$tool")"
+    rendered="$(mandoc -T utf8 "man/$tool.1" | col -b)"
+    for option in $("$bin" --help | grep -oE -- '--[a-z][a-z0-9-]+' | grep -vx -- '--help' | sort -u); do
+        grep -q -- "$option" <<<"$rendered" || { echo "check-docs: $tool $option is not in man/$tool.1" >&2; status=1; }
+        grep -q -- "$option" README.md || { echo "check-docs: $tool $option is not in README.md" >&2; status=1; }
+    done
+}
+check_tool_options apdu-shell
+check_tool_options dmboot-sim
 # One exit-code contract: every code `dmboot exit-codes` prints is in both man pages and the README.
 for code in $("$DMBOOT" exit-codes | awk '{print $1}'); do
     for page in man/dmboot.1 man/apdu-shell.1; do
