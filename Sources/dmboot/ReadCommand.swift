@@ -41,7 +41,7 @@ struct ReadCommand: ParsableCommand {
         discussion: """
         Selects the PKCS#15 application, opens SCP03 at --level, reads EF(ODF), EF(TokenInfo) and the DODFs, and \
         every DM (oidDO 2.23.43.7.1) and CP bootstrap they point at. Lists each object; with --out, writes each one \
-        to a file (mode 0600: bootstraps carry credentials). Nothing is decoded or installed.
+        to a file (mode 0600: bootstraps carry credentials). Nothing is installed.
         """)
 
     @OptionGroup var readerOptions: ReaderOptions
@@ -52,6 +52,9 @@ struct ReadCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Folder to write each bootstrap object into (created 0700 if missing).", valueName: "dir"))
     var out: String?
 
+    @Flag(help: "Refuse as provision --strict does: a card challenge that does not match (exit 20), a bootstrap with warnings (exit 42); nothing is written.")
+    var strict = false
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -61,10 +64,14 @@ struct ReadCommand: ParsableCommand {
         // A reset ends the card's side of the session with the connection.
         defer { card.disconnect(resetCard: true) }
         let channel = ISO7816Channel(link: card)
-        let reader = pkcs15Options.bootstrapReader(keys: keys, level: try channelOptions.securityLevel())
+        var reader = pkcs15Options.bootstrapReader(keys: keys, level: try channelOptions.securityLevel())
+        // As provision's strict policy: the handshake ends at a challenge that does not match.
+        reader.requiresChallengeMatch = strict
         let result = try reader.read(over: channel, atr: try card.atr())
         let objects = result.contents.bootstrapObjects
         guard !objects.isEmpty else { throw PKCS15Error.noBootstrapObject }
+        let warnings = Self.warnings(in: objects)
+        if strict && !warnings.isEmpty { throw BootstrapError.refusedWarnings(warnings) }
         var written: [String?] = Array(repeating: nil, count: objects.count)
         if let out {
             try PrivateFile.makeDirectory(out)
@@ -74,12 +81,12 @@ struct ReadCommand: ParsableCommand {
                 written[index] = path
             }
         }
-        let report = Report(reader: card.reader, result: result, written: written, warnings: Self.warnings(in: objects))
+        let report = Report(reader: card.reader, result: result, written: written, warnings: warnings)
         if output.json { try Output.json(report.json) } else { report.printText() }
     }
 
-    /// The validation warnings of the objects that decode (read installs nothing, so it refuses nothing;
-    /// `decode` on a written file shows errors too).
+    /// The validation warnings of the objects that decode (read installs nothing, so without --strict it
+    /// refuses nothing; `decode` on a written file shows errors too).
     static func warnings(in objects: [BootstrapObject]) -> [AccountProblem] {
         let accounts = objects.flatMap { (try? BootstrapDecoder().decode($0.content))?.accounts ?? [] }
         return AccountValidator().problems(in: accounts).filter { $0.severity == .warning }

@@ -61,8 +61,9 @@ final class ReadCommandTests: XCTestCase {
         }
     }
 
-    func testReadShowsTheValidationWarningsOfTheObjects() throws {
-        // A PortNbr carried as chr digits: a warning (dmboot(1), VALIDATION), listed by read in JSON and text.
+    /// The one-dm card with a bootstrap whose PortNbr is carried as chr
+    /// digits: a warning (dmboot(1), VALIDATION), not an error.
+    func lenientProfile() throws -> URL {
         try Data("""
         <SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody><Add><CmdID>1</CmdID>
         <Item><Target><LocURI>./DMAcc/Lenient/ServerID</LocURI></Target><Data>lenient</Data></Item>
@@ -77,6 +78,11 @@ final class ReadCommandTests: XCTestCase {
         profile["pkcs15"] = pkcs15
         let url = folder.appendingPathComponent("lenient.json")
         try JSONSerialization.data(withJSONObject: profile).write(to: url)
+        return url
+    }
+
+    func testReadShowsTheValidationWarningsOfTheObjects() throws {
+        let url = try lenientProfile()
         let inserted = try Rig.insert(try VirtualCard(profile: CardProfile.load(from: url)), slot: 1)
         defer { try? Rig.remove(inserted, slot: 1) }
         let json = try report(try Executable.run("dmboot", ["read", "--reader", Rig.slots[1].reader, "--keys", keys, "--json"]))
@@ -129,5 +135,43 @@ final class ReadCommandTests: XCTestCase {
         XCTAssertEqual(pkcs15["serialNumber"] as? String, "0000CAFE0001")
         let objects = try XCTUnwrap(pkcs15["objects"] as? [[String: Any]])
         XCTAssertEqual(objects.map { $0["bootstrap"] as? String }, ["cp", "dm"])
+    }
+
+    /// `read --strict` refuses what provision --strict refuses, and writes
+    /// nothing: a pseudo-random card challenge that does not match ends the
+    /// handshake before EXTERNAL AUTHENTICATE (exit 20; without --strict a
+    /// warning, as GlobalPlatformPro GPSession logs it), and a bootstrap with
+    /// warnings is refused with exit 42.
+    func testStrictRefusesAChallengeMismatchAndBootstrapWarningsAsProvisionDoes() throws {
+        let out = folder.appendingPathComponent("strict-out").path
+        func read(strict: Bool) throws -> Executable.Result {
+            try Executable.run("dmboot", ["read", "--reader", Rig.slots[1].reader, "--keys", keys, "--json"]
+                               + (strict ? ["--strict", "--out", out] : []))
+        }
+        let card = try VirtualCard(profile: BuiltInProfiles.demo)
+        card.faults.challengeFromAnotherApplication = true
+        let counters = card.counters
+        let inserted = try Rig.insert(card, slot: 1)
+        let lenient = try report(try read(strict: false))
+        let cardWarnings = try XCTUnwrap(lenient["cardWarnings"] as? [String])
+        XCTAssertTrue(cardWarnings.contains { $0.contains("pseudo-random challenge does not match") }, "\(cardWarnings)")
+        let authenticatesBefore = counters.externalAuthenticates
+        let mismatch = try read(strict: true)
+        try Rig.remove(inserted, slot: 1)
+        XCTAssertEqual(mismatch.status, 20, mismatch.stderr)
+        let refusal = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(mismatch.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(refusal["class"] as? String, "cardNotAuthenticated")
+        XCTAssertEqual(counters.externalAuthenticates, authenticatesBefore, "nothing is sent after INITIALIZE UPDATE")
+
+        let withWarnings = try VirtualCard(profile: CardProfile.load(from: try lenientProfile()))
+        let lenientCard = try Rig.insert(withWarnings, slot: 1)
+        defer { try? Rig.remove(lenientCard, slot: 1) }
+        XCTAssertEqual(try read(strict: false).status, 0)
+        let refused = try read(strict: true)
+        XCTAssertEqual(refused.status, 42, refused.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(refused.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["class"] as? String, "strictRefusal")
+        XCTAssertTrue(refused.stderr.contains("Lenient/AppAddr/1/Port/1/PortNbr"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "a refused read writes no object")
     }
 }
