@@ -27,7 +27,7 @@ final class KeysCheckCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("master.json").path
         let json = #"{"kvn":"30","enc":"\#(master)","mac":"\#(master)","dek":"\#(master)"}"#
-        FileManager.default.createFile(atPath: file, contents: Data(json.utf8), attributes: [.posixPermissions: 0o600])
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data(json.utf8), attributes: [.posixPermissions: 0o600]), "cannot create the test file")
         let result = try Executable.run("dmboot", ["keys", "check", "--keys", file, "--diversify", "kdf3", "--kdd", kdd])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("ENC          KCV E79C05"), result.stdout)
@@ -63,7 +63,7 @@ final class KeysCheckCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let table = folder.appendingPathComponent("cards.csv").path
         let text = "KDD,KVN,ENC,MAC,DEK\n\(kdd),30,\(master),\(master),\(master)\n"
-        FileManager.default.createFile(atPath: table, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        XCTAssertTrue(FileManager.default.createFile(atPath: table, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]), "cannot create the test file")
         let found = try Executable.run("dmboot", ["keys", "check", "--keys", table, "--kdd", kdd])
         XCTAssertEqual(found.status, 0, found.stderr)
         XCTAssertTrue(found.stdout.contains("MAC          KCV 504A77"), found.stdout)

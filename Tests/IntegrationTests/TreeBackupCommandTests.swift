@@ -86,7 +86,7 @@ final class TreeBackupCommandTests: XCTestCase {
         if try strays().isEmpty {
             // The kills all missed the window: leave what one would have left.
             for suffix in ["", "-journal"] {
-                FileManager.default.createFile(atPath: path("tree.sqlite.new-\(Self.exitedPID())\(suffix)"), contents: Data())
+                XCTAssertTrue(FileManager.default.createFile(atPath: path("tree.sqlite.new-\(Self.exitedPID())\(suffix)"), contents: Data()), "cannot create the test file")
             }
         }
         XCTAssertFalse(try strays().isEmpty)

@@ -59,7 +59,7 @@ final class CardKeyProviderTests: XCTestCase {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("t.csv").path
-        FileManager.default.createFile(atPath: path, contents: Data("KDD,ENC,MAC,DEK\n".utf8), attributes: [.posixPermissions: 0o600])
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("KDD,ENC,MAC,DEK\n".utf8), attributes: [.posixPermissions: 0o600]), "cannot create the test file")
         let table = try KeyTable(path: path, encrypted: false)
         XCTAssertThrowsError(try CardKeyProvider(source: .table(table, keyEncryptionKey: nil), diversification: .kdf3)) { error in
             XCTAssertEqual(error as? CardKeyProviderError, .tableCannotBeDiversified)

@@ -30,7 +30,7 @@ final class StaleBuildFilesTests: XCTestCase {
     }
 
     func touch(_ name: String) {
-        FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data("x".utf8)), "cannot create the test file")
     }
 
     func files() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() }

@@ -80,12 +80,12 @@ final class FieldCompatibilityTests: XCTestCase {
         let file = directory.appendingPathComponent("keys.json").path
         var domain = BuiltInProfiles.demoSecurityDomain
         domain.compatibility = ["counter-data-only"]
-        FileManager.default.createFile(atPath: file, contents: domain.keyFileJSON(), attributes: [.posixPermissions: 0o600])
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: domain.keyFileJSON(), attributes: [.posixPermissions: 0o600]), "cannot create the test file")
         XCTAssertEqual(try KeyFile.compatibility(path: file), .counterOnlyWithCommandData)
         XCTAssertEqual(try KeyFile.load(path: file).0.version, 0x30)
         let bad = directory.appendingPathComponent("bad.json").path
-        FileManager.default.createFile(atPath: bad, contents: Data(#"{"kvn":"30","enc":"\#(domain.enc)","mac":"\#(domain.mac)","dek":"\#(domain.dek)","compatibility":["counter-never"]}"#.utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        XCTAssertTrue(FileManager.default.createFile(atPath: bad, contents: Data(#"{"kvn":"30","enc":"\#(domain.enc)","mac":"\#(domain.mac)","dek":"\#(domain.dek)","compatibility":["counter-never"]}"#.utf8),
+                                           attributes: [.posixPermissions: 0o600]), "cannot create the test file")
         XCTAssertThrowsError(try KeyFile.compatibility(path: bad)) { error in
             XCTAssertTrue("\(error)".contains("counter-data-only"), "\(error)")
         }
