@@ -17,6 +17,11 @@ public struct SCP03Keys: Sendable {
         guard enc.count == mac.count else {
             throw SecureChannelError.mixedKeyLengths(enc: enc.count, mac: mac.count)
         }
+        self.init(checked: version, enc: enc, mac: mac, dek: dek)
+    }
+
+    /// For keys whose lengths are known good where they are written.
+    private init(checked version: UInt8, enc: SecretBytes, mac: SecretBytes, dek: SecretBytes) {
         self.version = version
         self.enc = enc
         self.mac = mac
@@ -49,7 +54,7 @@ public struct SCP03Keys: Sendable {
     /// so never the default of a command.
     public static func globalPlatformTestKeys(version: UInt8 = 0x00) -> SCP03Keys {
         let key = (0x40...0x4F).map { UInt8($0) }
-        return try! SCP03Keys(version: version, enc: SecretBytes(key), mac: SecretBytes(key), dek: SecretBytes(key))
+        return SCP03Keys(checked: version, enc: SecretBytes(key), mac: SecretBytes(key), dek: SecretBytes(key))
     }
 
     /// Overwrites the static keys. Copies made earlier by `SecretBytes` users wipe themselves.
