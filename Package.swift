@@ -70,7 +70,7 @@ let package = Package(
         // The results database behind the pipeline's seams: a claim per card (CardAdmission), then its record.
         .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results",
                                                        "StationPipeline"]),
-        .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract"]),
+        .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract", "JSONOutput"]),
         // What several executables' commands share: numeric option ranges, files created 0600.
         .target(name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
 

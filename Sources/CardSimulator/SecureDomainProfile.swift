@@ -1,6 +1,7 @@
 import APDU
-import Foundation
 import CardCrypto
+import Foundation
+import JSONOutput
 import SecureChannel
 
 /// The SCP03 side of a virtual card, as a profile describes it.
@@ -41,11 +42,17 @@ public struct SecureDomainProfile: Codable, Equatable, Sendable {
 
     /// The key file (dmboot-keys(5)) a host needs to talk to this card: the
     /// master keys, for `--diversify kdf3`, when the card's keys are diversified.
-    public func keyFileJSON() -> Data {
+    public func keyFileJSON() throws(JSONOutputError) -> Data {
         let options = (try? Hex.decode(i))?.first ?? 0
-        var object: [String: Any] = ["kvn": kvn, "enc": enc, "mac": mac, "dek": dek, "mode": options & 0x01 != 0 ? "S16" : "S8"]
-        if let compatibility, !compatibility.isEmpty { object["compatibility"] = compatibility }
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return try JSONOutput.document(KeyFile(kvn: kvn, enc: enc, mac: mac, dek: dek, mode: options & 0x01 != 0 ? "S16" : "S8",
+                                               compatibility: compatibility?.isEmpty == false ? compatibility : nil))
+    }
+
+    /// The key file's members as dmboot-keys(5) names them; no compatibility
+    /// member when the card needs none.
+    private struct KeyFile: Encodable {
+        let kvn, enc, mac, dek, mode: String
+        let compatibility: [String]?
     }
 
     func endpointConfiguration() throws -> SCP03CardEndpoint.Configuration {

@@ -80,7 +80,7 @@ final class FieldCompatibilityTests: XCTestCase {
         let file = directory.appendingPathComponent("keys.json").path
         var domain = BuiltInProfiles.demoSecurityDomain
         domain.compatibility = ["counter-data-only"]
-        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: domain.keyFileJSON(), attributes: [.posixPermissions: 0o600]), "cannot create the test file")
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: try domain.keyFileJSON(), attributes: [.posixPermissions: 0o600]), "cannot create the test file")
         XCTAssertEqual(try KeyFile.compatibility(path: file), .counterOnlyWithCommandData)
         XCTAssertEqual(try KeyFile.load(path: file).0.version, 0x30)
         let bad = directory.appendingPathComponent("bad.json").path
