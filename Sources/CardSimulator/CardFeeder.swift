@@ -16,8 +16,10 @@ public final class CardFeeder: Sendable {
         public var profiles: [CardProfile]
         public var count: Int
         /// Seconds between pulling a card and inserting the next in the same
-        /// slot. pcscd polls vpcd slots every 400 ms, so a shorter gap may let
-        /// it miss the swap.
+        /// slot: an operator's hand. Any gap, 0 too, is safe: a card is pulled
+        /// only while vpcd still holds its connection (see
+        /// `VPCDConnection.onSessionEnd`), so pcscd's next presence check sees
+        /// it gone before it can take the next card.
         public var gap: Double = 0.5
         /// Seconds a card may wait for the host before it is pulled unused.
         public var untouchedTimeout: Double = 30

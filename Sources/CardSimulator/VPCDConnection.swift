@@ -21,11 +21,19 @@ public final class VPCDConnection {
     /// The socket: `socket.close()` pulls the card from any thread.
     public let socket = VPCDSocket()
     private var commandsSincePowerOn = 0
+    /// A reset or power-off came after commands; the end is told once the
+    /// driver's next ATR request is answered (see `serve`).
+    private var sessionEnding = false
     /// Seconds to wait before each answer, to model a slow card (or to keep
     /// cards in progress long enough to interrupt a station in a test).
     public var responseDelay: Double = 0
     /// Called when the driver resets or powers off the card after it has
     /// answered commands: the host is done with it, so an operator may pull it.
+    /// It comes once the driver has read the ATR it asks for next (at once
+    /// after a reset, at its next presence check after a power-off). A card
+    /// pulled before that answer makes vpcd drop the connection itself, and
+    /// its next presence check then takes a card already waiting on the port
+    /// for the same one still there: pcscd would never see the swap.
     public var onSessionEnd: (() -> Void)?
 
     public init(card: VirtualCard) {
@@ -96,11 +104,15 @@ public final class VPCDConnection {
                 reply = card.process(message)
             }
             if let reply { try send(reply) }
+            if sessionEnding && message == [0x04] {
+                sessionEnding = false
+                onSessionEnd?()
+            }
         }
     }
 
     private func endSession() {
-        if commandsSincePowerOn > 0 { onSessionEnd?() }
+        if commandsSincePowerOn > 0 { sessionEnding = true }
         commandsSincePowerOn = 0
     }
 

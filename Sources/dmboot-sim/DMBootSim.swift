@@ -40,7 +40,7 @@ struct DMBootSim: ParsableCommand {
     @Option(help: ArgumentHelp("Feed this many cards through the slots, pulling each once the host is done with it.", valueName: "count"))
     var feed: Int?
 
-    @Option(help: ArgumentHelp("With --feed: seconds between pulling a card and inserting the next (pcscd polls every 0.4 s).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("With --feed: seconds between pulling a card and inserting the next (any, 0 too).", valueName: "seconds"))
     var gap: Double = 0.5
 
     @Option(help: ArgumentHelp("With --feed: seconds a card waits for the host before it is pulled unused.", valueName: "seconds"))

@@ -2,6 +2,7 @@ import APDU
 @testable import CardSimulator
 import Foundation
 import Glibc
+import Synchronization
 import XCTest
 
 /// The socket side of the virtual card, against a listening socket of the
@@ -55,8 +56,9 @@ final class VPCDConnectionTests: XCTestCase {
             try? serving.take()?.serve()
             served.signal()
         }
-        send([0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00], to: driver)  // one command, then power off:
-        send([0x00], to: driver)                                      // the serving thread is now in onSessionEnd
+        send([0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00], to: driver)  // one command, power off and the next
+        send([0x00], to: driver)                                      // presence check: the serving thread is
+        send([0x04], to: driver)                                      // now in onSessionEnd
         XCTAssertEqual(inSessionEnd.wait(timeout: .now() + 5), .success)
         let descriptor = socket.descriptor
         XCTAssertGreaterThanOrEqual(descriptor, 0)
@@ -105,5 +107,44 @@ final class VPCDConnectionTests: XCTestCase {
         var byte: UInt8 = 0
         XCTAssertEqual(recv(driver, &byte, 1, 0), 0, "the driver sees the card leave")
         XCTAssertEqual(slot.counters.commands, 0, "a control message is not a command")
+    }
+
+    /// vpcd resets a card as a control (02) and then asks for its ATR (04).
+    /// The operator may pull the card only once that ATR has gone out: a card
+    /// gone before makes vpcd drop the connection itself, and its next
+    /// presence check would then take the next card on the port for this one,
+    /// so pcscd never sees the swap (the station test that fed cards with a
+    /// short gap lost cards that way).
+    func testTheSessionEndsOnlyOnceTheATRAfterTheResetIsAnswered() throws {
+        let (listener, port) = try listen()
+        defer { Glibc.close(listener) }
+        let card = try VirtualCard(profile: BuiltInProfiles.demo)
+        let atr = card.atr
+        let connection = VPCDConnection(card: card)
+        let ended = DispatchSemaphore(value: 0)
+        let waitingAtEnd = Mutex<[UInt8]?>(nil)
+        try connection.connect(port: port, retryFor: 5)
+        let driver = accept(listener, nil, nil)
+        XCTAssertGreaterThanOrEqual(driver, 0)
+        defer { Glibc.close(driver) }
+        connection.onSessionEnd = {
+            // What the driver has been sent and not yet read, when the end is told.
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let count = recv(driver, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            waitingAtEnd.withLock { $0 = Array(buffer.prefix(max(count, 0))) }
+            ended.signal()
+        }
+        let serving = Handoff(connection)
+        Thread.detachNewThread { try? serving.take()?.serve() }
+        send([0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00], to: driver)
+        var reply = [UInt8](repeating: 0, count: 16)
+        XCTAssertEqual(recv(driver, &reply, 2, Int32(MSG_WAITALL)), 2)
+        XCTAssertEqual(recv(driver, &reply, Int(reply[0]) << 8 | Int(reply[1]), Int32(MSG_WAITALL)), 2, "a status word")
+        send([0x02], to: driver)
+        send([0x04], to: driver)
+        XCTAssertEqual(ended.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(waitingAtEnd.withLock { $0 }, [UInt8(atr.count >> 8), UInt8(atr.count & 0xFF)] + atr,
+                       "the ATR was answered before the card could be pulled")
+        connection.socket.close()
     }
 }

@@ -42,11 +42,13 @@ final class StationCommandTests: XCTestCase {
 
     /// Four readers, cards of two kinds inserted and pulled at their own pace
     /// in each: every card is provisioned once, into its own tree, and logged.
+    /// The next card goes in the moment the last is pulled (no gap), faster
+    /// than pcscd's 400 ms presence poll: every swap must still be seen.
     func testSeveralReadersWithInterleavedInsertsAndRemovals() throws {
         let demo = try demoProfile(named: "demo")
         let twoDM = ProvisionCommandTests.cards.appendingPathComponent("two-dm.json").path
         let station = try station(["--max-cards", "12"])
-        let fed = try feeder(12, slots: 0..<4, ["--profile", demo, "--profile", twoDM]).finish()
+        let fed = try feeder(12, slots: 0..<4, ["--profile", demo, "--profile", twoDM, "--gap", "0"]).finish()
         let stopped = try station.finish()
         XCTAssertEqual(fed.status, 0, fed.stderr)
         XCTAssertEqual(stopped.status, 0, stopped.stderr)
