@@ -70,35 +70,36 @@ let package = Package(
         // The results database behind the pipeline's seams: a claim per card (CardAdmission), then its record.
         .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results",
                                                        "StationPipeline"]),
-        .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract", "JSONOutput"]),
-        // What several executables' commands share: numeric option ranges, files created 0600.
-        .target(name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
-
-        // How every executable runs its command line and ends with the exit-code contract.
-        .target(name: "CommandLineEntry", dependencies: [
+        .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract",
+                                                      "JSONOutput"]),
+        // What every executable shares: how it runs its command line and ends with the exit-code contract
+        // (ToolEntry), where it writes, numeric option ranges, files created 0600.
+        .target(name: "CommandLineSupport", dependencies: [
             "ExitContract", "JSONOutput", "TerminalText", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "dmboot", dependencies: [
-            "CommandLineEntry", "JSONOutput",
+            "JSONOutput",
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
             "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "TerminalText", "ExitContract", "KeyCustody",
             "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "dmboot-sim", dependencies: [
-            "CardSimulator", "CommandLineSupport", "ExitContract", "TerminalText",
+            "CardSimulator", "CommandLineSupport", "ExitContract", "JSONOutput", "TerminalText",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The writer side of scripts/bench-results.sh (not a product).
         .executableTarget(name: "results-bench", dependencies: ["Results", "JSONOutput"]),
         .executableTarget(name: "apdu-shell", dependencies: [
-            "APDU", "CardTransport", "APDUScript", "CommandLineEntry", "JSONOutput", "TerminalText", "ExitContract",
+            "APDU", "CardTransport", "APDUScript", "CommandLineSupport", "JSONOutput", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TerminalTextTests", dependencies: ["TerminalText"]),
         .testTarget(name: "JSONOutputTests", dependencies: ["JSONOutput"]),
-        .testTarget(name: "CommandLineEntryTests", dependencies: ["CommandLineEntry", "JSONOutput", "ExitContract"]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: [
+            "CommandLineSupport", "JSONOutput", "ExitContract", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "APDUTests", dependencies: ["APDU"]),
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "APDU"]),

@@ -2,7 +2,7 @@ import APDU
 import APDUScript
 import ArgumentParser
 import CardTransport
-import CommandLineEntry
+import CommandLineSupport
 import ExitContract
 import Foundation
 import JSONOutput

@@ -95,48 +95,13 @@ struct DMBootSim: ParsableCommand {
     }
 
     private static func show(_ profile: CardProfile) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileHandle.standardOutput.write(try encoder.encode(profile))
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        try Output.json(profile)
     }
 
-    /// Ends the process with dmboot's exit-code contract: help and version 0,
-    /// a command-line mistake 2, each failure its class's code.
+    /// The shared entry runs the command line and ends the process with
+    /// dmboot's exit-code contract (dmboot-sim(1), EXIT STATUS).
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-            Foundation.exit(ExitStatus.success.rawValue)
-        } catch {
-            let status: ExitStatus
-            switch error {
-            case is CocoaError: status = .fileError
-            default: status = ExitStatus.of(error, otherwise: .internalError)
-            }
-            if status != .internalError {
-                Progress.report("dmboot-sim: \(describe(error))")
-                Foundation.exit(status.rawValue)
-            }
-            // What is left is the argument parser's: help, version, usage mistakes.
-            switch exitCode(for: error) {
-            case .success:
-                exit(withError: error)
-            case .validationFailure:
-                Progress.report(fullMessage(for: error))
-                Foundation.exit(ExitStatus.usage.rawValue)
-            default:
-                Progress.report("dmboot-sim: \(fullMessage(for: error))")
-                Foundation.exit(ExitStatus.internalError.rawValue)
-            }
-        }
-    }
-
-    /// A file error's path and reason, which Foundation would print as a dictionary.
-    private static func describe(_ error: Error) -> String {
-        guard let error = error as? CocoaError else { return "\(error)" }
-        let reason = error.userInfo[NSLocalizedDescriptionKey] as? String ?? "error \(error.code.rawValue)"
-        return "cannot read or write \(error.filePath ?? "a file"): \(reason)"
+        ToolEntry(name: "dmboot-sim").run(DMBootSim.self)
     }
 }
 

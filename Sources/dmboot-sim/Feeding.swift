@@ -1,5 +1,7 @@
 import CardSimulator
+import CommandLineSupport
 import Foundation
+import JSONOutput
 import Synchronization
 
 /// --feed: a station operator in software (`CardFeeder`), one JSON line per
@@ -18,18 +20,20 @@ struct Feeding {
         configuration.connectTimeout = slots.connectTimeout
         let output = Mutex(FileHandle.standardOutput)
         let feeder = CardFeeder(configuration: configuration) { report in
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            guard let line = try? encoder.encode(report) else { return }
-            output.withLock { $0.write(line + Data("\n".utf8)) }
+            do {
+                let line = try JSONOutput.line(report)
+                output.withLock { $0.write(line) }
+            } catch {
+                Output.progress("dmboot-sim: \(error)")
+            }
         }
         let termination = Termination {
-            Progress.report("dmboot-sim: no more cards; pulling the cards in the readers once they are done")
+            Output.progress("dmboot-sim: no more cards; pulling the cards in the readers once they are done")
             feeder.stop()
         }
         defer { termination.cancel() }
         let reports = try feeder.run()
         let untouched = reports.filter { $0.outcome != "used" }.count
-        Progress.report("dmboot-sim: fed \(reports.count) card(s) through \(ports.count) slot(s), \(untouched) untouched")
+        Output.progress("dmboot-sim: fed \(reports.count) card(s) through \(ports.count) slot(s), \(untouched) untouched")
     }
 }

@@ -33,7 +33,7 @@ struct KeyFileWriting {
     func write(keysOf profile: CardProfile) throws {
         guard let domain = profile.scp03 else { throw Refusal.noSecurityDomain(card: profile.name) }
         if !replacing && FileManager.default.fileExists(atPath: path) { throw Refusal.fileExists(path) }
-        try PrivateFile.write(domain.keyFileJSON(), to: path)
-        Progress.report("dmboot-sim: wrote the SCP03 keys of \"\(profile.name)\" to \(path) (mode 0600)")
+        try PrivateFile.write(try domain.keyFileJSON(), to: path)
+        Output.progress("dmboot-sim: wrote the SCP03 keys of \"\(profile.name)\" to \(path) (mode 0600)")
     }
 }

@@ -1,4 +1,5 @@
 import CardSimulator
+import CommandLineSupport
 
 /// Cards in slots until they are pulled (SIGINT, SIGTERM) or pcscd lets go.
 struct Serving {
@@ -13,7 +14,7 @@ struct Serving {
                 inserted.append(try VirtualReaderSlot(card: VirtualCard(profile: profile), port: port, host: slots.host,
                                                       connectTimeout: slots.connectTimeout,
                                                       responseDelay: slots.responseDelay))
-                Progress.report("dmboot-sim: \"\(profile.name)\" inserted in the vpcd slot at \(slots.host):\(port)")
+                Output.progress("dmboot-sim: \"\(profile.name)\" inserted in the vpcd slot at \(slots.host):\(port)")
             }
         } catch {
             inserted.forEach { $0.remove() }
@@ -27,6 +28,6 @@ struct Serving {
             do { try card.waitUntilOut() } catch { failure = failure ?? error }
         }
         if let failure { throw failure }
-        Progress.report("dmboot-sim: card(s) removed")
+        Output.progress("dmboot-sim: card(s) removed")
     }
 }

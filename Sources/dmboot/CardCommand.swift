@@ -2,6 +2,7 @@ import APDU
 import ArgumentParser
 import CardSession
 import CardTransport
+import CommandLineSupport
 import Foundation
 import JSONOutput
 import PKCS15

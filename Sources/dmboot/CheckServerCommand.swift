@@ -1,6 +1,5 @@
 import ArgumentParser
 import CardCrypto
-import CommandLineEntry
 import CommandLineSupport
 import DMTree
 import Foundation

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CommandLineEntry
+import CommandLineSupport
 import ExitContract
 import Foundation
 
@@ -23,19 +23,8 @@ struct DMBoot: ParsableCommand {
     /// The shared entry runs the command line and ends the process with the
     /// documented status (dmboot(1), EXIT STATUS).
     static func main() {
-        ToolEntry(name: "dmboot", classify: { ExitStatus.of($0) }, describe: describe).run(DMBoot.self)
+        ToolEntry(name: "dmboot").run(DMBoot.self)
     }
-}
-
-/// What an error says to the user: the error's own text, except for file
-/// errors, which Foundation prints as a dictionary.
-func describe(_ error: Error) -> String {
-    guard let error = error as? CocoaError else { return "\(error)" }
-    let path = error.filePath ?? "a file"
-    let reason = error.userInfo[NSLocalizedDescriptionKey] as? String
-        ?? (error.underlying.map { "\($0.localizedDescription)" })
-        ?? (error.isFileError ? "file error \(error.code.rawValue)" : "error \(error.code.rawValue)")
-    return "cannot read or write \(path): \(reason)"
 }
 
 /// `dmboot exit-codes`: the contract, printable for scripts and the man page.
@@ -73,6 +62,6 @@ struct ExitCodeEntry: Encodable {
 extension FailureReport {
     /// The failure fields of `error` for a command that has its own JSON object to report in.
     init(_ error: Error) {
-        self.init(status: .of(error), message: describe(error))
+        self.init(status: ToolEntry.status(of: error), message: ToolEntry.describe(error))
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CommandLineEntry
+import CommandLineSupport
 import DMBootstrap
 import Foundation
 import Provisioning

@@ -1,3 +1,4 @@
+import ExitContract
 import Foundation
 
 /// Files named on the command line, read with limits: only a regular file
@@ -57,7 +58,7 @@ enum InputFile {
     }
 }
 
-enum InputFileError: Error, CustomStringConvertible {
+enum InputFileError: Error, CustomStringConvertible, ClassifiedFailure {
     case unreadable(path: String, reason: String)
     case notRegularFile(path: String, kind: String)
     case tooLarge(path: String, limit: Int)
@@ -73,4 +74,6 @@ enum InputFileError: Error, CustomStringConvertible {
                 + (hasDefault ? ", or leave out \(option) for the default location (created when missing)" : "")
         }
     }
+
+    var exitStatus: ExitStatus { .fileError }
 }

@@ -1,5 +1,6 @@
 import APDU
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import KeyCustody
 import KeySources

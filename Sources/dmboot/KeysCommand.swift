@@ -1,6 +1,7 @@
 import APDU
 import ArgumentParser
 import CardCrypto
+import CommandLineSupport
 import Foundation
 import JSONOutput
 import KeyCustody

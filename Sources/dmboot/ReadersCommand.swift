@@ -1,6 +1,7 @@
 import APDU
 import ArgumentParser
 import CardTransport
+import CommandLineSupport
 
 struct ReadersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import APDU
 import ArgumentParser
 import CardTransport
+import CommandLineSupport
 import Foundation
 import JSONOutput
 import KeySources

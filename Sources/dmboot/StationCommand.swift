@@ -1,6 +1,5 @@
 import APDU
 import ArgumentParser
-import CommandLineEntry
 import CardResults
 import CardSession
 import CardTransport
@@ -10,8 +9,8 @@ import Foundation
 import JSONOutput
 import KeySources
 import Provisioning
-import SecureChannel
 import Results
+import SecureChannel
 import Station
 import StationPipeline
 import StationResults

@@ -80,10 +80,10 @@ final class ErrorOutputTests: XCTestCase {
         XCTAssertEqual(noPCSCD.status, 3, "as dmboot: serviceUnavailable")
     }
 
-    /// Both tools end through one entry (CommandLineEntry): a command-line
+    /// Every tool ends through one entry (ToolEntry): a command-line
     /// mistake is 2 and, with --json, a failure object; help and version are 0.
-    func testApduShellAnswersACommandLineMistakeAsDmbootDoes() throws {
-        for tool in ["apdu-shell", "dmboot"] {
+    func testEveryToolAnswersACommandLineMistakeAsDmbootDoes() throws {
+        for tool in ["apdu-shell", "dmboot", "dmboot-sim"] {
             let mistake = try Executable.run(tool, ["--no-such-flag"])
             XCTAssertEqual(mistake.status, 2, "\(tool): \(mistake.stderr)")
             XCTAssertTrue(mistake.stderr.contains("Unknown option '--no-such-flag'"), mistake.stderr)

@@ -1,10 +1,11 @@
-import CommandLineEntry
+import ArgumentParser
+import CommandLineSupport
 import ExitContract
 import Foundation
 import JSONOutput
 import XCTest
 
-final class CommandLineEntryTests: XCTestCase {
+final class ToolEntryTests: XCTestCase {
     struct Found: Encodable {
         let tree: String
         let servers: [String]
@@ -42,5 +43,18 @@ final class CommandLineEntryTests: XCTestCase {
     func testEveryLineOfAMessageAfterTheFirstIsIndented() {
         XCTAssertEqual(ToolEntry.indented("one\ntwo\n  three"), "one\n  two\n  three")
         XCTAssertEqual(ToolEntry.indented("single"), "single")
+    }
+
+    func testErrorsAreClassifiedByTheirOwnClassAndCommandLineAndFileErrorsByKind() {
+        XCTAssertEqual(ToolEntry.status(of: ValidationError("--x takes y")), .usage)
+        XCTAssertEqual(ToolEntry.status(of: CocoaError(.fileNoSuchFile)), .fileError)
+        XCTAssertEqual(ToolEntry.status(of: JSONOutputError.notRepresentable(path: ".a", reason: "nan")), .internalError)
+        struct Unclassified: Error {}
+        XCTAssertEqual(ToolEntry.status(of: Unclassified()), .internalError, "an error no layer classified is a bug")
+    }
+
+    func testAFileErrorSaysItsPathAndReasonNotADictionary() {
+        let error = CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: "/k.json", NSLocalizedDescriptionKey: "no such file"])
+        XCTAssertEqual(ToolEntry.describe(error), "cannot read or write /k.json: no such file")
     }
 }

@@ -24,8 +24,8 @@ public struct ToolEntry: Sendable {
     /// What an error says to the user, on stderr and in the JSON failure.
     public let describe: @Sendable (any Error) -> String
 
-    public init(name: String, classify: @escaping @Sendable (any Error) -> ExitStatus,
-                describe: @escaping @Sendable (any Error) -> String = { "\($0)" }) {
+    public init(name: String, classify: @escaping @Sendable (any Error) -> ExitStatus = { ToolEntry.status(of: $0) },
+                describe: @escaping @Sendable (any Error) -> String = { ToolEntry.describe($0) }) {
         self.name = name
         self.classify = classify
         self.describe = describe
@@ -78,6 +78,28 @@ public struct ToolEntry: Sendable {
     /// were it ever not to, the message on stderr and the status still tell.
     private func report(_ failure: FailureReport) {
         do { try Output.json(failure) } catch { Output.progress("\(name): \(error)") }
+    }
+
+    /// The status of an error a command throws: the class each layer's error
+    /// states for itself, a command-line mistake found while running (2), a
+    /// file Foundation could not read or write (13), else a bug (1).
+    public static func status(of error: any Error) -> ExitStatus {
+        switch error {
+        case is ValidationError: return .usage
+        case is CocoaError: return .fileError
+        default: return ExitStatus.of(error, otherwise: .internalError)
+        }
+    }
+
+    /// What an error says to the user: its own text, except for Foundation's
+    /// file errors, which would print as a dictionary.
+    public static func describe(_ error: any Error) -> String {
+        guard let error = error as? CocoaError else { return "\(error)" }
+        let path = error.filePath ?? "a file"
+        let reason = error.userInfo[NSLocalizedDescriptionKey] as? String
+            ?? (error.underlying.map { "\($0.localizedDescription)" })
+            ?? (error.isFileError ? "file error \(error.code.rawValue)" : "error \(error.code.rawValue)")
+        return "cannot read or write \(path): \(reason)"
     }
 
     /// Whether the command line asks for JSON, read before parsing so that a
