@@ -56,6 +56,17 @@ public struct CardResult: Codable, Sendable, Equatable {
 
     public var succeeded: Bool { exitCode == 0 }
 
+    /// The outcome of a card refused because it was already provisioned (a
+    /// results database or the station's own records hold its success):
+    /// the failure class of `ExitStatus.alreadyProvisioned`.
+    public static let alreadyProvisionedOutcome = "alreadyProvisioned"
+    /// The outcome of a card provisioned a second time in the same run.
+    public static let duplicateOutcome = "duplicate"
+
+    /// A card the line had already done, refused or done again: it tells
+    /// about the card, not about whether the line works.
+    public var isDuplicate: Bool { outcome == Self.alreadyProvisionedOutcome || outcome == Self.duplicateOutcome }
+
     enum CodingKeys: String, CodingKey {
         case time, command, stationID, runID, reader, cardIdentity, iccid, pkcs15Serial, atr, outcome, failureClass, exitCode
         case added, replaced, removed, unchanged, apduCount, milliseconds, dmbootVersion, kvn, tree, warnings, error

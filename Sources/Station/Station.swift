@@ -35,7 +35,7 @@ public final class Station: Sendable {
         public var maxCards: Int?
         /// This many cards in a row failing with the same class stop the
         /// station: a line fed with the wrong keys must not burn a batch. Nil
-        /// or 0 never stops.
+        /// or 0 never stops. Duplicates are not in the row (see `noteStreak`).
         public var maxConsecutiveFailures: Int?
 
         public init() {}
@@ -251,7 +251,16 @@ public final class Station: Sendable {
     /// Counts failures of one class in a row, in the order cards finish, and
     /// stops the station at the limit. The cards already in other readers
     /// finish; none is started after.
+    ///
+    /// A duplicate (a card refused as already provisioned, or provisioned
+    /// twice in this run) leaves the count as it was. It is no failure of the
+    /// line, which did what it must with a card it had done before, so it
+    /// does not count: re-fed cards must not stop a sound line. Nor does it
+    /// show that the line can still provision a new card, so it does not end
+    /// a run either: a batch failing on wrong keys, with old cards put back
+    /// in between, must still stop the line.
     private func noteStreak(of result: CardResult, _ state: inout State) {
+        guard !result.isDuplicate else { return }
         guard !result.succeeded else {
             state.failureStreak = nil
             return

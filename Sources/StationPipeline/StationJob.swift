@@ -117,7 +117,7 @@ public final class SeenCards: Sendable {
         let first = identities.withLock { $0.insert(identity).inserted }
         guard !first else { return result }
         var duplicate = result
-        duplicate.outcome = "duplicate"
+        duplicate.outcome = CardResult.duplicateOutcome
         return duplicate
     }
 }

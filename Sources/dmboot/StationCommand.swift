@@ -24,7 +24,7 @@ struct StationCommand: ParsableCommand {
         Watches the readers with SCardGetStatusChange (no polling) and provisions each card as it is inserted, \
         in parallel across readers, then waits for its removal. A failed card is left alone (never a second \
         EXTERNAL AUTHENTICATE). --max-consecutive-failures cards in a row failing with the same class (wrong keys, a \
-        wrong batch) stop the line with exit status 16. SIGINT or SIGTERM finishes the cards in progress, writes \
+        wrong batch) stop the line with exit status 16; duplicates neither count nor break the row. SIGINT or SIGTERM finishes the cards in progress, writes \
         the summary and exits 0; a second Ctrl-C is acknowledged at once and exits 17 right after the cards in flight. \
         A card already provisioned in this run is a duplicate, a card whose tree already holds its \
         accounts is unchanged: neither counts as provisioned.

@@ -143,6 +143,26 @@ final class StationResultsTests: DatabaseTestCase {
         XCTAssertEqual(log.first?.cardIdentity, winner.cardIdentity, "the log names the refused card")
     }
 
+    /// One card put back twice after it was provisioned: the database
+    /// refuses it both times (exit 100), and two refusals in a row do not stop
+    /// a line whose --max-consecutive-failures is two: a duplicate is the
+    /// line working, not failing (dmboot(1), station).
+    func testCardsRefusedAsAlreadyProvisionedDoNotStopTheLine() throws {
+        let line = try station("line-a", readers: "0", url: database.url,
+                               ["--max-cards", "3", "--max-consecutive-failures", "2"])
+        for insertion in 1...3 {
+            let card = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 0)
+            try waitUntil("log line \(insertion)") { lines("line-a") == insertion }
+            try Rig.remove(card, slot: 0)
+        }
+        let stopped = try line.finish()
+        XCTAssertEqual(stopped.status, 0, "not 16: \(stopped.stderr)")
+        XCTAssertFalse(stopped.stderr.contains("stopped the line"), stopped.stderr)
+        let log = try StationLogLine.parse(file: path("line-a", "log.jsonl"))
+        XCTAssertEqual(log.map(\.outcome), ["provisioned", "alreadyProvisioned", "alreadyProvisioned"])
+        XCTAssertEqual(log.map(\.exitCode), [0, 100, 100])
+    }
+
     /// The database is stopped the way a crash would (no checkpoint) while
     /// cards go through, and started again: the station never stops, says
     /// it spools, and delivers every record exactly once when it is back.

@@ -199,6 +199,41 @@ final class StationTests: XCTestCase {
         XCTAssertEqual(halt.cards, 3)
     }
 
+    /// A card refused as already provisioned (exit 100) or provisioned twice
+    /// in the run is a duplicate: three in a row do not stop a line whose
+    /// limit is two, and one between two failures does not end their run.
+    func testDuplicatesNeitherCountAsFailuresNorBreakARunOfThem() throws {
+        let outcomes = Mutex([("alreadyProvisioned", Int32(100)), ("alreadyProvisioned", 100), ("alreadyProvisioned", 100),
+                              ("cardNotAuthenticated", 20), ("duplicate", 0), ("cardNotAuthenticated", 20),
+                              ("provisioned", 0)])
+        let job: Station.Job = { reader in
+            let (outcome, exitCode) = outcomes.withLock { $0.removeFirst() }
+            return CardResult(time: Date(), command: "station", stationID: "test", runID: UUID(), reader: reader,
+                              outcome: outcome, failureClass: exitCode == 0 ? nil : outcome, exitCode: exitCode,
+                              milliseconds: 20, dmbootVersion: "test")
+        }
+        let events = ScriptedEvents([Self.reader("A", true)])
+        let finished = Finished()
+        var configuration = Station.Configuration()
+        configuration.maxConsecutiveFailures = 2
+        let station = Station(configuration: configuration, events: events, observers: finished.observers, job: job)
+        Thread.detachNewThread {
+            // Cards keep coming while the station takes them; after the halt none finishes and this stops.
+            for insertion in 1...6 {
+                guard finished.cards.wait(timeout: .now() + 5) == .success else { return }
+                events.post([Self.reader("A", false, events: insertion * 2 - 1)])
+                events.post([Self.reader("A", true, events: insertion * 2)])
+            }
+        }
+        let results = try station.run()
+        XCTAssertEqual(results.map(\.outcome), ["alreadyProvisioned", "alreadyProvisioned", "alreadyProvisioned",
+                                                "cardNotAuthenticated", "duplicate", "cardNotAuthenticated"],
+                       "the line stops at the second authentication failure, not at the second refusal")
+        let halt = try XCTUnwrap(station.halt)
+        XCTAssertEqual(halt.outcome, "cardNotAuthenticated")
+        XCTAssertEqual(halt.cards, 2)
+    }
+
     func testASuccessBreaksARunOfFailures() throws {
         let events = ScriptedEvents([Self.reader("A", true), Self.reader("B", false)])
         let jobs = Jobs(failing: ["A"])
