@@ -21,7 +21,7 @@ enum IssuerSecurityDomain {
         [0xA0, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00],
     ]
 
-    /// The shell's name for the ISD in the prompt and after `cd`.
+    /// The shell's name for the ISD in the prompt, after `status` selected it.
     static let name = "ISD"
 
     /// Selects the ISD over `channel` and returns its AID; every SELECT and
