@@ -178,21 +178,13 @@ final class APDUShellDebuggerTests: XCTestCase {
     /// A person at a terminal: the prompt, completion of names and quoted
     /// reader names, Ctrl-C on a line and on a running command, history, ^D.
     func testAnInteractiveDebuggingSession() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", APDUShellTests.repository.appendingPathComponent("Tests/IntegrationTests/pty_debugger.py").path,
-                             Executable.productsDirectory.appendingPathComponent("apdu-shell").path,
-                             folder.appendingPathComponent("history").path, Rig.slots[2].reader, keys]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        let text = try withCard { () -> String in
-            try process.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return text
+        let session = try withCard {
+            try Executable.run(URL(fileURLWithPath: "/usr/bin/python3"), [
+                APDUShellTests.repository.appendingPathComponent("Tests/IntegrationTests/pty_debugger.py").path,
+                Executable.productsDirectory.appendingPathComponent("apdu-shell").path,
+                folder.appendingPathComponent("history").path, Rig.slots[2].reader, keys])
         }
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        XCTAssertEqual(session.status, 0, session.stdout + session.stderr)
     }
 }
 

@@ -187,18 +187,10 @@ final class APDUShellTests: XCTestCase {
     }
 
     func testAnInteractiveSessionCompletesAndRemembersHistory() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.repository.appendingPathComponent("Tests/IntegrationTests/pty_session.py").path,
-                             Executable.productsDirectory.appendingPathComponent("apdu-shell").path,
-                             folder.appendingPathComponent("history").path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let session = try Executable.run(URL(fileURLWithPath: "/usr/bin/python3"), [
+            Self.repository.appendingPathComponent("Tests/IntegrationTests/pty_session.py").path,
+            Executable.productsDirectory.appendingPathComponent("apdu-shell").path, folder.appendingPathComponent("history").path])
+        XCTAssertEqual(session.status, 0, session.stdout + session.stderr)
         // libedit encodes its history file with vis(3): the space is written as \040.
         XCTAssertTrue(try String(contentsOf: folder.appendingPathComponent("history"), encoding: .utf8).contains("one-two"))
     }

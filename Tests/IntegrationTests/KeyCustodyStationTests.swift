@@ -41,9 +41,7 @@ final class KeyCustodyStationTests: XCTestCase {
     }
 
     func feeder(_ count: Int, slots: Range<Int>, profile: String) throws -> BackgroundProcess {
-        let ports = Rig.slots[slots].flatMap { ["--port", "\($0.port)"] }
-        return try BackgroundProcess(["--feed", "\(count)", "--profile", profile, "--untouched-timeout", "5"] + ports,
-                                     in: folder, executable: "dmboot-sim")
+        try BackgroundProcess.feeder(count, slots: slots, ["--profile", profile, "--untouched-timeout", "5"], in: folder)
     }
 
     func testAStationProvisionsCardsDiversifiedFromAMasterKeyInTheToken() throws {
@@ -99,11 +97,7 @@ final class KeyCustodyStationTests: XCTestCase {
     }
 
     func testTokenFailuresStopBeforeTheCardIsTouched() throws {
-        let token = try SoftHSMToken()
-        try token.importAESKey(master, label: "kmc")
-        let card = try VirtualCard(profile: CardProfile.load(from: URL(fileURLWithPath: diversifiedProfile())))
-        let counters = card.counters
-        let inserted = try Rig.insert(card)
+        let (token, counters, inserted) = try tokenAndDiversifiedCard()
         defer { try? Rig.remove(inserted) }
         let missingKey = try Executable.run("dmboot", ["scp03", "test", "--reader", Rig.slots[0].reader, "--keys",
                                                        token.uri(object: "nothing"), "--diversify", "kdf3"],
@@ -120,11 +114,7 @@ final class KeyCustodyStationTests: XCTestCase {
     }
 
     func testScp03TestOpensACardWithItsDiversifiedKeysFromTheToken() throws {
-        let token = try SoftHSMToken()
-        try token.importAESKey(master, label: "kmc")
-        let card = try VirtualCard(profile: CardProfile.load(from: URL(fileURLWithPath: diversifiedProfile())))
-        let counters = card.counters
-        let inserted = try Rig.insert(card)
+        let (token, counters, inserted) = try tokenAndDiversifiedCard()
         defer { try? Rig.remove(inserted) }
         let opened = try Executable.run("dmboot", ["scp03", "test", "--reader", Rig.slots[0].reader, "--keys",
                                                    token.uri(object: "kmc"), "--diversify", "kdf3", "--json"],
@@ -148,21 +138,20 @@ final class KeyCustodyStationTests: XCTestCase {
         XCTAssertEqual(counters.externalAuthenticates, 2)
     }
 
+    /// A token holding the master key as "kmc", and a card with keys diversified from it in slot 0.
+    func tokenAndDiversifiedCard() throws -> (SoftHSMToken, CardCounters, VirtualReaderSlot) {
+        let token = try SoftHSMToken()
+        try token.importAESKey(master, label: "kmc")
+        let card = try VirtualCard(profile: CardProfile.load(from: URL(fileURLWithPath: diversifiedProfile())))
+        let counters = card.counters
+        return (token, counters, try Rig.insert(card))
+    }
+
     func pySimEncrypt(_ text: String, kek: [UInt8]) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("KeyCustodyTests/pysim_csv.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, kek.hexString]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return String(decoding: data, as: UTF8.self)
+        let result = try Executable.run(URL(fileURLWithPath: "/usr/bin/python3"), [script, kek.hexString], stdin: text)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
     }
 }

@@ -145,17 +145,9 @@ final class PersonalityProvisioningTests: XCTestCase {
     }
 
     static func pkcs15Tool(_ arguments: [String], configuration: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/pkcs15-tool")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["OPENSC_CONF": configuration.path]) { $1 }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
-        return text
+        let result = try Executable.run(URL(fileURLWithPath: "/usr/bin/pkcs15-tool"), arguments,
+                                        environment: ["OPENSC_CONF": configuration.path])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        return result.stdout + result.stderr
     }
 }

@@ -6,8 +6,9 @@ import XCTest
 /// `ReaderMonitor.cancel()` against the real pcscd, whose SCardCancel only
 /// reaches a SCardGetStatusChange that is blocked at that moment.
 final class ReaderMonitorTests: XCTestCase {
-    /// Runs `waitForChange` on its own thread; nil when it is still blocked after `seconds`.
-    func waitOnAThread(_ monitor: ReaderMonitor, seconds: Double) -> Result<[ReaderSnapshot]?, Error>? {
+    /// Starts `waitForChange` on its own thread; the function returned gives
+    /// its outcome, or nil when it is still blocked after `seconds`.
+    func startWaiting(_ monitor: ReaderMonitor) -> (_ seconds: Double) -> Result<[ReaderSnapshot]?, Error>? {
         let outcome = Mutex<Result<[ReaderSnapshot]?, Error>?>(nil)
         let returned = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
@@ -15,8 +16,10 @@ final class ReaderMonitorTests: XCTestCase {
             outcome.withLock { $0 = result }
             returned.signal()
         }
-        guard returned.wait(timeout: .now() + seconds) == .success else { return nil }
-        return outcome.withLock { $0 }
+        return { seconds in
+            guard returned.wait(timeout: .now() + seconds) == .success else { return nil }
+            return outcome.withLock { $0 }
+        }
     }
 
     /// The lost stop: the station cancels while its monitor is between two
@@ -27,7 +30,7 @@ final class ReaderMonitorTests: XCTestCase {
         let monitor = try ReaderMonitor()
         XCTAssertFalse(try monitor.snapshot().isEmpty, "the rig's virtual readers")
         monitor.cancel()
-        let outcome = waitOnAThread(monitor, seconds: 5)
+        let outcome = startWaiting(monitor)(5)
         let result = try XCTUnwrap(outcome, "waitForChange still blocked in pcscd 5 s after cancel(): the stop was lost")
         XCTAssertNil(try result.get(), "a cancelled wait returns nil")
         XCTAssertNil(try monitor.waitForChange(), "the stop sticks for every later wait")
@@ -37,16 +40,9 @@ final class ReaderMonitorTests: XCTestCase {
         _ = try Rig.context()
         let monitor = try ReaderMonitor()
         _ = try monitor.snapshot()
-        let outcome = Mutex<Result<[ReaderSnapshot]?, Error>?>(nil)
-        let returned = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            let result = Result { try monitor.waitForChange() }
-            outcome.withLock { $0 = result }
-            returned.signal()
-        }
+        let outcome = startWaiting(monitor)
         // Whether the wait is already inside pcscd or not, cancel() ends it.
         monitor.cancel()
-        XCTAssertEqual(returned.wait(timeout: .now() + 5), .success, "cancel() did not wake the wait")
-        XCTAssertNil(try XCTUnwrap(outcome.withLock { $0 }).get())
+        XCTAssertNil(try XCTUnwrap(outcome(5), "cancel() did not wake the wait").get())
     }
 }

@@ -100,18 +100,8 @@ final class ResultsCommandTests: DatabaseTestCase {
     }
 
     func python(_ script: String, stdin: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return String(decoding: data, as: UTF8.self)
+        let result = try Executable.run(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", script], stdin: stdin)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
     }
 }

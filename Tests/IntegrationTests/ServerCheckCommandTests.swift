@@ -67,15 +67,7 @@ final class ServerCheckCommandTests: XCTestCase {
     }
 
     func testMCIMPackAndUnpackCommands() throws {
-        func openssl(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = arguments
-            process.currentDirectoryURL = folder
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-        }
+        let openssl = TestPKI(folder: folder).run
         try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "device.key"])
         try openssl(["pkey", "-in", "device.key", "-pubout", "-out", "device.pub"])
         let path = { (name: String) in self.folder.appendingPathComponent(name).path }

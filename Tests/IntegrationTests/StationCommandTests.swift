@@ -3,18 +3,19 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `dmboot station` through pcscd, fed by `dmboot-sim --feed` on the
-/// rig's four vpcd slots, as an unattended factory line would run it.
-final class StationCommandTests: XCTestCase {
+/// What the station tests share: a folder of their own holding the
+/// simulator's demo keys, the station's log and trees, and the station and
+/// the feeder they run there.
+class StationTestCase: XCTestCase {
     var folder: URL!
     var keys: String!
-    var log: String { folder.appendingPathComponent("station.jsonl").path }
-    var trees: String { folder.appendingPathComponent("trees").path }
+    var log: String { path("station.jsonl") }
+    var trees: String { path("trees") }
 
     override func setUpWithError() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("station-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        keys = folder.appendingPathComponent("keys.json").path
+        keys = path("keys.json")
         XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
     }
 
@@ -22,14 +23,20 @@ final class StationCommandTests: XCTestCase {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    func station(_ extra: [String]) throws -> BackgroundProcess {
-        try BackgroundProcess(["station", "--keys", keys, "--tree-dir", trees, "--json-log", log] + extra, in: folder)
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func station(_ extra: [String], keys: String? = nil) throws -> BackgroundProcess {
+        try BackgroundProcess(["station", "--keys", keys ?? self.keys, "--tree-dir", trees, "--json-log", log] + extra, in: folder)
     }
 
     func feeder(_ count: Int, slots: Range<Int>, _ extra: [String] = []) throws -> BackgroundProcess {
-        let ports = Rig.slots[slots].flatMap { ["--port", "\($0.port)"] }
-        return try BackgroundProcess(["--feed", "\(count)"] + ports + extra, in: folder, executable: "dmboot-sim")
+        try BackgroundProcess.feeder(count, slots: slots, extra, in: folder)
     }
+}
+
+/// `dmboot station` through pcscd, fed by `dmboot-sim --feed` on the
+/// rig's four vpcd slots, as an unattended factory line would run it.
+final class StationCommandTests: StationTestCase {
 
     func demoProfile(named name: String, edit: (inout CardProfile) -> Void = { _ in }) throws -> String {
         var profile = BuiltInProfiles.demo
@@ -249,6 +256,12 @@ final class BackgroundProcess {
 
     func signal(_ number: Int32) {
         kill(process.processIdentifier, number)
+    }
+
+    /// `dmboot-sim --feed count` on the rig's slots `slots`.
+    static func feeder(_ count: Int, slots: Range<Int>, _ extra: [String] = [], in folder: URL) throws -> BackgroundProcess {
+        let ports = Rig.slots[slots].flatMap { ["--port", "\($0.port)"] }
+        return try BackgroundProcess(["--feed", "\(count)"] + ports + extra, in: folder, executable: "dmboot-sim")
     }
 
     /// What the process has written to stderr so far.

@@ -6,29 +6,7 @@ import XCTest
 /// The station as a line supervisor needs it (issue 17, "Safety and the
 /// factory line"), through pcscd with cards fed by `dmboot-sim --feed`
 /// or inserted by the test.
-final class StationLineTests: XCTestCase {
-    var folder: URL!
-    var keys: String!
-    var log: String { folder.appendingPathComponent("station.jsonl").path }
-    var trees: String { folder.appendingPathComponent("trees").path }
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("line-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        keys = folder.appendingPathComponent("keys.json").path
-        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
-
-    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
-    func station(_ extra: [String], keys: String? = nil) throws -> BackgroundProcess {
-        try BackgroundProcess(["station", "--keys", keys ?? self.keys, "--tree-dir", trees, "--json-log", log] + extra, in: folder)
-    }
-
+final class StationLineTests: StationTestCase {
     func logLines() throws -> [[String: Any]] {
         try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
             try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -42,8 +20,7 @@ final class StationLineTests: XCTestCase {
             {"kvn": "\#(domain.kvn)", "enc": "\#(domain.mac)", "mac": "\#(domain.enc)", "dek": "\#(domain.dek)"}
             """#.utf8), attributes: [.posixPermissions: 0o600]))
         let station = try station(["--summary", path("summary.json")], keys: wrong)
-        let feeder = try BackgroundProcess(["--feed", "6", "--port", "\(Rig.slots[0].port)",
-                                            "--untouched-timeout", "2"], in: folder, executable: "dmboot-sim")
+        let feeder = try feeder(6, slots: 0..<1, ["--untouched-timeout", "2"])
         let stopped = try station.finish()
         let fed = try feeder.finish()
         XCTAssertEqual(stopped.status, 16, stopped.stderr)

@@ -40,8 +40,7 @@ final class StationResultsTests: DatabaseTestCase {
     }
 
     func feeder(_ count: Int, slots: Range<Int>, _ extra: [String] = []) throws -> BackgroundProcess {
-        let ports = Rig.slots[slots].flatMap { ["--port", "\($0.port)"] }
-        return try BackgroundProcess(["--feed", "\(count)"] + ports + extra, in: folder, executable: "dmboot-sim")
+        try BackgroundProcess.feeder(count, slots: slots, extra, in: folder)
     }
 
     func lines(_ station: String) -> Int {

@@ -33,24 +33,18 @@ first = session()
 # "ech<TAB>" completes to "echo ", so "one-two" is echoed back on its own line.
 first.type(b"ech\t")
 first.expect("o ", "the command completed")
-first.type(b"one-two\r")
-first.expect("\r\none-two\r\n", "the completed command ran")
-first.prompt(PROMPT, "the prompt after it")
+first.command(b"one-two", "\r\none-two\r\n", "the completed command ran", PROMPT)
 # "help sel<TAB>" completes to "help select", which shows the select help.
 first.type(b"help sel\t")
 first.expect("ect ", "the keyword completed")
-first.type(b"\r")
-first.expect(SELECT_HELP, "the completed keyword's help")
-first.prompt(PROMPT, "the prompt after the help")
+first.command(b"", SELECT_HELP, "the completed keyword's help", PROMPT)
 leave(first)
 
 # The second session's Up arrow recalls the first session's last line.
 second = session()
 second.type(b"\x1b[A")
 second.expect("help select", "history recalled")
-second.type(b"\r")
-second.expect(SELECT_HELP, "the recalled line ran")
-second.prompt(PROMPT, "the prompt after the help")
+second.command(b"", SELECT_HELP, "the recalled line ran", PROMPT)
 leave(second)
 
 print(first.text())

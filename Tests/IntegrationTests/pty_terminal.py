@@ -69,6 +69,12 @@ class Terminal:
                 self.fail("%s: the line editor did not take the terminal within %s s" % (what, seconds))
             self._read(0.01)
 
+    def command(self, line, output, what, prompt):
+        """Types the rest of a line and Enter, waits for `output`, then for the next `prompt`."""
+        self.type(line + b"\r")
+        self.expect(output, what)
+        self.prompt(prompt, "the prompt after: " + what)
+
     def finish(self, seconds=20):
         """Waits for the program to end; returns its wait status."""
         deadline = time.monotonic() + seconds
