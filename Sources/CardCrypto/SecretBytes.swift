@@ -20,7 +20,7 @@ public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugSt
         /// Shown the buffer after the wipe and before it is freed (tests).
         let onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
-        init(copying bytes: [UInt8], onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
+        init(copying bytes: ArraySlice<UInt8>, onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
             bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
             self.buffer = buffer
@@ -39,10 +39,16 @@ public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugSt
     }
 
     public convenience init(_ bytes: [UInt8]) {
+        self.init(bytes[...], onRelease: nil)
+    }
+
+    /// Copies part of a buffer (a key out of a longer unwrapped block)
+    /// without an intermediate array that would be left unwiped.
+    public convenience init(_ bytes: ArraySlice<UInt8>) {
         self.init(bytes, onRelease: nil)
     }
 
-    init(_ bytes: [UInt8], onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
+    init(_ bytes: ArraySlice<UInt8>, onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
         count = bytes.count
         storage = Mutex(Storage(copying: bytes, onRelease: onRelease))
     }

@@ -13,7 +13,9 @@ public enum DMAuthentication {
     /// Digest = H(B64(H(username:password)):nonce), the Cred data of
     /// syncml:auth-md5 and syncml:auth-sha256 (binary; base64 it for XML).
     public static func digest(username: String, password: String, nonce: [UInt8], algorithm: DigestAlgorithm) throws -> [UInt8] {
-        let inner = try Hash.digest(algorithm.hash, Array("\(username):\(password)".utf8))
+        var credentials = Array("\(username):\(password)".utf8)
+        defer { Secure.wipe(&credentials) }
+        let inner = try Hash.digest(algorithm.hash, credentials)
         let encoded = Array(Data(inner).base64EncodedString().utf8)
         return try Hash.digest(algorithm.hash, encoded + [0x3A] + nonce)
     }

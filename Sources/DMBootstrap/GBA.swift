@@ -14,7 +14,8 @@ public enum GBAKeyDerivation {
 
     public static func derive(ksNAF: SecretBytes, label: [UInt8]) throws -> SecretBytes {
         let input: [UInt8] = [0x01] + label + [UInt8(label.count >> 8), UInt8(label.count & 0xFF)]
-        return SecretBytes(try MAC.hmac(.sha256, key: ksNAF, message: input))
+        var derived = try MAC.hmac(.sha256, key: ksNAF, message: input)
+        return SecretBytes(wiping: &derived)
     }
 
     /// DMBIK and DMBEK from one Ks_(ext/int)_NAF.

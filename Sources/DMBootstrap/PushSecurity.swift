@@ -66,15 +66,18 @@ public struct PushContentType: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(Self.mimeType);\(keyType);\(Hex.encode(digest))" }
 }
 
-/// The shared secret of a pushed bootstrap, by key type (5.10.2.3).
-public enum PushSecret {
+/// The shared secret of a pushed bootstrap, by key type (5.10.2.3). PINs,
+/// shared secrets and raw keys are `SecretBytes`: wiped when the last
+/// reference goes, and printed as their length only.
+public enum PushSecret: Sendable {
     /// NETWORKID: a network-provided secret, or (legacy DM 1.2) an IMSI or ESN.
     case networkID(NetworkID)
-    case userPIN(String)
+    /// The user PIN's bytes (UTF-8, as typed).
+    case userPIN(SecretBytes)
     /// "pin:networkid".
-    case userPINNetworkID(pin: String, networkID: NetworkID)
+    case userPINNetworkID(pin: SecretBytes, networkID: NetworkID)
     /// A raw key for another key type.
-    case raw([UInt8])
+    case raw(SecretBytes)
 
     public var keyType: PushContentType.KeyType? {
         switch self {
@@ -85,13 +88,21 @@ public enum PushSecret {
         }
     }
 
-    /// The HMAC key bytes.
-    public var key: [UInt8] {
+    /// The HMAC key.
+    public var key: SecretBytes {
         switch self {
-        case .networkID(let id): return id.bytes
-        case .userPIN(let pin): return Array(pin.utf8)
-        case .userPINNetworkID(let pin, let id): return Array(pin.utf8) + [0x3A] + id.bytes
+        case .networkID(let id): return id.key
+        case .userPIN(let pin): return pin
         case .raw(let key): return key
+        case .userPINNetworkID(let pin, let id):
+            let idKey = id.key
+            // Reserved up front, so appending never leaves a copy behind in a grown-out-of buffer.
+            var joined: [UInt8] = []
+            joined.reserveCapacity(pin.count + 1 + idKey.count)
+            pin.withBytes { joined.append(contentsOf: $0) }
+            joined.append(0x3A)
+            idKey.withBytes { joined.append(contentsOf: $0) }
+            return SecretBytes(wiping: &joined)
         }
     }
 
@@ -104,9 +115,9 @@ public enum PushSecret {
 }
 
 /// The NETWORKID forms.
-public enum NetworkID: Equatable, Sendable {
+public enum NetworkID: Sendable {
     /// A secret the device and the network provider share.
-    case sharedSecret([UInt8])
+    case sharedSecret(SecretBytes)
     /// GSM/UMTS: the IMSI as EF_IMSI holds it without its length byte: the
     /// identity nibble (9 odd, 1 even digit count), the digits, an F filler
     /// for an even count, nibbles swapped in each byte.
@@ -119,17 +130,18 @@ public enum NetworkID: Equatable, Sendable {
         return true
     }
 
-    public var bytes: [UInt8] {
+    /// The bytes the HMAC key is made of (an IMSI or ESN is no secret, but is the key all the same).
+    public var key: SecretBytes {
         switch self {
         case .sharedSecret(let secret): return secret
-        case .esn(let esn): return [UInt8(esn >> 24), UInt8((esn >> 16) & 0xFF), UInt8((esn >> 8) & 0xFF), UInt8(esn & 0xFF)]
+        case .esn(let esn): return SecretBytes([UInt8(esn >> 24), UInt8((esn >> 16) & 0xFF), UInt8((esn >> 8) & 0xFF), UInt8(esn & 0xFF)])
         case .imsi(let digits):
             var nibbles = (digits.count % 2 == 1 ? "9" : "1") + digits
             if digits.count % 2 == 0 { nibbles += "F" }
             let characters = Array(nibbles)
-            return stride(from: 0, to: characters.count, by: 2).map { index in
+            return SecretBytes(stride(from: 0, to: characters.count, by: 2).map { index in
                 UInt8(String([characters[index + 1], characters[index]]), radix: 16)!
-            }
+            })
         }
     }
 
@@ -153,7 +165,7 @@ public enum NetworkID: Equatable, Sendable {
 /// Signs and checks pushed bootstraps: HMAC-SHA1 over the WBXML body.
 public enum PushAuthenticator {
     public static func digest(body: [UInt8], secret: PushSecret) throws -> [UInt8] {
-        try MAC.hmac(.sha1, key: SecretBytes(secret.key), message: body)
+        try MAC.hmac(.sha1, key: secret.key, message: body)
     }
 
     /// The Content-Type a sender attaches to `body`.

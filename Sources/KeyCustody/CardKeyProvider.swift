@@ -33,13 +33,12 @@ public struct CardStaticKeys: Sendable {
     /// S-ENC, S-MAC and S-RMAC (GP Amendment D 6.2.1) for one session.
     public func sessionKeys(hostChallenge: [UInt8], cardChallenge: [UInt8]) throws -> SCP03SessionKeys {
         let context = hostChallenge + cardChallenge
-        return SCP03SessionKeys(
-            enc: SecretBytes(try SCP03KDF.derive(prf: enc, constant: SCP03KDF.Constant.sessionEncryption.rawValue,
-                                                 context: context, bits: bits)),
-            mac: SecretBytes(try SCP03KDF.derive(prf: mac, constant: SCP03KDF.Constant.sessionMAC.rawValue,
-                                                 context: context, bits: bits)),
-            rmac: SecretBytes(try SCP03KDF.derive(prf: mac, constant: SCP03KDF.Constant.sessionResponseMAC.rawValue,
-                                                  context: context, bits: bits)))
+        func derive(_ prf: CMACKey, _ constant: SCP03KDF.Constant) throws -> SecretBytes {
+            var derived = try SCP03KDF.derive(prf: prf, constant: constant.rawValue, context: context, bits: bits)
+            return SecretBytes(wiping: &derived)
+        }
+        return SCP03SessionKeys(enc: try derive(enc, .sessionEncryption), mac: try derive(mac, .sessionMAC),
+                                rmac: try derive(mac, .sessionResponseMAC))
     }
 
     /// Forgets the per-card keys held in host memory.

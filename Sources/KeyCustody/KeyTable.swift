@@ -144,7 +144,8 @@ public final class KeyTable: Sendable {
             defer { Secure.wipe(&bytes) }
             guard let decrypt else { return SecretBytes(bytes) }
             do {
-                return SecretBytes(try decrypt(bytes))
+                var plain = try decrypt(bytes)
+                return SecretBytes(wiping: &plain)
             } catch let error as PKCS11Error {
                 throw error
             } catch {

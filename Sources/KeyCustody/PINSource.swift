@@ -13,7 +13,8 @@ public enum PINSource {
     public static func read(_ source: String?, environment: [String: String]) throws -> SecretBytes {
         guard let source else {
             guard let pin = environment[environmentName], !pin.isEmpty else { throw PINSourceError.noPIN }
-            return SecretBytes(Array(pin.utf8))
+            var bytes = Array(pin.utf8)
+            return SecretBytes(wiping: &bytes)
         }
         let path: String
         if source.hasPrefix("file:") {
@@ -35,7 +36,8 @@ public enum PINSource {
         var length = bytes.count
         while length > 0, bytes[length - 1] == 0x0A || bytes[length - 1] == 0x0D { length -= 1 }
         guard length > 0 else { throw PINSourceError.unusable(path: path, reason: "it is empty") }
-        return SecretBytes(Array(bytes[..<length]))
+        var pin = Array(bytes[..<length])
+        return SecretBytes(wiping: &pin)
     }
 }
 

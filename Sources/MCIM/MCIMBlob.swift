@@ -76,8 +76,8 @@ public enum MCIMBlob {
         var keys = try key.decrypt(wrapped)
         defer { Secure.wipe(&keys) }
         guard keys.count == integrityKeyLength + confidentialityKeyLength else { throw MCIMError.unwrapFailed }
-        let integrity = SecretBytes(Array(keys.prefix(integrityKeyLength)))
-        let confidentiality = SecretBytes(Array(keys.suffix(confidentialityKeyLength)))
+        let integrity = SecretBytes(keys.prefix(integrityKeyLength))
+        let confidentiality = SecretBytes(keys.suffix(confidentialityKeyLength))
         guard Secure.constantTimeEquals(try MAC.hmac(.sha1, key: integrity, message: iv + ciphertext), mac) else {
             throw MCIMError.macMismatch
         }

@@ -63,7 +63,7 @@ public enum KDF3 {
             Secure.wipe(&block)
             counter += 1
         }
-        return SecretBytes(Array(output.prefix(master.length)))
+        return SecretBytes(output.prefix(master.length))
     }
 
     /// The card's static key set from three master keys, each diversified

@@ -139,6 +139,22 @@ final class KnownAnswerTests: XCTestCase {
         XCTAssertEqual(seen.withLock { $0 }, [0, 0, 0, 0])
     }
 
+    /// A key cut out of a longer unwrapped block is copied straight into the
+    /// secret's own buffer, and that buffer is zero when it is freed.
+    func testASecretMadeFromASliceHoldsOnlyThoseBytesInItsOwnBuffer() {
+        let block: [UInt8] = [1, 2, 3, 4, 5, 6]
+        let seen = Mutex<[UInt8]?>(nil)
+        do {
+            let secret = SecretBytes(block[2..<5], onRelease: { buffer in seen.withLock { $0 = Array(buffer) } })
+            XCTAssertEqual(secret.exposedCopy(), [3, 4, 5])
+            let blockStart = block.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+            let storage = secret.withBytes { UInt(bitPattern: $0.baseAddress) }
+            XCTAssertFalse((blockStart..<blockStart + 6).contains(storage))
+        }
+        XCTAssertEqual(seen.withLock { $0 }, [0, 0, 0])
+        XCTAssertEqual(block, [1, 2, 3, 4, 5, 6], "the block is the caller's to wipe")
+    }
+
     func testTakingATemporaryWipesIt() {
         var derived: [UInt8] = [1, 2, 3, 4]
         let secret = SecretBytes(wiping: &derived)

@@ -8,22 +8,38 @@ import XCTest
 final class PushSecurityTests: XCTestCase {
     lazy var body: [UInt8] = (try? Fixtures.bytes("dm12-x509.wbxml")) ?? []
 
+    func pin(_ text: String) -> SecretBytes { SecretBytes(Array(text.utf8)) }
+
+    /// Secrets end up in error reports and debugger output: they show their length there, never their bytes.
+    func testPushSecretsNeverShowTheirBytes() throws {
+        let secrets: [PushSecret] = [.userPIN(pin("4711")), .raw(SecretBytes(Array("operator-key".utf8))),
+                                     .userPINNetworkID(pin: pin("4711"), networkID: .sharedSecret(SecretBytes(Array("operator-key".utf8))))]
+        for secret in secrets {
+            for text in [String(describing: secret), String(reflecting: secret)] {
+                XCTAssertTrue(text.contains("<redacted "), text)
+                XCTAssertFalse(text.contains("4711") || text.contains("operator-key") || text.contains("52, 55, 49, 49"), text)
+            }
+        }
+        XCTAssertEqual(PushSecret.userPINNetworkID(pin: pin("4711"), networkID: .sharedSecret(SecretBytes([0x01, 0x02]))).key.exposedCopy(),
+                       Array("4711:".utf8) + [0x01, 0x02], "5.10.2.3: pin \":\" networkid")
+    }
+
     func testIMSIsEncodeAsEFIMSIWithoutTheLengthByte() throws {
-        XCTAssertEqual(try NetworkID.parseIMSI("404020506708200").bytes.hexString, "4940205060072800")
-        XCTAssertEqual(try NetworkID.parseIMSI("21407650123456").bytes.hexString, "21417056103254F6")
-        XCTAssertEqual(try NetworkID.parseESN("8000A1B2").bytes, [0x80, 0x00, 0xA1, 0xB2])
-        XCTAssertEqual(try NetworkID.parseESN("12812345678").bytes, [128, 0xBC, 0x61, 0x4E], "decimal ESN: 128, 12345678")
+        XCTAssertEqual(try NetworkID.parseIMSI("404020506708200").key.exposedCopy().hexString, "4940205060072800")
+        XCTAssertEqual(try NetworkID.parseIMSI("21407650123456").key.exposedCopy().hexString, "21417056103254F6")
+        XCTAssertEqual(try NetworkID.parseESN("8000A1B2").key.exposedCopy(), [0x80, 0x00, 0xA1, 0xB2])
+        XCTAssertEqual(try NetworkID.parseESN("12812345678").key.exposedCopy(), [128, 0xBC, 0x61, 0x4E], "decimal ESN: 128, 12345678")
         XCTAssertThrowsError(try NetworkID.parseIMSI("12AB")) { XCTAssertEqual($0 as? PushError, .invalidIMSI("12AB")) }
         XCTAssertThrowsError(try NetworkID.parseESN("12345")) { XCTAssertEqual($0 as? PushError, .invalidESN("12345")) }
     }
 
     func testHMACsMatchIndependentKnownAnswers() throws {
         let imsi = try NetworkID.parseIMSI("262011234567890")
-        XCTAssertEqual(try PushAuthenticator.digest(body: body, secret: .userPIN("1234")).hexString,
+        XCTAssertEqual(try PushAuthenticator.digest(body: body, secret: .userPIN(pin("1234"))).hexString,
                        "DAF86577207774719BFAD711C29A3E188CBD66E6")
         XCTAssertEqual(try PushAuthenticator.digest(body: body, secret: .networkID(imsi)).hexString,
                        "FB618376EF028B8140AB0A94EFE52502AF4726DE")
-        XCTAssertEqual(try PushAuthenticator.digest(body: body, secret: .userPINNetworkID(pin: "1234", networkID: imsi)).hexString,
+        XCTAssertEqual(try PushAuthenticator.digest(body: body, secret: .userPINNetworkID(pin: pin("1234"), networkID: imsi)).hexString,
                        "79364685338B425DD46F96DB3403155AB39E2CA5")
     }
 
@@ -53,16 +69,16 @@ final class PushSecurityTests: XCTestCase {
     }
 
     func testVerificationRefusesTamperingWrongPINsAndLegacyNetworkIDs() throws {
-        let contentType = try PushAuthenticator.contentType(body: body, secret: .userPIN("1234"), keyType: .userPIN)
-        XCTAssertNoThrow(try PushAuthenticator.verify(body: body, contentType: contentType, secret: .userPIN("1234"),
+        let contentType = try PushAuthenticator.contentType(body: body, secret: .userPIN(pin("1234")), keyType: .userPIN)
+        XCTAssertNoThrow(try PushAuthenticator.verify(body: body, contentType: contentType, secret: .userPIN(pin("1234")),
                                                       allowLegacyNetworkID: false))
         var tampered = body
         tampered[tampered.count / 2] ^= 0x01
-        XCTAssertThrowsError(try PushAuthenticator.verify(body: tampered, contentType: contentType, secret: .userPIN("1234"),
+        XCTAssertThrowsError(try PushAuthenticator.verify(body: tampered, contentType: contentType, secret: .userPIN(pin("1234")),
                                                           allowLegacyNetworkID: false)) {
             XCTAssertEqual($0 as? PushError, .digestMismatch)
         }
-        XCTAssertThrowsError(try PushAuthenticator.verify(body: body, contentType: contentType, secret: .userPIN("1235"),
+        XCTAssertThrowsError(try PushAuthenticator.verify(body: body, contentType: contentType, secret: .userPIN(pin("1235")),
                                                           allowLegacyNetworkID: false)) {
             XCTAssertEqual($0 as? PushError, .digestMismatch)
         }
@@ -74,11 +90,11 @@ final class PushSecurityTests: XCTestCase {
         }
         XCTAssertNoThrow(try PushAuthenticator.verify(body: body, contentType: legacy, secret: .networkID(imsi),
                                                       allowLegacyNetworkID: true))
-        let shared = NetworkID.sharedSecret(Array("operator-shared-secret".utf8))
+        let shared = NetworkID.sharedSecret(SecretBytes(Array("operator-shared-secret".utf8)))
         let modern = try PushAuthenticator.contentType(body: body, secret: .networkID(shared), keyType: .networkID)
         XCTAssertNoThrow(try PushAuthenticator.verify(body: body, contentType: modern, secret: .networkID(shared),
                                                       allowLegacyNetworkID: false))
-        XCTAssertThrowsError(try PushAuthenticator.verify(body: body, contentType: modern, secret: .userPIN("1234"),
+        XCTAssertThrowsError(try PushAuthenticator.verify(body: body, contentType: modern, secret: .userPIN(pin("1234")),
                                                           allowLegacyNetworkID: false)) {
             XCTAssertEqual($0 as? PushError, .keyTypeMismatch(message: "NETWORKID", secret: "USERPIN"))
         }
