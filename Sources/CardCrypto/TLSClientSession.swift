@@ -147,10 +147,10 @@ public final class TLSClientSession {
         }
         switch configuration.authentication {
         case .preSharedKey:
-            if let preSharedKey {
-                SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(preSharedKey).toOpaque())
-                SSL_set_psk_client_callback(ssl, pskClientCallback)
+            guard let preSharedKey, SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(preSharedKey).toOpaque()) == 1 else {
+                throw .openSSL("SSL_set_ex_data")
             }
+            SSL_set_psk_client_callback(ssl, pskClientCallback)
         case .certificate(let authentication):
             try configure(authentication)
         }
