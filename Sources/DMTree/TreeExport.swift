@@ -115,39 +115,84 @@ public enum TreeExport {
         guard data.count <= DecodingLimits.maxBytes else {
             throw ImportError.malformed("\(data.count) bytes, more than the \(DecodingLimits.maxBytes) an export of one tree may have")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let list = object["accounts"] as? [[String: Any]] else {
+        guard let export = try? JSONDecoder().decode(ImportedExport.self, from: data) else {
             throw ImportError.malformed("not a dmboot tree export: no \"accounts\" list")
         }
         var leftOut: [String] = []
-        let accounts = try list.map { entry in
-            guard let name = entry["name"] as? String, let nodes = entry["nodes"] as? [[String: Any]] else {
+        let accounts = try export.accounts.map { entry in
+            guard let name = entry.name, let nodes = entry.nodes else {
                 throw ImportError.malformed("an account has no name or nodes")
             }
             return DMAccount(name: name, source: .tnds, nodes: try nodes.map { node in
-                guard let path = node["path"] as? String, let format = (node["format"] as? String).flatMap(NodeFormat.init) else {
+                guard let path = node.path, let format = node.format.flatMap(NodeFormat.init) else {
                     throw ImportError.malformed("\(name): a node has no path or a bad format")
                 }
                 guard path.split(separator: "/").count <= DecodingLimits.maxPathSegments else {
                     throw ImportError.malformed("\(name): a node path has more than \(DecodingLimits.maxPathSegments) segments")
                 }
                 var value: [UInt8]?
-                if node["redacted"] != nil {
+                if node.redacted {
                     leftOut.append("./DMAcc/\(name)/\(path)")
                     value = []
-                } else if let text = node["value"] as? String {
+                } else if let text = node.value {
                     value = Array(text.utf8)
-                } else if let base64 = node["base64"] as? String {
+                } else if let base64 = node.base64 {
                     guard let data = Data(base64Encoded: base64) else { throw ImportError.malformed("\(name)/\(path): bad base64") }
                     value = [UInt8](data)
                 } else if format != .node {
                     value = []
                 }
-                return DMNode(path: path, format: format, type: node["type"] as? String, value: value)
+                return DMNode(path: path, format: format, type: node.type, value: value)
             })
         }
         try DecodingLimits.check(accounts)
         return (accounts, leftOut)
+    }
+
+    /// A JSON export as import reads it: every member optional, so that what
+    /// is missing or of the wrong kind is named by `accounts(fromJSON:)`, and
+    /// members of another kind than the export writes are ignored.
+    private struct ImportedExport: Decodable {
+        let accounts: [ImportedAccount]
+    }
+
+    private struct ImportedAccount: Decodable {
+        let name: String?
+        let nodes: [ImportedNode]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, nodes
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try? container.decodeIfPresent(String.self, forKey: .name)
+            nodes = try? container.decodeIfPresent([ImportedNode].self, forKey: .nodes)
+        }
+    }
+
+    private struct ImportedNode: Decodable {
+        let path: String?
+        let format: String?
+        let type: String?
+        let value: String?
+        let base64: String?
+        /// An export without --reveal-secrets: the value is left out, whatever this member holds.
+        let redacted: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case path, format, type, value, base64, redacted
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            path = try? container.decodeIfPresent(String.self, forKey: .path)
+            format = try? container.decodeIfPresent(String.self, forKey: .format)
+            type = try? container.decodeIfPresent(String.self, forKey: .type)
+            value = try? container.decodeIfPresent(String.self, forKey: .value)
+            base64 = try? container.decodeIfPresent(String.self, forKey: .base64)
+            redacted = container.contains(.redacted)
+        }
     }
 
     /// The secret nodes of a TNDS document that carry no Value: what an

@@ -146,6 +146,34 @@ final class TreeStoreTests: XCTestCase {
         }
     }
 
+    func testAJSONImportNamesWhatIsMissingAndTakesAnyRedactedMemberAsLeftOut() throws {
+        let cases: [(String, String)] = [
+            (#"[{"name": "A"}]"#, #"not a dmboot tree export: no "accounts" list"#),
+            (#"{"accounts": [{"name": "A", "nodes": [{"path": "ServerID", "format": "chr"}, 7]}]}"#,
+             "an account has no name or nodes"),
+            (#"{"accounts": [{"nodes": []}]}"#, "an account has no name or nodes"),
+            (#"{"accounts": [{"name": "A", "nodes": [{"path": "ServerID", "format": "text"}]}]}"#,
+             "A: a node has no path or a bad format"),
+            (#"{"accounts": [{"name": "A", "nodes": [{"path": "AppAuth/1/AAuthData", "format": "bin", "base64": "%%"}]}]}"#,
+             "A/AppAuth/1/AAuthData: bad base64"),
+        ]
+        for (json, reason) in cases {
+            XCTAssertThrowsError(try TreeExport.accounts(fromJSON: Data(json.utf8)), json) {
+                XCTAssertEqual($0 as? ImportError, .malformed(reason), json)
+            }
+        }
+        let json = #"""
+            {"accounts": [{"name": "A", "nodes": [{"path": "ServerID", "format": "chr", "value": "a", "type": 3},
+                                                  {"path": "AppAuth/1/AAuthSecret", "format": "chr", "redacted": null}]}]}
+            """#
+        let imported = try TreeExport.accounts(fromJSON: Data(json.utf8))
+        XCTAssertEqual(imported.secretsLeftOut, ["./DMAcc/A/AppAuth/1/AAuthSecret"])
+        let account = try XCTUnwrap(imported.accounts.first)
+        XCTAssertEqual(account.node("ServerID"), DMNode(path: "ServerID", format: .chr, type: nil, value: Array("a".utf8)),
+                       "a type that is not text is ignored")
+        XCTAssertEqual(account.node("AppAuth/1/AAuthSecret"), DMNode(path: "AppAuth/1/AAuthSecret", format: .chr, value: []))
+    }
+
     /// Issue 16, item 4: values XML cannot carry byte for byte (not UTF-8, a
     /// control character such as U+000B, a carriage return) travel as b64
     /// (OMA DM TND 1.2, 5.3.3 Format "b64"), and come back as the same bytes.
