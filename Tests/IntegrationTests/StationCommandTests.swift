@@ -254,6 +254,16 @@ final class BackgroundProcess {
         try process.run()
     }
 
+    /// A process still running when its test ends (the test failed or threw
+    /// before `finish()`) is killed, so that no feeder or station of one test
+    /// serves a reader slot under the next.
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     func signal(_ number: Int32) {
         kill(process.processIdentifier, number)
     }
