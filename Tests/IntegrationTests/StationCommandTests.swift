@@ -136,7 +136,13 @@ final class StationCommandTests: StationTestCase {
     func testSIGTERMFinishesTheCardsInProgressAndLosesNothing() throws {
         let station = try station([])
         let feeder = try feeder(8, slots: 0..<4, ["--response-delay", "40", "--untouched-timeout", "2"])
-        try waitUntil("the first card in the log") { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\n") }
+        // SIGTERM once a card is logged and another has been started (its
+        // reader's "provisioning..." status line), so cards are in progress.
+        try waitUntil("a card logged and another started") {
+            let started = Set(station.errorOutput.split(separator: "\n").filter { $0.hasSuffix(": provisioning...") }
+                .compactMap { $0.split(separator: " ", maxSplits: 1).last })
+            return started.count > 1 && ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\n")
+        }
         station.signal(SIGTERM)
         let stopped = try station.finish()
         feeder.signal(SIGTERM)
