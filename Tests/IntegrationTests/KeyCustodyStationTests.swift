@@ -50,6 +50,7 @@ final class KeyCustodyStationTests: XCTestCase {
         let station = try BackgroundProcess(["station", "--keys", token.uri(object: "kmc"), "--diversify", "kdf3",
                                              "--tree-dir", trees, "--json-log", log, "--max-cards", "4"],
                                             in: folder, environment: token.environment)
+        try station.waitUntilWatching()
         let fed = try feeder(4, slots: 0..<2, profile: diversifiedProfile()).finish()
         let stopped = try station.finish()
         XCTAssertEqual(fed.status, 0, fed.stderr)
@@ -82,6 +83,7 @@ final class KeyCustodyStationTests: XCTestCase {
         let station = try BackgroundProcess(["station", "--keys", table, "--key-table-kek", token.uri(object: "kek"),
                                              "--tree-dir", trees, "--json-log", log, "--max-cards", "4"],
                                             in: folder, environment: token.environment)
+        try station.waitUntilWatching()
         let fed = try feeder(4, slots: 0..<1, profile: diversifiedProfile()).finish()
         let stopped = try station.finish()
         XCTAssertEqual(fed.status, 0, fed.stderr)

@@ -135,6 +135,7 @@ final class StationCommandTests: StationTestCase {
     /// logs every card it started and prints the summary; nothing is lost.
     func testSIGTERMFinishesTheCardsInProgressAndLosesNothing() throws {
         let station = try station([])
+        try station.waitUntilWatching()
         let feeder = try feeder(8, slots: 0..<4, ["--response-delay", "40", "--untouched-timeout", "2"])
         // SIGTERM once a card is logged and another has been started (its
         // reader's "provisioning..." status line), so cards are in progress.
@@ -282,6 +283,16 @@ final class BackgroundProcess {
 
     /// What the process has written to stderr so far.
     var errorOutput: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
+
+    /// Waits until a station shows a reader waiting for a card: its keys are
+    /// loaded and it watches the readers, so a feeder started now cannot pull
+    /// its cards unused while the station is still starting (a PKCS#11 token
+    /// takes seconds to open on a loaded machine).
+    func waitUntilWatching(file: StaticString = #filePath, line: UInt = #line) throws {
+        let watching = { self.errorOutput.contains(": waiting for a card") }
+        try waitUntil("the station to watch its readers", file: file, line: line) { watching() || !process.isRunning }
+        if !watching() { XCTFail("the station ended before it watched a reader: \(errorOutput)", file: file, line: line) }
+    }
 
     /// Waits for the process to end (killing it after two minutes).
     func finish() throws -> Executable.Result {

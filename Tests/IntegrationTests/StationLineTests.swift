@@ -20,6 +20,7 @@ final class StationLineTests: StationTestCase {
             {"kvn": "\#(domain.kvn)", "enc": "\#(domain.mac)", "mac": "\#(domain.enc)", "dek": "\#(domain.dek)"}
             """#.utf8), attributes: [.posixPermissions: 0o600]))
         let station = try station(["--summary", path("summary.json")], keys: wrong)
+        try station.waitUntilWatching()
         let feeder = try feeder(6, slots: 0..<1, ["--untouched-timeout", "2"])
         let stopped = try station.finish()
         let fed = try feeder.finish()

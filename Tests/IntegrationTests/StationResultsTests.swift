@@ -198,6 +198,7 @@ final class StationResultsTests: DatabaseTestCase {
     /// spooled is a whole file, and `results flush` delivers each once.
     func testTheSpoolSurvivesSIGKILLOfTheStation() throws {
         let line = try station("line-a", readers: "0,1", url: TestDatabase.unreachable)
+        try line.waitUntilWatching()
         let feeding = try feeder(8, slots: 0..<2, ["--untouched-timeout", "2"])
         try waitUntil("3 cards") { lines("line-a") >= 3 }
         line.signal(SIGKILL)
