@@ -96,6 +96,8 @@ public final class Station: Sendable {
     private let state = Mutex(State())
     private let notifications = DispatchQueue(label: "dmboot.station.observers")
     private let finished = DispatchSemaphore(value: 0)
+    /// Every thread the station started, until it has let go of the station.
+    private let threads = DispatchGroup()
 
     public init(configuration: Configuration, events: ReaderEventSource, observers: Observers = Observers(),
                 job: @escaping Job) {
@@ -106,14 +108,18 @@ public final class Station: Sendable {
     }
 
     /// Watches and provisions until `stop()`, `--once` or `--max-cards` ends it.
-    /// Returns once every card is finished and every observer call was made.
+    /// Returns once every card is finished, every observer call was made and
+    /// every thread it started has let go of the station, and so of the job and
+    /// what the job holds: a PKCS#11 token must be closed by the caller's
+    /// thread before the process exits, never by a card thread still winding
+    /// down while exit handlers tear the module's library down (a double free
+    /// in SoftHSM, seen in a station test).
     public func run() throws -> [CardResult] {
         let first = try events.snapshot()
         update { handle(first, initial: true, &$0) }
-        let monitor = Thread { [self] in watch() }
-        monitor.name = "dmboot-station-monitor"
-        monitor.start()
+        start("dmboot-station-monitor") { $0.watch() }
         finished.wait()
+        threads.wait()
         notifications.sync {}
         return try state.withLock { state in
             if let failure = state.monitorFailure { throw failure }
@@ -225,12 +231,24 @@ public final class Station: Sendable {
     /// global dispatch pool (as wide as the CPUs) would queue readers behind
     /// each other.
     private func launch(_ reader: String) {
-        let worker = Thread { [self] in
-            let result = job(reader)
-            update { complete(reader, result, &$0) }
+        start("dmboot-station-card") { station in
+            let result = station.job(reader)
+            station.update { station.complete(reader, result, &$0) }
         }
-        worker.name = "dmboot-station-card"
-        worker.start()
+    }
+
+    /// Runs `work` on a thread of its own that holds the station only while
+    /// `work` runs: the group is left after that reference is dropped, so once
+    /// `threads.wait()` returns no thread keeps the station alive.
+    private func start(_ name: String, _ work: @escaping @Sendable (Station) -> Void) {
+        threads.enter()
+        let held = Mutex<Station?>(self)
+        let thread = Thread { [threads] in
+            if let station = held.withLock({ $0.take() }) { work(station) }
+            threads.leave()
+        }
+        thread.name = name
+        thread.start()
     }
 
     private func complete(_ reader: String, _ result: CardResult, _ state: inout State) -> Effects {

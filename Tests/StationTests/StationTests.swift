@@ -288,6 +288,39 @@ final class StationTests: XCTestCase {
         }
     }
 
+    /// What the job holds (a PKCS#11 token in the product) is let go by the
+    /// time `run()` returns, so the caller's thread closes it before the
+    /// process exits. The event source here takes its time leaving a wait
+    /// after the cancel, as pcscd may: a monitor thread still winding down
+    /// must not be holding the station then.
+    func testNoThreadOfTheStationHoldsItsJobOnceTheRunReturns() throws {
+        final class SlowToLeave: ReaderEventSource {
+            private let cancelled = DispatchSemaphore(value: 0)
+            func snapshot() throws -> [ReaderSnapshot] { [StationTests.reader("A", true), StationTests.reader("B", true)] }
+            func waitForChange() throws -> [ReaderSnapshot]? {
+                cancelled.wait()
+                cancelled.signal()
+                usleep(300_000)
+                return nil
+            }
+            func cancel() { cancelled.signal() }
+        }
+        final class Held: Sendable {}
+        var configuration = Station.Configuration()
+        configuration.once = true
+        weak var held: Held?
+        let results: [CardResult] = try {
+            let resource = Held()
+            held = resource
+            let jobs = Jobs()
+            return try Station(configuration: configuration, events: SlowToLeave(), job: { [resource] reader in
+                withExtendedLifetime(resource) { jobs.run(reader) }
+            }).run()
+        }()
+        XCTAssertEqual(results.map(\.reader).sorted(), ["A", "B"])
+        XCTAssertNil(held, "a thread of the station still held the job when run() returned")
+    }
+
     func testAFailingMonitorEndsTheStationWithItsError() {
         final class Broken: ReaderEventSource {
             func snapshot() throws -> [ReaderSnapshot] { [] }
