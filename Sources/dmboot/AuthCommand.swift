@@ -52,7 +52,7 @@ struct IntegrityKeyOptions: ParsableArguments {
         guard let key = try SecretInput.read(file: keyFile, environment: "DMBOOT_HMAC_KEY") else {
             throw PushError.missingSecret("integrity key (--key-file or DMBOOT_HMAC_KEY)")
         }
-        return SecretBytes(key)
+        return key
     }
 }
 

@@ -35,14 +35,14 @@ struct PushSecretOptions: ParsableArguments {
     var allowLegacyNetworkID = false
 
     func networkID() throws -> NetworkID? {
-        if let secret = try SecretInput.read(file: networkIDFile, environment: "DMBOOT_NETWORK_ID") { return .sharedSecret(SecretBytes(secret)) }
+        if let secret = try SecretInput.read(file: networkIDFile, environment: "DMBOOT_NETWORK_ID") { return .sharedSecret(secret) }
         if let imsi { return try NetworkID.parseIMSI(imsi) }
         if let esn { return try NetworkID.parseESN(esn) }
         return nil
     }
 
     func secret(for keyType: PushContentType.KeyType) throws -> PushSecret {
-        let pin = try SecretInput.read(file: pinFile, environment: "DMBOOT_PUSH_PIN").map { SecretBytes($0) }
+        let pin = try SecretInput.read(file: pinFile, environment: "DMBOOT_PUSH_PIN")
         switch keyType {
         case .userPIN:
             guard let pin else { throw PushError.missingSecret("USERPIN (--pin-file or DMBOOT_PUSH_PIN)") }
@@ -61,7 +61,7 @@ struct PushSecretOptions: ParsableArguments {
             guard let key = try SecretInput.read(file: keyFile, environment: "DMBOOT_PUSH_KEY") else {
                 throw PushError.missingSecret("key for key type \(name) (--key-file or DMBOOT_PUSH_KEY)")
             }
-            return .raw(SecretBytes(key))
+            return .raw(key)
         }
     }
 }

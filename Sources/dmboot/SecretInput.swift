@@ -1,21 +1,30 @@
+import CardCrypto
 import Foundation
 
 /// Secrets a command reads: from a file, or an environment variable, never
 /// from a flag that `ps` shows. A file's single trailing newline is not part
-/// of the secret, so `echo 1234 > pin` works.
+/// of the secret, so `echo 1234 > pin` works. The bytes go straight into a
+/// `SecretBytes` and the buffer they were read into is wiped.
 enum SecretInput {
-    static func read(file: String?, environment variable: String) throws -> [UInt8]? {
+    static func read(file: String?, environment variable: String) throws -> SecretBytes? {
         if let file {
             var bytes = [UInt8](try InputFile.read(file, limit: InputFile.secretLimit))
             if bytes.last == 0x0A { bytes.removeLast() }
             if bytes.last == 0x0D { bytes.removeLast() }
-            return bytes
+            return SecretBytes(wiping: &bytes)
         }
-        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return Array(value.utf8) }
+        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
+            var bytes = Array(value.utf8)
+            return SecretBytes(wiping: &bytes)
+        }
         return nil
     }
 
+    /// A secret that an API takes as text (a digest password).
     static func text(file: String?, environment variable: String) throws -> String? {
-        try read(file: file, environment: variable).map { String(decoding: $0, as: UTF8.self) }
+        guard let secret = try read(file: file, environment: variable) else { return nil }
+        var bytes = secret.exposedCopy()
+        defer { Secure.wipe(&bytes) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
