@@ -102,7 +102,7 @@ let package = Package(
         ]),
         .testTarget(name: "APDUTests", dependencies: ["APDU"]),
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
-        .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "APDU"]),
+        .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "APDU", "TestSupport"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),
         .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap", "JSONOutput"], exclude: ["known_answers.py"]),
         .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap", "JSONOutput"]),

@@ -1,5 +1,6 @@
 @testable import CardCrypto
 import Foundation
+import TestSupport
 import XCTest
 
 /// Setting up a TLS client session: every check OpenSSL is asked to arm is
@@ -23,20 +24,10 @@ final class TLSClientSessionTests: XCTestCase {
 
     static func makeIdentity(_ name: String) throws -> ClientIdentity {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        func openssl(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = arguments
-            process.currentDirectoryURL = folder
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
-        }
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).pem",
+        let pki = TestPKI(folder: folder)
+        try pki.run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).pem",
                      "-subj", "/CN=\(name)", "-days", "1", "-outform", "DER", "-out", "\(name).der"])
-        try openssl(["pkcs8", "-topk8", "-nocrypt", "-in", "\(name).pem", "-outform", "DER", "-out", "\(name).key.der"])
+        try pki.run(["pkcs8", "-topk8", "-nocrypt", "-in", "\(name).pem", "-outform", "DER", "-out", "\(name).key.der"])
         func read(_ file: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: folder.appendingPathComponent(file))) }
         return ClientIdentity(certificate: try read("\(name).der"), key: try read("\(name).key.der"))
     }
