@@ -81,17 +81,41 @@ public enum TreeExport {
         return carried ? text : nil
     }
 
+    /// An installed account and its provenance, as `tree show --json` lists
+    /// it and a JSON export carries it (dmboot(1)).
+    public struct InstalledAccountJSON: Encodable, Sendable {
+        let name: String
+        let serverID: String
+        let source: String
+        @NullWhenAbsent var cardIdentity: String?
+        @NullWhenAbsent var document: String?
+        let installedAt: String
+
+        public init(_ account: InstalledAccount) {
+            name = account.name
+            serverID = account.serverID
+            source = account.provenance.source.rawValue
+            cardIdentity = account.provenance.cardIdentity
+            document = account.provenance.document
+            installedAt = ISO8601DateFormatter().string(from: account.provenance.time)
+        }
+    }
+
     /// The JSON export (`tree export --format json`): each account with its
     /// provenance and nodes, and `secretsLeftOut` when secrets were left out.
     public struct JSONExport: Encodable, Sendable {
+        /// The account as `tree show --json` shows it, with its nodes.
         public struct Account: Encodable, Sendable {
-            let name: String
-            let serverID: String
-            let source: String
-            @NullWhenAbsent var cardIdentity: String?
-            @NullWhenAbsent var document: String?
-            let installedAt: String
+            let account: InstalledAccountJSON
             let nodes: [BootstrapJSON.Node]
+
+            private enum CodingKeys: String, CodingKey { case nodes }
+
+            public func encode(to encoder: any Encoder) throws {
+                try account.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(nodes, forKey: .nodes)
+            }
         }
 
         public let accounts: [Account]
@@ -101,9 +125,7 @@ public enum TreeExport {
     public static func json(_ accounts: [(DMAccount, InstalledAccount)], revealSecrets: Bool) -> JSONExport {
         let leftOut = leftOutSecrets(accounts, revealSecrets: revealSecrets)
         return JSONExport(accounts: accounts.map { account, installed in
-            JSONExport.Account(name: account.name, serverID: installed.serverID, source: installed.provenance.source.rawValue,
-                               cardIdentity: installed.provenance.cardIdentity, document: installed.provenance.document,
-                               installedAt: ISO8601DateFormatter().string(from: installed.provenance.time),
+            JSONExport.Account(account: InstalledAccountJSON(installed),
                                nodes: account.nodes.map { BootstrapJSON.node(for: $0, revealSecrets: revealSecrets) })
         }, secretsLeftOut: leftOut.isEmpty ? nil : leftOut)
     }

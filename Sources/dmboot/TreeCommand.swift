@@ -34,7 +34,7 @@ struct TreeShowCommand: ParsableCommand {
         // Like `tree get`: a path with nothing at or under it is an error, not an empty listing.
         if nodes.isEmpty && path != "." { _ = try store.node(at: path) }
         if output.json {
-            try Output.json(TreeListing(tree: store.path, accounts: accounts.map(TreeListing.Account.init),
+            try Output.json(TreeListing(tree: store.path, accounts: accounts.map(TreeExport.InstalledAccountJSON.init),
                                         nodes: nodes.map { TreeNodeJSON.object($0, revealSecrets: revealSecrets) }))
             return
         }
@@ -49,26 +49,8 @@ struct TreeShowCommand: ParsableCommand {
 
 /// `tree show --json`: the installed accounts with their provenance, and the nodes.
 struct TreeListing: Encodable {
-    struct Account: Encodable {
-        let name: String
-        let serverID: String
-        let source: String
-        @NullWhenAbsent var cardIdentity: String?
-        @NullWhenAbsent var document: String?
-        let installedAt: String
-
-        init(_ account: InstalledAccount) {
-            name = account.name
-            serverID = account.serverID
-            source = account.provenance.source.rawValue
-            cardIdentity = account.provenance.cardIdentity
-            document = account.provenance.document
-            installedAt = ISO8601DateFormatter().string(from: account.provenance.time)
-        }
-    }
-
     let tree: String
-    let accounts: [Account]
+    let accounts: [TreeExport.InstalledAccountJSON]
     let nodes: [TreeNodeJSON]
 }
 
