@@ -29,7 +29,9 @@ enum IssuerSecurityDomain {
     static func select(over channel: CardChannel, report: (CommandAPDU, ResponseAPDU) -> Void) throws -> [UInt8] {
         var refusal = StatusWord(0x6A82)
         for aid in [[]] + defaultAIDs {
-            let response = try select(aid, over: channel, report: report)
+            // The FCI first, as GlobalPlatformPro asks; a UICC refuses P2 00 with
+            // 6A86 (ETSI TS 102 221 table 11.2), so then the FCP, then no data.
+            let response = try channel.selectApplication(aid, order: [.fci, .fcp, .none], report: report)
             // 6283: the ISD is locked; GlobalPlatformPro selects it all the same.
             guard response.status == .success || response.status == StatusWord(0x6283) else {
                 refusal = response.status
@@ -43,19 +45,5 @@ enum IssuerSecurityDomain {
         }
         throw CardStatusError("SELECT of the issuer security domain (no AID, then \(defaultAIDs.map { Hex.encode($0) }.joined(separator: ", ")))",
                               refusal)
-    }
-
-    /// The FCI first, as GlobalPlatformPro asks; a UICC refuses P2 00 with
-    /// 6A86 (ETSI TS 102 221 table 11.2), so then the FCP, then no data.
-    private static func select(_ aid: [UInt8], over channel: CardChannel,
-                               report: (CommandAPDU, ResponseAPDU) -> Void) throws -> ResponseAPDU {
-        var response = ResponseAPDU(status: StatusWord(0x6A86))
-        for form: ISOCommand.SelectResponse in [.fci, .fcp, .none] {
-            let command = ISOCommand.selectApplication(aid, response: form)
-            response = try channel.transmit(command)
-            report(command, response)
-            guard response.status == StatusWord(0x6A86) || response.status == StatusWord(0x6B00) else { return response }
-        }
-        return response
     }
 }

@@ -125,3 +125,11 @@ public struct ResultSinks: ResultSink {
         if let failure { throw failure }
     }
 }
+
+extension Duration {
+    /// Milliseconds with a fractional part, as results carry a card's time.
+    public var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}

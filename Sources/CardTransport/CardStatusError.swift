@@ -30,11 +30,16 @@ extension CardChannel {
     /// FCI (00), then no data (0C). A UICC refuses 00 with 6A86 (ETSI TS 102 221
     /// table 11.2) and some ISO cards refuse 04; only those two refusals (6A86,
     /// and 6B00 from older cards) move on to the next form, any other answer is
-    /// the card's answer to the application.
-    public func selectApplication(_ aid: [UInt8]) throws -> ResponseAPDU {
+    /// the card's answer to the application. A caller that wants the FCI
+    /// first (GlobalPlatform's ISD) gives its own `order`; `report` sees each
+    /// exchange, for a debugger's transcript.
+    public func selectApplication(_ aid: [UInt8], order: [ISOCommand.SelectResponse] = ISOCommand.SelectResponse.fallbackOrder,
+                                  report: (CommandAPDU, ResponseAPDU) -> Void = { _, _ in }) throws -> ResponseAPDU {
         var response = ResponseAPDU(status: StatusWord(0x6A86))
-        for form in ISOCommand.SelectResponse.fallbackOrder {
-            response = try transmit(ISOCommand.selectApplication(aid, response: form))
+        for form in order {
+            let command = ISOCommand.selectApplication(aid, response: form)
+            response = try transmit(command)
+            report(command, response)
             guard response.status == StatusWord(0x6A86) || response.status == StatusWord(0x6B00) else { return response }
         }
         return response

@@ -47,7 +47,7 @@ public struct PKCS15Application: Equatable, Sendable {
     public static func select(over channel: CardChannel, aid: [UInt8] = standardAID) throws -> PKCS15Application {
         let response = try channel.selectApplication(aid)
         if response.status == .success || response.status.isWarning {
-            let control = ControlInformation(bytes: response.data)
+            let control = FileControlParameters(bytes: response.data)
             let reported = control.dfName.flatMap { $0.isEmpty ? nil : $0 }
             return PKCS15Application(applicationID: reported ?? aid, requestedID: reported != nil && reported != aid ? aid : nil,
                                      path: control.fileID.map { [0x3F, 0x00] + $0 }, label: nil, foundBy: "aid")
@@ -120,26 +120,9 @@ public struct PKCS15Application: Equatable, Sendable {
         guard response.status == .success || response.status.isWarning else {
             throw CardStatusError("SELECT PKCS#15 application from EF(DIR)", response.status)
         }
-        let control = ControlInformation(bytes: response.data)
+        let control = FileControlParameters(bytes: response.data)
         return PKCS15Application(applicationID: control.dfName.flatMap { $0.isEmpty ? nil : $0 } ?? entry.applicationID,
                                  path: control.fileID.map { [0x3F, 0x00] + $0 }, label: entry.label, foundBy: "ef-dir",
                                  odfPath: entry.odfPath, tokenInfoPath: entry.tokenInfoPath)
-    }
-}
-
-/// What an FCI (6F) or FCP (62) template says of a DF: its file identifier
-/// (83) and its name (84), ISO/IEC 7816-4 table 12.
-struct ControlInformation {
-    var fileID: [UInt8]?
-    var dfName: [UInt8]?
-
-    init(bytes: [UInt8]) {
-        var reader = BERReader(bytes, file: "FCI")
-        guard let template = try? reader.next(), template.tag == 0x6F || template.tag == 0x62,
-              var inner = try? reader.children(of: template) else { return }
-        while let element = try? inner.next() {
-            if element.tag == 0x83, element.value.count == 2 { fileID = element.bytes }
-            if element.tag == 0x84, element.value.count <= 16 { dfName = element.bytes }
-        }
     }
 }

@@ -48,7 +48,7 @@ public final class TransparentFileReader {
             guard response.status == .success || response.status == StatusWord(0x6282) else {
                 throw CardStatusError("READ BINARY of \(path) at offset \(offset)", response.status)
             }
-            // Under secure messaging Le is 00, so a card may send more than asked.
+            // A card that sends more than asked does not move the offset past what was read.
             content += response.data.prefix(asked)
             if findsEnd, case .complete(let length) = DocumentBoundary.find(in: content) { return Array(content.prefix(length)) }
             if response.data.count < asked || response.status == StatusWord(0x6282) { break }
@@ -90,12 +90,16 @@ public final class TransparentFileReader {
     }
 }
 
-/// What an FCP template says of an EF: its size (80/81) and structure (82).
+/// What an FCP (62) or FCI (6F) template says of a file: an EF's size
+/// (80/81) and structure (82), a DF's file identifier (83) and name (84),
+/// ISO/IEC 7816-4 table 12.
 struct FileControlParameters {
     var size: Int?
     var isRecordFile = false
     /// No file descriptor (82) in the answer: the structure is not known.
     var isUnknown = true
+    var fileID: [UInt8]?
+    var dfName: [UInt8]?
 
     init(bytes: [UInt8]) {
         var reader = BERReader(bytes, file: "FCP")
@@ -110,6 +114,10 @@ struct FileControlParameters {
             case 0x82:
                 isUnknown = element.value.isEmpty
                 if let descriptor = element.value.first { isRecordFile = descriptor & 0x07 >= 0x02 && descriptor & 0x38 != 0x38 }
+            case 0x83 where element.value.count == 2:
+                fileID = element.bytes
+            case 0x84 where element.value.count <= 16:
+                dfName = element.bytes
             default:
                 continue
             }

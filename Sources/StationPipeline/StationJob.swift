@@ -121,11 +121,3 @@ public final class SeenCards: Sendable {
         return duplicate
     }
 }
-
-extension Duration {
-    /// Milliseconds with a fractional part.
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
-}

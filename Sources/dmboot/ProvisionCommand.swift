@@ -148,7 +148,7 @@ struct ProvisionCommand: ParsableCommand {
         /// The result in the results database first (it fills in what the claim learnt), then in the log.
         func record(_ result: CardResult) throws {
             var result = result
-            result.atr = atr.map { String(format: "%02X", $0) }.joined()
+            result.atr = Hex.encode(atr)
             if let results {
                 let (recorded, delivery) = try results.record(result, claim: claim)
                 if let note = ResultsOptions.describe(delivery, spooled: results.recorder.spooledCount) {

@@ -1,5 +1,6 @@
 import APDU
 import ArgumentParser
+import CardResults
 import CardSession
 import CardTransport
 import CommandLineSupport
@@ -178,11 +179,5 @@ struct ReadCommand: ParsableCommand {
             Output.line("APDUs         \(result.apduCount) in \(String(format: "%.1f", result.duration.milliseconds)) ms")
             ValidationWarnings.print(warnings)
         }
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
 }

@@ -1,5 +1,6 @@
 import APDU
 import ArgumentParser
+import CardResults
 import CardTransport
 import CommandLineSupport
 import Foundation

@@ -194,15 +194,8 @@ final class Interrupts: Sendable {
 
     /// Handles SIGINT and SIGTERM while `body` runs.
     func handle<T>(_ body: () throws -> T) rethrows -> T {
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in interrupted() }
-            source.resume()
-            sources.append(source)
-        }
-        defer { sources.forEach { $0.cancel() } }
+        let termination = Termination { [self] in interrupted() }
+        defer { termination.cancel() }
         return try body()
     }
 
@@ -309,11 +302,9 @@ struct StationSummary {
 
     /// One failed card a line, tab-separated, with a header: enough to find the card again and re-run it.
     func failedList() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let header = "# time\treader\tATR\tICCID\tPKCS#15 serial\tclass\texit code\terror\n"
         return header + failed.map { result in
-            [formatter.string(from: result.time), result.reader, result.atr ?? "-", result.iccid ?? "-", result.pkcs15Serial ?? "-",
+            [Timestamp.string(result.time), result.reader, result.atr ?? "-", result.iccid ?? "-", result.pkcs15Serial ?? "-",
              result.outcome, "\(result.exitCode)", result.error ?? "-"]
                 .map { $0.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
                 .joined(separator: "\t") + "\n"

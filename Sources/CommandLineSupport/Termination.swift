@@ -1,11 +1,12 @@
 import Foundation
 
-/// SIGINT and SIGTERM run a handler instead of ending the process, so the
-/// cards leave the readers the way the command decides, until `cancel()`.
-struct Termination {
+/// SIGINT and SIGTERM run a handler instead of ending the process, until
+/// `cancel()`: the command ends its work its own way (a station finishes the
+/// cards in progress, the simulator pulls its cards from the readers).
+public struct Termination {
     private let sources: [DispatchSourceSignal]
 
-    init(_ handler: @escaping @Sendable () -> Void) {
+    public init(_ handler: @escaping @Sendable () -> Void) {
         sources = [SIGINT, SIGTERM].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
@@ -15,7 +16,7 @@ struct Termination {
         }
     }
 
-    func cancel() {
+    public func cancel() {
         sources.forEach { $0.cancel() }
     }
 }
