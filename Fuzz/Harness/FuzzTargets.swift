@@ -58,7 +58,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .apduScript: _ = try? ScriptParser().parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.apdu")
         case .mcim: MCIMBlobs.exercise(bytes)
         case .contentType: _ = try? PushContentType(parsing: String(decoding: bytes, as: UTF8.self))
-        case .keyFile: Files.load(bytes) { _ = try KeyFile.load(path: $0) }
+        case .keyFile: Files.load(bytes) { _ = try KeyFile.open(path: $0) }
         case .policy: Files.load(bytes) { _ = try ProvisioningPolicy.load(path: $0) }
         case .treeJSON:
             if let imported = try? TreeExport.accounts(fromJSON: Data(bytes)) { _ = AccountValidator().problems(in: imported.accounts) }

@@ -156,8 +156,7 @@ public struct KeySourceResolver: Sendable {
     public func open(_ location: KeyLocation, mode: ChallengeMode, options: KeyOptions = KeyOptions()) throws -> ResolvedKeys {
         switch location {
         case .file(let path):
-            let compatibility = try KeyFile.compatibility(path: path)
-            let (keys, fileMode) = try KeyFile.load(path: path)
+            let (keys, fileMode, compatibility) = try KeyFile.open(path: path)
             guard let diversification = options.diversification else {
                 return ResolvedKeys(source: StaticKeySource(keys: keys), mode: fileMode, origin: path,
                                     compatibility: compatibility)

@@ -93,21 +93,19 @@ public enum KeyFile {
         }
     }
 
-    public static func load(path: String) throws -> (SCP03Keys, ChallengeMode) {
+    /// A key file's keys, challenge mode and compatibility settings (such as
+    /// "counter-data-only"), from one read of the file. An unknown
+    /// compatibility name is an error, never ignored.
+    public static func open(path: String) throws -> (keys: SCP03Keys, mode: ChallengeMode, compatibility: SCP03Compatibility) {
         let contents = try read(path: path)
-        return try keys(version: contents.kvn, enc: contents.enc, mac: contents.mac, dek: contents.dek,
-                        mode: contents.mode, source: path)
-    }
-
-    /// The compatibility settings a key file names for its cards, such as
-    /// "counter-data-only"; an unknown name is an error, never ignored.
-    public static func compatibility(path: String) throws -> SCP03Compatibility {
-        let names = try read(path: path).compatibility ?? []
-        guard let value = SCP03Compatibility(names: names) else {
+        let names = contents.compatibility ?? []
+        guard let compatibility = SCP03Compatibility(names: names) else {
             let known = SCP03Compatibility.names.keys.sorted().joined(separator: ", ")
             throw KeyError.malformed(source: path, reason: "compatibility takes \(known); got \(names.joined(separator: ", "))")
         }
-        return value
+        let (keys, mode) = try keys(version: contents.kvn, enc: contents.enc, mac: contents.mac, dek: contents.dek,
+                                    mode: contents.mode, source: path)
+        return (keys, mode, compatibility)
     }
 
     private static func read(path: String) throws -> Contents {

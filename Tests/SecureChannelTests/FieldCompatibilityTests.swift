@@ -81,12 +81,12 @@ final class FieldCompatibilityTests: XCTestCase {
         var domain = BuiltInProfiles.demoSecurityDomain
         domain.compatibility = ["counter-data-only"]
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: try domain.keyFileJSON(), attributes: [.posixPermissions: 0o600]), "cannot create the test file")
-        XCTAssertEqual(try KeyFile.compatibility(path: file), .counterOnlyWithCommandData)
-        XCTAssertEqual(try KeyFile.load(path: file).0.version, 0x30)
+        XCTAssertEqual(try KeyFile.open(path: file).compatibility, .counterOnlyWithCommandData)
+        XCTAssertEqual(try KeyFile.open(path: file).keys.version, 0x30)
         let bad = directory.appendingPathComponent("bad.json").path
         XCTAssertTrue(FileManager.default.createFile(atPath: bad, contents: Data(#"{"kvn":"30","enc":"\#(domain.enc)","mac":"\#(domain.mac)","dek":"\#(domain.dek)","compatibility":["counter-never"]}"#.utf8),
                                            attributes: [.posixPermissions: 0o600]), "cannot create the test file")
-        XCTAssertThrowsError(try KeyFile.compatibility(path: bad)) { error in
+        XCTAssertThrowsError(try KeyFile.open(path: bad)) { error in
             XCTAssertTrue("\(error)".contains("counter-data-only"), "\(error)")
         }
     }

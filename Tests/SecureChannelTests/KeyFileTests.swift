@@ -28,7 +28,7 @@ final class KeyFileTests: XCTestCase {
         for length in [16, 24, 32] {
             let key = String(repeating: "A5", count: length)
             let path = try write(#"{"kvn": "30", "enc": "\#(key)", "mac": "\#(key)", "dek": "\#(key)", "mode": "S16"}"#)
-            let (keys, mode) = try KeyFile.load(path: path)
+            let (keys, mode, _) = try KeyFile.open(path: path)
             XCTAssertEqual(keys.version, 0x30)
             XCTAssertEqual(keys.bits, length * 8)
             XCTAssertEqual(mode, .s16)
@@ -38,7 +38,7 @@ final class KeyFileTests: XCTestCase {
     func testAKeyFileOthersCanReadIsRefused() throws {
         let path = try write(#"{"kvn": "30", "enc": "\#(secretHex)", "mac": "\#(secretHex)", "dek": "\#(secretHex)"}"#,
                              mode: 0o644)
-        XCTAssertThrowsError(try KeyFile.load(path: path)) { error in
+        XCTAssertThrowsError(try KeyFile.open(path: path)) { error in
             XCTAssertEqual(error as? KeyError, .tooOpen(path: path, mode: "644"))
             XCTAssertTrue("\(error)".contains("chmod 600"))
         }
@@ -65,7 +65,7 @@ final class KeyFileTests: XCTestCase {
         ]
         for (json, reason) in cases {
             let path = try write(json)
-            XCTAssertThrowsError(try KeyFile.load(path: path)) { error in
+            XCTAssertThrowsError(try KeyFile.open(path: path)) { error in
                 let text = "\(error)"
                 XCTAssertTrue(text.contains(reason), "expected \"\(reason)\" in: \(text)")
                 XCTAssertFalse(text.contains(secretHex) || text.contains(secretHex.dropLast()), "a key leaked into: \(text)")
@@ -77,7 +77,7 @@ final class KeyFileTests: XCTestCase {
     func testTheKeyVersionIsAJSONNumberOrAHexString() throws {
         for (kvn, version) in [("48", UInt8(0x30)), (#""30""#, 0x30), ("0", 0), (#""00""#, 0), ("255", 0xFF)] {
             let path = try write(#"{"kvn": \#(kvn), "enc": "\#(secretHex)", "mac": "\#(secretHex)", "dek": "\#(secretHex)"}"#)
-            let (keys, _) = try KeyFile.load(path: path)
+            let (keys, _, _) = try KeyFile.open(path: path)
             XCTAssertEqual(keys.version, version, kvn)
             try FileManager.default.removeItem(atPath: path)
         }
@@ -86,17 +86,17 @@ final class KeyFileTests: XCTestCase {
     func testAFIFOOrAnOversizedFileIsRefusedBeforeReading() throws {
         let fifo = folder.appendingPathComponent("fifo").path
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
-        XCTAssertThrowsError(try KeyFile.load(path: fifo)) { error in
+        XCTAssertThrowsError(try KeyFile.open(path: fifo)) { error in
             XCTAssertEqual(error as? KeyError, .unreadable(path: fifo, reason: "not a regular file"))
         }
         let large = try write(String(repeating: " ", count: KeyFile.sizeLimit + 1))
-        XCTAssertThrowsError(try KeyFile.load(path: large)) { error in
+        XCTAssertThrowsError(try KeyFile.open(path: large)) { error in
             XCTAssertTrue("\(error)".contains("larger than a key file can be"), "\(error)")
         }
     }
 
     func testAMissingKeyFileSaysSo() {
-        XCTAssertThrowsError(try KeyFile.load(path: "/nonexistent/keys.json")) { error in
+        XCTAssertThrowsError(try KeyFile.open(path: "/nonexistent/keys.json")) { error in
             guard case .unreadable(let path, _)? = error as? KeyError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, "/nonexistent/keys.json")
         }
@@ -104,7 +104,7 @@ final class KeyFileTests: XCTestCase {
 
     func testKeysPrintRedactedAndWipe() throws {
         let path = try write(#"{"kvn": "30", "enc": "\#(secretHex)", "mac": "\#(secretHex)", "dek": "\#(secretHex)"}"#)
-        let (keys, _) = try KeyFile.load(path: path)
+        let (keys, _, _) = try KeyFile.open(path: path)
         XCTAssertEqual("\(keys.enc)", "<redacted 16 bytes>")
         XCTAssertFalse(String(describing: keys).contains(secretHex))
         keys.wipe()
