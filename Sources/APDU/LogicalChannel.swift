@@ -82,15 +82,25 @@ public enum ISOCommand {
 
     /// SELECT by file identifier, relative to the current DF.
     public static func selectFile(_ fid: UInt16, returnFCP: Bool = false) -> CommandAPDU {
-        CommandAPDU(cla: 0x00, ins: 0xA4, p1: 0x00, p2: returnFCP ? 0x04 : 0x0C,
-                    data: [UInt8(fid >> 8), UInt8(fid & 0xFF)], expectedLength: returnFCP ? 256 : nil)
+        selectFile(fid, response: returnFCP ? .fcp : .none)
+    }
+
+    /// SELECT by file identifier asking for `response`.
+    public static func selectFile(_ fid: UInt16, response: SelectResponse) -> CommandAPDU {
+        CommandAPDU(cla: 0x00, ins: 0xA4, p1: 0x00, p2: response.rawValue,
+                    data: [UInt8(fid >> 8), UInt8(fid & 0xFF)], expectedLength: response == .none ? nil : 256)
     }
 
     /// SELECT by path. `fromMF` paths omit 3F00 (P1 08); otherwise the path
     /// starts at the current DF (P1 09).
     public static func selectPath(_ path: [UInt8], fromMF: Bool, returnFCP: Bool = false) -> CommandAPDU {
-        CommandAPDU(cla: 0x00, ins: 0xA4, p1: fromMF ? 0x08 : 0x09, p2: returnFCP ? 0x04 : 0x0C,
-                    data: path, expectedLength: returnFCP ? 256 : nil)
+        selectPath(path, fromMF: fromMF, response: returnFCP ? .fcp : .none)
+    }
+
+    /// SELECT by path asking for `response`.
+    public static func selectPath(_ path: [UInt8], fromMF: Bool, response: SelectResponse) -> CommandAPDU {
+        CommandAPDU(cla: 0x00, ins: 0xA4, p1: fromMF ? 0x08 : 0x09, p2: response.rawValue,
+                    data: path, expectedLength: response == .none ? nil : 256)
     }
 
     /// READ BINARY at a 15-bit offset of the current EF.

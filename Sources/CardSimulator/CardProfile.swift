@@ -23,6 +23,9 @@ public struct CardProfile: Codable, Equatable, Sendable {
     /// FCI/FCP without the file identifier (83), as some UICC applications
     /// answer; the host then cannot tell where the application DF is.
     public var omitsFileIDInFCI: Bool
+    /// SELECT of a file by id or path answered 6A86 when P2 asks for the FCP
+    /// (04); FCI (00) and no data (0C) work, as on ISO cards that predate FCP.
+    public var refusesFCPForFiles: Bool
     /// The card's SCP03 security domain; `nil` for a card without one.
     public var scp03: SecureDomainProfile?
     /// A PKCS#15 application built into `files` when the card is made.
@@ -40,9 +43,10 @@ public struct CardProfile: Codable, Equatable, Sendable {
     public init(name: String, atr: String, responseChaining: ResponseChaining = .none,
                 shortRead: ShortRead = .warning, extendedLength: Bool = true,
                 maxResponseLength: Int = 4096, strictSelectP2: Bool = false, omitsFileIDInFCI: Bool = false,
-                scp03: SecureDomainProfile? = nil, pkcs15: PKCS15ImageProfile? = nil, files: FileNode) {
+                refusesFCPForFiles: Bool = false, scp03: SecureDomainProfile? = nil, pkcs15: PKCS15ImageProfile? = nil, files: FileNode) {
         self.strictSelectP2 = strictSelectP2
         self.omitsFileIDInFCI = omitsFileIDInFCI
+        self.refusesFCPForFiles = refusesFCPForFiles
         self.name = name
         self.atr = atr
         self.responseChaining = responseChaining
@@ -56,7 +60,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, strictSelectP2, omitsFileIDInFCI
-        case scp03, pkcs15, files
+        case refusesFCPForFiles, scp03, pkcs15, files
     }
 
     public init(from decoder: Decoder) throws {
@@ -69,6 +73,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         maxResponseLength = try container.decodeIfPresent(Int.self, forKey: .maxResponseLength) ?? 4096
         strictSelectP2 = try container.decodeIfPresent(Bool.self, forKey: .strictSelectP2) ?? false
         omitsFileIDInFCI = try container.decodeIfPresent(Bool.self, forKey: .omitsFileIDInFCI) ?? false
+        refusesFCPForFiles = try container.decodeIfPresent(Bool.self, forKey: .refusesFCPForFiles) ?? false
         scp03 = try container.decodeIfPresent(SecureDomainProfile.self, forKey: .scp03)
         pkcs15 = try container.decodeIfPresent(PKCS15ImageProfile.self, forKey: .pkcs15)
         files = try container.decode(FileNode.self, forKey: .files)

@@ -37,6 +37,13 @@ public enum Personality: String, CaseIterable, Sendable {
     /// OpenSC 0.23 decodes only opaqueDO entries in a DODF (pkcs15-data.c,
     /// c_asn1_data is a SEQUENCE), so this is the image pkcs15-tool can list.
     case opaqueObjects = "opaque-objects"
+    // Cards stricter than dmboot expected (issue 24, the read path).
+    /// At most 200 bytes to one READ BINARY, with 9000: fewer than Ne is not
+    /// the end of the file (ISO/IEC 7816-4 5.1).
+    case shortReads = "short-reads"
+    /// SELECT of an EF or EF(DIR) with P2 04 (FCP) answered 6A86, FCI and
+    /// no data accepted; the application is reached through EF(DIR).
+    case fcpRefused = "fcp-refused"
 
     /// The ATR of the T=0 personality: T=0 alone (no TD1), historical bytes "dmboot-t0car".
     public static let t0ATR = "3B0C646D626F6F742D7430636172"
@@ -89,6 +96,11 @@ public enum Personality: String, CaseIterable, Sendable {
                 .init(kind: "cp", label: "Bootstrap", fid: "6002", content: Hex.encode(Array(Self.clientProvisioningXML.utf8)),
                       size: 512),
             ]
+        case .shortReads:
+            card.maxResponseLength = 200
+        case .fcpRefused:
+            card.refusesFCPForFiles = true
+            image.selectableByAID = false
         }
         card.pkcs15 = image
         return card

@@ -280,6 +280,7 @@ public final class VirtualCard {
 
     private func select(_ command: CommandAPDU, state: inout ChannelState) -> ResponseAPDU {
         if profile.strictSelectP2 && command.p2 & 0x0C == 0x00 { return Self.error(0x6A86) }
+        if profile.refusesFCPForFiles && command.p1 != 0x04 && command.p2 & 0x0C == 0x04 { return Self.error(0x6A86) }
         let target: CardFile?
         switch command.p1 {
         case 0x00:
@@ -394,7 +395,9 @@ public final class VirtualCard {
         let isWildcard = asked == 256 || asked == CommandAPDU.maxExpectedLength
         let limit = min(asked, profile.maxResponseLength, responseRoom ?? Int.max)
         let chunk = Array(content[offset..<(offset + min(available, limit))])
-        if chunk.count < asked && !isWildcard {
+        // Fewer bytes than asked because of the card's own limit, not the
+        // end of the file: 9000, as ISO/IEC 7816-4 5.1 lets a card answer.
+        if chunk.count < asked && !isWildcard && chunk.count == available {
             if profile.shortRead == .wrongLength && asked <= 256 {
                 return Self.error(0x6C00 | UInt16(chunk.count & 0xFF))
             }

@@ -35,9 +35,18 @@ extension CardChannel {
     /// exchange, for a debugger's transcript.
     public func selectApplication(_ aid: [UInt8], order: [ISOCommand.SelectResponse] = ISOCommand.SelectResponse.fallbackOrder,
                                   report: (CommandAPDU, ResponseAPDU) -> Void = { _, _ in }) throws -> ResponseAPDU {
+        try select(order: order, report: report) { ISOCommand.selectApplication(aid, response: $0) }
+    }
+
+    /// Any SELECT (an EF by file id or path as well as a DF by name) in the
+    /// first form the card takes, by the same rule as `selectApplication`:
+    /// OpenSC's iso7816.c moves from FCP to FCI to no data on such a refusal.
+    public func select(order: [ISOCommand.SelectResponse] = ISOCommand.SelectResponse.fallbackOrder,
+                       report: (CommandAPDU, ResponseAPDU) -> Void = { _, _ in },
+                       _ form: (ISOCommand.SelectResponse) -> CommandAPDU) throws -> ResponseAPDU {
         var response = ResponseAPDU(status: StatusWord(0x6A86))
-        for form in order {
-            let command = ISOCommand.selectApplication(aid, response: form)
+        for kind in order {
+            let command = form(kind)
             response = try transmit(command)
             report(command, response)
             guard response.status == StatusWord(0x6A86) || response.status == StatusWord(0x6B00) else { return response }

@@ -62,7 +62,7 @@ public struct PKCS15Application: Equatable, Sendable {
     /// same templates one after the other on others; OpenSC dir.c
     /// (sc_enum_apps) reads both, and so does dmboot.
     private static func selectThroughDirectory(over channel: CardChannel, preferred: [UInt8]) throws -> PKCS15Application {
-        let selectDirectory = try channel.transmit(ISOCommand.selectPath([0x2F, 0x00], fromMF: true, returnFCP: true))
+        let selectDirectory = try channel.select { ISOCommand.selectPath([0x2F, 0x00], fromMF: true, response: $0) }
         guard selectDirectory.status == .success || selectDirectory.status.isWarning else {
             throw PKCS15Error.noPKCS15Application
         }
@@ -93,18 +93,8 @@ public struct PKCS15Application: Equatable, Sendable {
     }
 
     private static func readTransparentDirectory(over channel: CardChannel, size: Int?) throws -> [DirectoryEntry] {
-        var content: [UInt8] = []
-        let limit = min(size ?? 0x7FFF, 0x7FFF)
-        while content.count < limit {
-            let asked = min(256, limit - content.count)
-            let response = try channel.transmit(ISOCommand.readBinary(offset: content.count, length: asked))
-            if response.status == StatusWord(0x6B00) && !content.isEmpty { break }
-            guard response.status == .success || response.status == StatusWord(0x6282) else {
-                throw CardStatusError("READ BINARY of EF(DIR) at offset \(content.count)", response.status)
-            }
-            content += response.data.prefix(asked)
-            if response.data.count < asked || response.status == StatusWord(0x6282) { break }
-        }
+        let content = try BinaryReading.read(over: channel, file: "EF(DIR)", start: 0, wanted: size.map { min($0, 0x7FFF) },
+                                             chunkLength: 256)
         return try DirectoryEntry.parse(transparent: content)
     }
 

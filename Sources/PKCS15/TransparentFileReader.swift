@@ -36,23 +36,13 @@ public final class TransparentFileReader {
             throw PKCS15Error.fileShorterThanDeclared(path: "\(path)", declared: start + wanted, actual: size)
         }
         let findsEnd = document && path.length == nil
-        var content: [UInt8] = []
-        while wanted.map({ content.count < $0 }) ?? true {
-            let offset = start + content.count
-            guard offset <= 0x7FFF else {
-                throw PKCS15Error.invalidValue(file: "\(path)", offset: offset, reason: "offsets past 32767 are not supported")
-            }
-            let asked = min(chunkLength, (wanted ?? Int.max) - content.count)
-            let response = try channel.transmit(ISOCommand.readBinary(offset: offset, length: asked))
-            if response.status == StatusWord(0x6B00) && wanted == nil && offset > 0 { break }
-            guard response.status == .success || response.status == StatusWord(0x6282) else {
-                throw CardStatusError("READ BINARY of \(path) at offset \(offset)", response.status)
-            }
-            // A card that sends more than asked does not move the offset past what was read.
-            content += response.data.prefix(asked)
-            if findsEnd, case .complete(let length) = DocumentBoundary.find(in: content) { return Array(content.prefix(length)) }
-            if response.data.count < asked || response.status == StatusWord(0x6282) { break }
+        var documentEnd: Int?
+        var content = try BinaryReading.read(over: channel, file: "\(path)", start: start, wanted: wanted,
+                                             chunkLength: chunkLength) { read in
+            if findsEnd, case .complete(let length) = DocumentBoundary.find(in: read) { documentEnd = length }
+            return documentEnd != nil
         }
+        if let documentEnd { return Array(content.prefix(documentEnd)) }
         if let wanted, content.count < wanted {
             throw PKCS15Error.fileShorterThanDeclared(path: "\(path)", declared: start + wanted, actual: start + content.count)
         }
@@ -65,7 +55,7 @@ public final class TransparentFileReader {
     /// Selects an EF unless it is the one selected last; returns its size when the FCP gives it.
     private func select(_ path: [UInt8]) throws -> Int? {
         if let selected, selected.path == path { return selected.size }
-        let command: CommandAPDU
+        let command: (ISOCommand.SelectResponse) -> CommandAPDU
         if path.count >= 2 && path[0] == 0x3F && path[1] == 0x00 {
             // An absolute path is checked against the application DF when the
             // card told where it is; a card whose FCI has no tag 83 did not,
@@ -73,13 +63,15 @@ public final class TransparentFileReader {
             if let applicationPath, !(path.starts(with: applicationPath) && path.count > applicationPath.count) {
                 throw PKCS15Error.pathOutsideApplication(path: "\(PKCS15Path(path: path))")
             }
-            command = ISOCommand.selectPath(Array(path.dropFirst(2)), fromMF: true, returnFCP: true)
+            command = { ISOCommand.selectPath(Array(path.dropFirst(2)), fromMF: true, response: $0) }
         } else if path.count == 2 {
-            command = ISOCommand.selectFile(UInt16(path[0]) << 8 | UInt16(path[1]), returnFCP: true)
+            command = { ISOCommand.selectFile(UInt16(path[0]) << 8 | UInt16(path[1]), response: $0) }
         } else {
-            command = ISOCommand.selectPath(path, fromMF: false, returnFCP: true)
+            command = { ISOCommand.selectPath(path, fromMF: false, response: $0) }
         }
-        let response = try channel.transmit(command)
+        // FCP first (the size costs no probing read), then FCI, then no data:
+        // a card that refuses P2 04 for an EF is read all the same.
+        let response = try channel.select(command)
         guard response.status == .success || response.status.isWarning else {
             throw CardStatusError("SELECT \(PKCS15Path(path: path))", response.status)
         }
@@ -87,6 +79,39 @@ public final class TransparentFileReader {
         if parameters.isRecordFile { throw PKCS15Error.recordReferenceUnsupported(path: "\(PKCS15Path(path: path))") }
         selected = (path, parameters.size)
         return parameters.size
+    }
+}
+
+/// READ BINARY of the selected EF, chunk after chunk. ISO/IEC 7816-4 (5.1:
+/// Ne is the most the card may send; 11.3.3 READ BINARY) lets a card answer
+/// fewer bytes than asked with 9000, so a short chunk moves the offset on and
+/// does not end the file: only the size (FCP or Path), 6282 ("end of file
+/// reached before reading Ne bytes", table 6), 6B00 past the first chunk
+/// ("wrong parameters P1-P2": the offset is beyond the end) or an empty answer do.
+enum BinaryReading {
+    /// Reads from `start` until `wanted` bytes are in (when known) or the
+    /// card ends the file; `enough` may stop earlier (a document whose end was found).
+    static func read(over channel: CardChannel, file: String, start: Int, wanted: Int?, chunkLength: Int,
+                     enough: ([UInt8]) -> Bool = { _ in false }) throws -> [UInt8] {
+        var content: [UInt8] = []
+        while wanted.map({ content.count < $0 }) ?? true {
+            let offset = start + content.count
+            guard offset <= 0x7FFF else {
+                if wanted == nil { break }
+                throw PKCS15Error.invalidValue(file: file, offset: offset, reason: "offsets past 32767 are not supported")
+            }
+            let asked = min(chunkLength, (wanted ?? Int.max) - content.count, 0x8000 - offset)
+            let response = try channel.transmit(ISOCommand.readBinary(offset: offset, length: asked))
+            if response.status == StatusWord(0x6B00) && offset > start { break }
+            guard response.status == .success || response.status == StatusWord(0x6282) else {
+                throw CardStatusError("READ BINARY of \(file) at offset \(offset)", response.status)
+            }
+            // A card that sends more than asked does not move the offset past what was read.
+            content += response.data.prefix(asked)
+            if enough(content) { break }
+            if response.data.isEmpty || response.status == StatusWord(0x6282) { break }
+        }
+        return content
     }
 }
 

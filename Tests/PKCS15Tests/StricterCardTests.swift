@@ -1,0 +1,36 @@
+import APDU
+import CardSession
+import CardSimulator
+import CardTransport
+import PKCS15
+import XCTest
+
+/// Cards stricter than dmboot expected (issue 24): each personality read in
+/// process, with what went on the wire; the same cards cross pcscd in
+/// IntegrationTests/PersonalityProvisioningTests.
+extension PersonalityTests {
+    /// ISO/IEC 7816-4 5.1: Ne is the most the card may send, so 200 bytes with
+    /// 9000 to a READ BINARY of 239 is a whole answer, and the next one starts
+    /// at offset 200. Only 6282 (table 6: end of file reached before Ne bytes)
+    /// or the size from the FCP ends the EF.
+    func testAShortChunkWith9000IsReadOnAtTheOffsetReached() throws {
+        let (result, link) = try read(.shortReads)
+        XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
+        let offsets = link.sent.filter { $0.count > 3 && $0[1] == 0xB0 }.map { Int($0[2]) << 8 | Int($0[3]) }
+        XCTAssertTrue(offsets.contains(200) && offsets.contains(400), "\(offsets)")
+        XCTAssertFalse(offsets.contains(239), "the offset follows the bytes received, not the bytes asked: \(offsets)")
+    }
+
+    /// A card that answers 6A86 to SELECT of an EF with P2 04 gets P2 00
+    /// (FCI) next, as OpenSC iso7816.c falls back, for EF(DIR) and every
+    /// PKCS#15 EF; the FCI's size (tag 80) serves as the FCP's would.
+    func testAnEFSelectRefusingTheFCPFallsBackToTheFCI() throws {
+        let (result, link) = try read(.fcpRefused)
+        XCTAssertEqual(result.contents.application.foundBy, "ef-dir")
+        XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
+        let selects = link.sent.filter { $0.count > 3 && $0[1] == 0xA4 && $0[2] != 0x04 }
+        XCTAssertTrue(selects.contains { $0[2] == 0x08 && $0[3] == 0x04 && $0.suffix(3).starts(with: [0x2F, 0x00]) })
+        XCTAssertTrue(selects.contains { $0[2] == 0x08 && $0[3] == 0x00 && $0.suffix(3).starts(with: [0x2F, 0x00]) },
+                      "EF(DIR) selected again asking for the FCI")
+    }
+}
