@@ -15,6 +15,11 @@ public final class CardFeeder: Sendable {
         /// Card i (from 0) is made from `profiles[i % profiles.count]`.
         public var profiles: [CardProfile]
         public var count: Int
+        /// The number of the first card: a second batch starts where the
+        /// first ended, so its serials, KDDs and ICCIDs are new.
+        public var firstCard = 0
+        /// The ICCID's first digits (1 to 12), before the card number; zeros fill the rest of the 12.
+        public var iccidPrefix = CardFeeder.defaultICCIDPrefix
         /// Seconds between pulling a card and inserting the next in the same
         /// slot: an operator's hand. Any gap, 0 too, is safe: a card is pulled
         /// only while vpcd still holds its connection (see
@@ -70,12 +75,19 @@ public final class CardFeeder: Sendable {
         self.onCard = onCard
     }
 
+    /// The ICCID of fed card n is this prefix and n in eight digits (issuer identifier 89 01, telecom, country 01).
+    public static let defaultICCIDPrefix = "890100000000"
+    /// Card numbers fit the ICCID's last eight digits.
+    public static let cardNumbers = 0...99_999_999
+
     /// Each card gets its own PKCS#15 serial number and ICCID, so that a
     /// station keeps one tree per card, and its own key diversification
     /// data, so that a batch has per-card keys (diversified, or listed in a
     /// key table): the profile's serial and KDD with the card number in the
-    /// last four bytes, and an ICCID whose last eight digits are the card number.
-    public static func profile(_ profile: CardProfile, numbered number: Int) -> CardProfile {
+    /// last four bytes, and an ICCID of `iccidPrefix` (padded with zeros to
+    /// 12 digits) then the card number in eight digits.
+    public static func profile(_ profile: CardProfile, numbered number: Int,
+                               iccidPrefix: String = defaultICCIDPrefix) -> CardProfile {
         var numbered = profile
         let suffix = String(format: "%08X", UInt32(truncatingIfNeeded: number))
         if var image = profile.pkcs15 {
@@ -88,14 +100,15 @@ public final class CardFeeder: Sendable {
             numbered.scp03 = domain
         }
         if let index = numbered.files.children?.firstIndex(where: { $0.fid.uppercased() == "2FE2" }) {
-            numbered.files.children?[index].content = iccidContent(number: number)
+            numbered.files.children?[index].content = iccidContent(number: number, prefix: iccidPrefix)
         }
         return numbered
     }
 
-    /// EF.ICCID bytes (TS 102 221 13.2, digits swapped in each byte) of 8901 0000 0000 nnnn nnnn.
-    static func iccidContent(number: Int) -> String {
-        let digits = Array("890100000000" + String(format: "%08d", number % 100_000_000))
+    /// EF.ICCID bytes (TS 102 221 13.2, digits swapped in each byte) of the prefix padded to 12 digits, then nnnn nnnn.
+    static func iccidContent(number: Int, prefix: String = defaultICCIDPrefix) -> String {
+        let padded = prefix.padding(toLength: 12, withPad: "0", startingAt: 0)
+        let digits = Array(padded + String(format: "%08d", number % 100_000_000))
         return stride(from: 0, to: digits.count, by: 2).map { String([digits[$0 + 1], digits[$0]]) }.joined()
     }
 
@@ -154,7 +167,8 @@ public final class CardFeeder: Sendable {
     }
 
     private func feed(_ number: Int, into port: UInt16) throws -> CardReport {
-        let profile = Self.profile(configuration.profiles[number % configuration.profiles.count], numbered: number)
+        let profile = Self.profile(configuration.profiles[number % configuration.profiles.count],
+                                   numbered: configuration.firstCard + number, iccidPrefix: configuration.iccidPrefix)
         let card = try VirtualCard(profile: profile)
         let connection = VPCDConnection(card: card)
         connection.responseDelay = configuration.responseDelay
@@ -175,7 +189,7 @@ public final class CardFeeder: Sendable {
         }
         defer { used.signal() }
         try connection.serve()
-        return CardReport(card: number, port: port, profile: profile.name, serialNumber: profile.pkcs15?.serialNumber,
+        return CardReport(card: configuration.firstCard + number, port: port, profile: profile.name, serialNumber: profile.pkcs15?.serialNumber,
                           identity: Self.identity(of: profile),
                           keyDiversificationData: profile.scp03?.kdd,
                           outcome: wasUsed ? "used" : "untouched", commands: card.commandCount,

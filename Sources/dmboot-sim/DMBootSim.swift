@@ -40,6 +40,12 @@ struct DMBootSim: ParsableCommand {
     @Option(help: ArgumentHelp("Feed this many cards through the slots, pulling each once the host is done with it.", valueName: "count"))
     var feed: Int?
 
+    @Option(help: ArgumentHelp("With --feed: the number of the first card (0); it sets the serial, KDD and ICCID of each card, so a second batch starts after the first.", valueName: "number"))
+    var firstCard = 0
+
+    @Option(help: ArgumentHelp("With --feed: the ICCID's first digits (1 to 12, default \(CardFeeder.defaultICCIDPrefix)); zeros, then the card number in 8 digits, follow.", valueName: "digits"))
+    var iccidPrefix = CardFeeder.defaultICCIDPrefix
+
     @Option(help: ArgumentHelp("With --feed: seconds between pulling a card and inserting the next (any, 0 too).", valueName: "seconds"))
     var gap: Double = 0.5
 
@@ -65,7 +71,14 @@ struct DMBootSim: ParsableCommand {
     var force = false
 
     func validate() throws {
-        if let feed { try NumberRange.check(feed, "--feed", 1...1_000_000, unit: "a number of cards") }
+        if let feed {
+            try NumberRange.check(feed, "--feed", 1...1_000_000, unit: "a number of cards")
+            try NumberRange.check(firstCard, "--first-card", CardFeeder.cardNumbers.lowerBound...(CardFeeder.cardNumbers.upperBound - feed + 1),
+                                  unit: "a card number (the last card of the batch must fit in 8 digits)")
+        }
+        guard (1...12).contains(iccidPrefix.count), iccidPrefix.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw ValidationError("--iccid-prefix takes 1 to 12 decimal digits; got \"\(iccidPrefix)\"")
+        }
         for name in personality where Personality(rawValue: name) == nil {
             throw ValidationError("--personality takes \(Personality.allCases.map(\.rawValue).joined(separator: ", ")); got \(name)")
         }
@@ -86,7 +99,7 @@ struct DMBootSim: ParsableCommand {
         let ports = port.isEmpty ? [VPCDConnection.defaultPort] : port
         let slots = SlotOptions(host: host, responseDelay: responseDelay / 1000, connectTimeout: connectTimeout)
         if let feed {
-            return try Feeding(slots: slots, gap: gap, untouchedTimeout: untouchedTimeout)
+            return try Feeding(slots: slots, gap: gap, untouchedTimeout: untouchedTimeout, firstCard: firstCard, iccidPrefix: iccidPrefix)
                 .run(profiles: profiles, ports: ports, count: feed)
         }
         if printProfile { return try Self.show(profiles[0]) }

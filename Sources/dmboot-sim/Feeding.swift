@@ -10,12 +10,16 @@ struct Feeding {
     let slots: SlotOptions
     let gap: Double
     let untouchedTimeout: Double
+    let firstCard: Int
+    let iccidPrefix: String
 
     func run(profiles: [CardProfile], ports: [UInt16], count: Int) throws {
         var configuration = CardFeeder.Configuration(ports: ports, profiles: profiles, count: count)
         configuration.host = slots.host
         configuration.gap = gap
         configuration.untouchedTimeout = untouchedTimeout
+        configuration.firstCard = firstCard
+        configuration.iccidPrefix = iccidPrefix
         configuration.responseDelay = slots.responseDelay
         configuration.connectTimeout = slots.connectTimeout
         let output = Mutex(FileHandle.standardOutput)

@@ -180,5 +180,7 @@ final class VirtualCardTests: XCTestCase {
             XCTAssertEqual(try Hex.decode(content).count, 10, "\(profile.name): EF.ICCID is \(content)")
         }
         XCTAssertEqual(CardFeeder.iccidContent(number: 7), "98100000000000000070", "8901 0000 0000 0000 0007")
+        XCTAssertEqual(CardFeeder.iccidContent(number: 12_345_678, prefix: "8949"), "98940000000021436587",
+                       "prefix 8949, zeros to 12 digits, then 1234 5678")
     }
 }

@@ -131,6 +131,13 @@ final class ErrorOutputTests: XCTestCase {
         let gap = try Executable.run("dmboot-sim", ["--feed", "1", "--gap", "nan"])
         XCTAssertEqual(gap.status, 2, gap.stderr)
         XCTAssertTrue(gap.stderr.contains("--gap takes seconds from 0 to 3600; nan is not a number"), gap.stderr)
+        let past = try Executable.run("dmboot-sim", ["--feed", "2", "--first-card", "99999999"])
+        XCTAssertEqual(past.status, 2, past.stderr)
+        XCTAssertTrue(past.stderr.contains("--first-card takes a card number (the last card of the batch must fit in 8 digits) from 0 to 99999998"),
+                      past.stderr)
+        let prefix = try Executable.run("dmboot-sim", ["--feed", "1", "--iccid-prefix", "89x"])
+        XCTAssertEqual(prefix.status, 2, prefix.stderr)
+        XCTAssertTrue(prefix.stderr.contains("--iccid-prefix takes 1 to 12 decimal digits; got \"89x\""), prefix.stderr)
         let nan = try Executable.run("dmboot", ["tree", "show", "--tree", tree, "--busy-timeout", "nan", "--json"])
         XCTAssertTrue(try failure(nan)["message"] as? String == "--busy-timeout takes seconds from 0 to 3600; nan is not a number",
                       nan.stdout)

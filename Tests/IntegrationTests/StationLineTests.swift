@@ -38,6 +38,24 @@ final class StationLineTests: StationTestCase {
         XCTAssertEqual((summary["stoppedTheLine"] as? [String: Any])?["cards"] as? Int, 3)
     }
 
+    /// A second batch fed with --first-card and --iccid-prefix gets cards of
+    /// its own: the station provisions every one, none is a duplicate.
+    func testASecondBatchFromAFirstCardNumberIsNotDuplicates() throws {
+        let station = try station(["--max-cards", "4", "--summary", path("summary.json")])
+        try station.waitUntilWatching()
+        let first = try feeder(2, slots: 0..<1).finish()
+        let second = try feeder(2, slots: 0..<1, ["--first-card", "2", "--iccid-prefix", "8949"]).finish()
+        let stopped = try station.finish()
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(stopped.status, 0, stopped.stderr)
+        XCTAssertTrue(stopped.stdout.contains("4 card(s): 4 provisioned, 0 unchanged, 0 duplicate, 0 failed"), stopped.stdout)
+        let cards = try FeederReport.parse(second.stdout)
+        XCTAssertEqual(cards.map(\.card), [2, 3])
+        XCTAssertEqual(cards.map(\.identity), ["iccid:89490000000000000002", "iccid:89490000000000000003"])
+        XCTAssertEqual(cards.map(\.serialNumber), ["44454D4F00000002", "44454D4F00000003"])
+    }
+
     func testReadersThatMatchNothingAndAOnceWithNothingToDoAreErrors() throws {
         let unknown = try Executable.run("dmboot", ["station", "--keys", keys, "--tree-dir", trees, "--readers", "Omnikey"])
         XCTAssertEqual(unknown.status, 5, unknown.stderr)
