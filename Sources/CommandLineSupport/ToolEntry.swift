@@ -53,6 +53,17 @@ public struct ToolEntry: Sendable {
         Foundation.exit(ExitStatus.success.rawValue)
     }
 
+    /// `arguments` as `expand` rewrites them before parsing (an options file
+    /// spliced in: `OptionFile.expand`); a failure to do so ends the process
+    /// as a failing command does.
+    public func arguments(_ arguments: [String], expandedBy expand: ([String]) throws -> [String]) -> [String] {
+        do {
+            return try expand(arguments)
+        } catch {
+            fail(classify(error), describe(error), json: Self.asksForJSON(arguments))
+        }
+    }
+
     /// The argument parser's outcomes: help and version (its clean exits),
     /// usage mistakes, and what it cannot classify (a bug).
     private func parserFailure<Root: ParsableCommand>(_ root: Root.Type, _ error: any Error, json: Bool) -> Never {

@@ -21,9 +21,14 @@ struct DMBoot: ParsableCommand {
     )
 
     /// The shared entry runs the command line and ends the process with the
-    /// documented status (dmboot(1), EXIT STATUS).
+    /// documented status (dmboot(1), EXIT STATUS). `station --config FILE`
+    /// reads its options from the file first, so that the command line's win.
     static func main() {
-        ToolEntry(name: "dmboot").run(DMBoot.self)
+        let entry = ToolEntry(name: "dmboot")
+        let arguments = entry.arguments(Array(CommandLine.arguments.dropFirst())) {
+            try OptionFile.expand($0, command: "station", option: "--config", refused: StationCommand.refusedInConfig)
+        }
+        entry.run(DMBoot.self, arguments: arguments)
     }
 }
 

@@ -30,6 +30,18 @@ struct StationCommand: ParsableCommand {
         accounts is unchanged: neither counts as provisioned.
         """)
 
+    @Option(help: ArgumentHelp(
+        "Read the options from this file: key = value lines, a key being an option without its dashes (a flag: its key alone); "
+            + "options on the command line win. See dmboot(1), STATION CONFIGURATION.", valueName: "file"))
+    var config: String?
+
+    /// What a station's configuration file may not hold: keys in hex belong
+    /// in a key file (0600) or a token, and a file does not name another.
+    static let refusedInConfig: [String: String] = {
+        let keys = "keys go in a key file (keys = FILE, mode 0600) or a PKCS#11 token, never in a configuration"
+        return ["key-enc": keys, "key-mac": keys, "key-dek": keys, "config": "one configuration file names no other"]
+    }()
+
     @Option(help: ArgumentHelp("all, or a comma-separated list of reader names, indexes or unique parts.", valueName: "readers"))
     var readers = "all"
 
@@ -98,6 +110,7 @@ struct StationCommand: ParsableCommand {
         let configuration = try stationConfiguration()
         let sink = try ResultSinks(jsonLog.map { [try JSONLinesLog(path: $0)] } ?? [])
         let board = StatusBoard(maxCards: maxCards)
+        if let config { board.message("options from \(config); the command line's win") }
         let observers = Station.Observers(result: { result in
             do {
                 try sink.record(result)
