@@ -10,10 +10,22 @@ public final class JSONLinesLog: ResultSink {
     public let path: String
 
     public init(path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else { throw LogError.cannotOpen(path: path, errno: errno) }
         self.path = path
-        handle = Mutex(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true))
+        handle = Mutex(try Self.open(path))
+    }
+
+    private static func open(_ path: String) throws -> FileHandle {
+        let descriptor = Foundation.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw LogError.cannotOpen(path: path, errno: errno) }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    /// Opens the path again, creating it, after logrotate renamed the file
+    /// (its SIGHUP convention): later lines go to the new file, none is lost
+    /// between the two. When the path cannot be opened the old file is kept.
+    public func reopen() throws {
+        let fresh = try Self.open(path)
+        handle.withLock { $0 = fresh }
     }
 
     static let encoder: JSONEncoder = {

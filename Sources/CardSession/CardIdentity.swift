@@ -25,14 +25,26 @@ public struct ICCID: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { digits }
 
+    /// ISO/IEC 7816-4 table 6 "file or application not found": the one
+    /// answer that says the card has no EF.ICCID.
+    public static let notFound = StatusWord(0x6A82)
+
     /// Reads EF.ICCID in clear: SELECT 3F00/2FE2 (no response data), READ
-    /// BINARY of its 10 bytes. `nil` when the card has no such EF or its
-    /// content is not an ICCID; transport failures are thrown.
+    /// BINARY of its 10 bytes. `nil` when the card has no such EF (6A82) or
+    /// its content is not an ICCID. Any other refusal is thrown: a card left
+    /// inside another client's secure channel refuses a plain SELECT (6982),
+    /// and taking that for "no ICCID" would file the same card under its
+    /// PKCS#15 serial now and its ICCID next time (issue 25 item 1).
     public static func read(over channel: CardChannel) throws -> ICCID? {
         let select = try channel.transmit(ISOCommand.selectPath([0x2F, 0xE2], fromMF: true))
-        guard select.status == .success || select.status.isWarning else { return nil }
+        if select.status == notFound { return nil }
+        guard select.status == .success || select.status.isWarning else {
+            throw CardStatusError("SELECT EF.ICCID (3F00/2FE2)", select.status)
+        }
         let response = try channel.transmit(ISOCommand.readBinary(offset: 0, length: 10))
-        guard response.status == .success || response.status == StatusWord(0x6282) else { return nil }
+        guard response.status == .success || response.status == StatusWord(0x6282) else {
+            throw CardStatusError("READ BINARY of EF.ICCID", response.status)
+        }
         return ICCID(bytes: response.data)
     }
 }

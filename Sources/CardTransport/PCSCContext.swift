@@ -174,14 +174,20 @@ public final class PCSCContext {
         }
     }
 
-    /// Connects to the card in `reader`, T=0 or T=1 as the card and reader negotiate.
-    public func connect(reader: String, share: ShareMode = .shared) throws -> PCSCCard {
+    /// Connects to the card in `reader`, T=0 or T=1 as the card and reader
+    /// negotiate. With `reset`, the card is reset first (SCardReconnect with
+    /// SCARD_RESET_CARD): pcscd leaves a card as the last client left it, a
+    /// client that died inside a secure channel too, and a card read in
+    /// that state answers differently (issue 25 item 1).
+    public func connect(reader: String, share: ShareMode = .shared, reset: Bool = false) throws -> PCSCCard {
         var card: SCARDHANDLE = 0
         var active: DWORD = 0
         let rv = SCardConnect(handle, reader, share.pcscValue, CPCSC_PROTOCOL_T0 | CPCSC_PROTOCOL_T1, &card, &active)
         guard rv == CPCSC_S_SUCCESS else {
             throw PCSCError.from(code: rv, operation: "SCardConnect", reader: reader)
         }
-        return PCSCCard(handle: card, context: self, reader: reader, activeProtocol: active)
+        let connected = PCSCCard(handle: card, context: self, reader: reader, activeProtocol: active)
+        if reset { try connected.reset() }
+        return connected
     }
 }

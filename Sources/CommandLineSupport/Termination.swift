@@ -1,13 +1,18 @@
 import Foundation
 
-/// SIGINT and SIGTERM run a handler instead of ending the process, until
+/// SIGINT and SIGTERM (or the signals given) run a handler instead of ending the process, until
 /// `cancel()`: the command ends its work its own way (a station finishes the
 /// cards in progress, the simulator pulls its cards from the readers).
 public struct Termination {
     private let sources: [DispatchSourceSignal]
 
     public init(_ handler: @escaping @Sendable () -> Void) {
-        sources = [SIGINT, SIGTERM].map { signalNumber in
+        self.init(signals: [SIGINT, SIGTERM], handler)
+    }
+
+    /// Handles `signals` (SIGHUP for a log reopen) instead of their default action.
+    public init(signals: [Int32], _ handler: @escaping @Sendable () -> Void) {
+        sources = signals.map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler(handler: handler)

@@ -140,7 +140,10 @@ public struct TreeInstaller {
 
 /// What a first install killed before its rename leaves beside the tree:
 /// "<tree>.new-<pid>" and its SQLite journal. Only files whose process is
-/// gone are removed; a live process may still be building its tree.
+/// gone are removed; a live process may still be building its tree. The
+/// folder is swept, not only this tree's name: with one tree per card, the
+/// card whose build was killed may never come back (issue 25 item 3), so
+/// every "<name>.sqlite.new-<pid>" there is another card's leftover.
 public struct StaleBuildFiles {
     public let treePath: String
 
@@ -151,11 +154,13 @@ public struct StaleBuildFiles {
     /// The stale files, by name, in the tree's folder.
     public func names() -> [String] {
         let tree = URL(fileURLWithPath: treePath)
-        let prefix = tree.lastPathComponent + ".new-"
+        let own = tree.lastPathComponent + ".new-"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: tree.deletingLastPathComponent().path)) ?? []
         return names.filter { name in
-            guard name.hasPrefix(prefix) else { return false }
-            let rest = name.dropFirst(prefix.count)
+            guard let marker = name.range(of: ".new-", options: .backwards) else { return false }
+            let built = name[..<marker.upperBound]
+            guard built == own || built.hasSuffix(".sqlite.new-") else { return false }
+            let rest = name[marker.upperBound...]
             let digits = rest.prefix { $0.isASCII && $0.isNumber }
             guard ["", "-journal", "-wal", "-shm"].contains(rest.dropFirst(digits.count)),
                   let pid = pid_t(digits), pid > 0 else { return false }

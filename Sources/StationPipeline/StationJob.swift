@@ -54,8 +54,9 @@ public struct RunContext: Sendable {
 }
 
 /// One card at a station: its own PC/SC context (contexts stay on their
-/// thread), an exclusive connection, the whole provisioning, and a reset at
-/// the end.
+/// thread), an exclusive connection that starts with a reset (a known state
+/// whatever the last client did), the whole provisioning, and a reset at the
+/// end.
 public struct StationJob: Sendable {
     public let provisioner: Provisioner
     public let context: RunContext
@@ -77,7 +78,7 @@ public struct StationJob: Sendable {
         let read = Mutex<(atr: String?, iccid: String?, serial: String?, identity: String?)>((nil, nil, nil, nil))
         do {
             let pcsc = try PCSCContext()
-            let card = try pcsc.connect(reader: name, share: .exclusive)
+            let card = try pcsc.connect(reader: name, share: .exclusive, reset: true)
             defer { card.disconnect(resetCard: true) }
             let atr = try card.atr()
             read.withLock { $0.atr = Hex.encode(atr) }

@@ -22,7 +22,8 @@ struct ReaderOptions: ParsableArguments {
     /// Resolves the reader, waits for the card as asked, and connects. A
     /// wait is said on stderr when it starts, so that a person (or a script)
     /// at an empty reader knows dmboot is ready for the card.
-    func connect(_ context: PCSCContext) throws -> PCSCCard {
+    /// `reset` starts the card from a known state (a command that reads its identity needs it).
+    func connect(_ context: PCSCContext, reset: Bool = false) throws -> PCSCCard {
         let name = try context.resolveReader(reader)
         do {
             try context.waitForCard(in: name, timeout: 0)
@@ -31,7 +32,7 @@ struct ReaderOptions: ParsableArguments {
             Output.progress("waiting up to \(String(format: "%g", wait)) s for a card in \"\(name)\"")
             try context.waitForCard(in: name, timeout: wait)
         }
-        return try context.connect(reader: name, share: exclusive ? .exclusive : .shared)
+        return try context.connect(reader: name, share: exclusive ? .exclusive : .shared, reset: reset)
     }
 }
 

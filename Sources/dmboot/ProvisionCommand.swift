@@ -140,7 +140,7 @@ struct ProvisionCommand: ParsableCommand {
         let claim = results?.admission()
         provisioner.admission = claim
         let context = try PCSCContext()
-        let card = try readerOptions.connect(context)
+        let card = try readerOptions.connect(context, reset: true)
         defer { card.disconnect(resetCard: true) }
         let time = Date()
         let started = ContinuousClock.now

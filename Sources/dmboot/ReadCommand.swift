@@ -61,7 +61,7 @@ struct ReadCommand: ParsableCommand {
     func run() throws {
         let keys = try keyOptions.load()
         let context = try PCSCContext()
-        let card = try readerOptions.connect(context)
+        let card = try readerOptions.connect(context, reset: true)
         // A reset ends the card's side of the session with the connection.
         defer { card.disconnect(resetCard: true) }
         let channel = ISO7816Channel(link: card)

@@ -26,6 +26,7 @@ struct StationCommand: ParsableCommand {
         EXTERNAL AUTHENTICATE). --max-consecutive-failures cards in a row failing with the same class (wrong keys, a \
         wrong batch) stop the line with exit status 16; duplicates neither count nor break the row. SIGINT or SIGTERM finishes the cards in progress, writes \
         the summary and exits 0; a second Ctrl-C is acknowledged at once and exits 17 right after the cards in flight. \
+        SIGHUP reopens the --json-log file at its path (after logrotate renamed it) and keeps running. \
         A card already provisioned in this run is a duplicate, a card whose tree already holds its \
         accounts is unchanged: neither counts as provisioned.
         """)
@@ -108,9 +109,20 @@ struct StationCommand: ParsableCommand {
         var provisioner = Provisioner(reader: reader, policy: policy, tree: location)
         provisioner.busyTimeout = busyTimeout
         let configuration = try stationConfiguration()
-        let sink = try ResultSinks(jsonLog.map { [try JSONLinesLog(path: $0)] } ?? [])
+        let log = try jsonLog.map { try JSONLinesLog(path: $0) }
+        let sink = ResultSinks(log.map { [$0] } ?? [])
         let board = StatusBoard(maxCards: maxCards)
         if let config { board.message("options from \(config); the command line's win") }
+        // logrotate's convention: SIGHUP after renaming the log asks for a new file at its path.
+        let hangup = Termination(signals: [SIGHUP]) {
+            do {
+                try log?.reopen()
+                board.message("SIGHUP: \(log.map { "reopened the log \($0.path)" } ?? "no --json-log to reopen"); still running")
+            } catch {
+                board.message("SIGHUP: \(error); lines keep going to the file that was open")
+            }
+        }
+        defer { hangup.cancel() }
         let observers = Station.Observers(result: { result in
             do {
                 try sink.record(result)

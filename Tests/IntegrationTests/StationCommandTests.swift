@@ -275,6 +275,9 @@ final class BackgroundProcess {
         kill(process.processIdentifier, number)
     }
 
+    var isRunning: Bool { process.isRunning }
+    var pid: pid_t { process.processIdentifier }
+
     /// `dmboot-sim --feed count` on the rig's slots `slots`.
     static func feeder(_ count: Int, slots: Range<Int>, _ extra: [String] = [], in folder: URL) throws -> BackgroundProcess {
         let ports = Rig.slots[slots].flatMap { ["--port", "\($0.port)"] }

@@ -41,6 +41,26 @@ final class NavigationFormsTests: XCTestCase {
         XCTAssertNil(ICCID(bytes: [UInt8](hex: "FFFF")), "no digit at all")
     }
 
+    /// Issue 25 item 1: only "file not found" (ISO/IEC 7816-4 table 6, 6A82)
+    /// says the card has no EF.ICCID. Any other refusal, such as the 6982 of
+    /// a card still inside another client's secure channel, is an error,
+    /// never a fallback to the PKCS#15 serial.
+    func testOnly6A82MeansNoEFICCIDAndAnyOtherRefusalIsAnError() throws {
+        XCTAssertNil(try ICCID.read(over: ISO7816Channel(link: Answering([0x6A, 0x82]))))
+        for status: [UInt8] in [[0x69, 0x82], [0x69, 0x85], [0x6F, 0x00]] {
+            XCTAssertThrowsError(try ICCID.read(over: ISO7816Channel(link: Answering(status)))) { error in
+                XCTAssertEqual((error as? CardStatusError)?.status, StatusWord(UInt16(status[0]) << 8 | UInt16(status[1])))
+            }
+        }
+    }
+
+    /// A card answering every command with one status word.
+    final class Answering: CardLink {
+        let status: [UInt8]
+        init(_ status: [UInt8]) { self.status = status }
+        func transmit(raw command: [UInt8]) throws -> [UInt8] { status }
+    }
+
     /// One DODF, three objects: a CP document carried directly in the DODF
     /// (ObjectValue direct [0], IMPLICIT OCTET STRING 80), a CP document in
     /// an EF the card does not have, and the DM bootstrap. The missing CP

@@ -7,6 +7,8 @@ import XCTest
 /// Issue 16, item 7: a first install killed before its rename leaves
 /// tree.sqlite.new-PID and its journal; the next install removes them, and
 /// only them: a file whose process still runs may be a tree being built.
+/// Issue 25 item 3: with one tree per card, another card's leftover in the
+/// same folder goes too, since that card may never come back.
 final class StaleBuildFilesTests: XCTestCase {
     var folder: URL!
     var tree: String { folder.appendingPathComponent("tree.sqlite").path }
@@ -44,9 +46,9 @@ final class StaleBuildFilesTests: XCTestCase {
         defer { sleeper.terminate() }
         let live = sleeper.processIdentifier
         let parent = getppid()
-        let stale = ["tree.sqlite.new-\(dead)", "tree.sqlite.new-\(dead)-journal"]
+        let stale = ["tree.sqlite.new-\(dead)", "tree.sqlite.new-\(dead)-journal", "iccid-8901.sqlite.new-\(dead)"]
         let kept = ["tree.sqlite.new-\(live)", "tree.sqlite.new-\(parent)-journal", "tree.sqlite.new-abc",
-                    "tree.sqlite.new-\(dead)-notes", "other.sqlite.new-\(dead)"]
+                    "tree.sqlite.new-\(dead)-notes", "notes.txt.new-\(dead)", "iccid-8902.sqlite.new-\(live)"]
         for name in stale + kept { touch(name) }
         XCTAssertEqual(StaleBuildFiles(treePath: tree).names(), stale.sorted())
 
