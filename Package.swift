@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "TerminalText"),
         // The exit-code contract, below every layer: each layer's errors state their class.
         .target(name: "ExitContract"),
+        // Files a user names: paths without Foundation's traps, and one rule for every secret file.
+        .target(name: "LocalFiles", dependencies: ["ExitContract"]),
         // The one JSON encoder of every tool's output, over Encodable types.
         .target(name: "JSONOutput", dependencies: ["ExitContract"]),
         .target(name: "APDU", dependencies: ["ExitContract"]),
@@ -52,12 +54,12 @@ let package = Package(
         // Every way to name SCP03 keys resolves here to one SCP03KeySource.
         .target(name: "KeySources", dependencies: ["APDU", "SecureChannel", "KeyCustody"]),
         .target(name: "DMBootstrap", dependencies: ["APDU", "CardCrypto", "CLibXML2", "ExitContract", "JSONOutput"]),
-        .target(name: "DMTree", dependencies: ["DMBootstrap", "CardCrypto", "CSQLite", "ExitContract", "JSONOutput"]),
+        .target(name: "DMTree", dependencies: ["DMBootstrap", "CardCrypto", "CSQLite", "ExitContract", "JSONOutput", "LocalFiles"]),
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel",
-                                                     "ExitContract"]),
+                                                     "ExitContract", "LocalFiles"]),
         .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "KeySources", "PKCS15", "CardSession",
-                                                   "DMBootstrap", "CEditLine", "TerminalText"]),
+                                                   "DMBootstrap", "CEditLine", "TerminalText", "LocalFiles"]),
         .target(name: "ServerCheck", dependencies: ["CardCrypto", "DMBootstrap", "ExitContract"]),
         .target(name: "MCIM", dependencies: ["CardCrypto", "ExitContract"]),
         // What a card's provisioning leaves behind, and where it goes (ResultSink).
@@ -66,7 +68,7 @@ let package = Package(
         // The factory pipeline: a station's job per card, its results and its status board.
         .target(name: "StationPipeline", dependencies: ["APDU", "CardResults", "CardTransport", "ExitContract", "Provisioning",
                                                         "Station", "TerminalText"]),
-        .target(name: "Results", dependencies: ["CLibPQ", "ExitContract"]),
+        .target(name: "Results", dependencies: ["CLibPQ", "ExitContract", "LocalFiles"]),
         // The results database behind the pipeline's seams: a claim per card (CardAdmission), then its record.
         .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results",
                                                        "StationPipeline"]),
@@ -82,7 +84,7 @@ let package = Package(
             "JSONOutput",
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
             "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "TerminalText", "ExitContract", "KeyCustody",
-            "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CommandLineSupport", "LocalFiles", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "dmboot-sim", dependencies: [
             "CardSimulator", "CommandLineSupport", "ExitContract", "JSONOutput", "TerminalText",
@@ -96,6 +98,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "TerminalTextTests", dependencies: ["TerminalText"]),
+        .testTarget(name: "LocalFilesTests", dependencies: ["LocalFiles"]),
         .testTarget(name: "JSONOutputTests", dependencies: ["JSONOutput"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: [
             "CommandLineSupport", "JSONOutput", "ExitContract", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -133,7 +136,7 @@ let package = Package(
 if Context.environment["DMBOOT_FUZZ"] != nil {
     package.targets.append(.executableTarget(
         name: "dmboot-fuzz",
-        dependencies: ["APDU", "APDUScript", "CardCrypto", "DMBootstrap", "DMTree", "MCIM", "PKCS15", "Provisioning",
+        dependencies: ["APDU", "APDUScript", "CardCrypto", "DMBootstrap", "DMTree", "LocalFiles", "MCIM", "PKCS15", "Provisioning",
                        "SecureChannel"],
         path: "Fuzz/Harness"))
 }

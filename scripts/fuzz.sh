@@ -14,7 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
-TARGETS=(wbxml xml tnds cp ber scp03 apdu-script mcim content-type key-file policy tree-json)
+TARGETS=(wbxml xml tnds cp ber scp03 apdu-script mcim content-type key-file policy tree-json path)
 BUILD=.build-fuzz
 CONFIGURATION=${FUZZ_CONFIGURATION:-release}
 

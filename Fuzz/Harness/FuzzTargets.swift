@@ -4,6 +4,7 @@ import CardCrypto
 import DMBootstrap
 import DMTree
 import Foundation
+import LocalFiles
 import MCIM
 import PKCS15
 import Provisioning
@@ -36,7 +37,7 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
 
 enum FuzzTarget: String, CaseIterable, Sendable {
     case wbxml, xml, tnds, cp, ber, scp03, apduScript = "apdu-script", mcim, contentType = "content-type", keyFile = "key-file"
-    case policy, treeJSON = "tree-json"
+    case policy, treeJSON = "tree-json", path
 
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["DMBOOT_FUZZ_TARGET"] ?? ""
@@ -62,6 +63,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .policy: Files.load(bytes) { _ = try ProvisioningPolicy.load(path: $0) }
         case .treeJSON:
             if let imported = try? TreeExport.accounts(fromJSON: Data(bytes)) { _ = AccountValidator().problems(in: imported.accounts) }
+        case .path: PathOptions.exercise(String(decoding: bytes, as: UTF8.self))
         }
     }
 
@@ -146,5 +148,21 @@ enum Files {
         _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         close(descriptor)
         try? read(path)
+    }
+}
+
+/// The path options (--tree, --tree-dir, --summary, --failed-list, an
+/// included script) as dmboot takes them apart: a folder is a byte prefix of
+/// its path, and a per-card tree lies directly in its --tree-dir.
+enum PathOptions {
+    static func exercise(_ path: String) {
+        let folder = PathText.folder(of: path)
+        if !path.utf8.starts(with: folder.utf8) { fatalError("path: the folder of a path is not a prefix of it") }
+        if PathText.folder(of: folder).utf8.count > folder.utf8.count { fatalError("path: a folder's folder is longer") }
+        let tree = Provisioner.TreeLocation.perCard(directory: path).path(for: "pkcs15:" + path)
+        if PathText.folder(of: tree) != PathText.folder(of: PathText.joining(path, "x")) {
+            fatalError("path: a per-card tree is not directly in its --tree-dir")
+        }
+        _ = try? ScriptParser().parse("include x.apdu", file: path)
     }
 }

@@ -1,5 +1,6 @@
 import APDU
 import Foundation
+import LocalFiles
 
 /// Turns script text into statements, checking every line (and every
 /// included file) before anything runs, so a factory script with a typo
@@ -210,8 +211,7 @@ public struct ScriptParser {
                 throw Reason(text: "include takes a literal file name, so it can be checked before the script runs")
             }
             guard depth < Self.maxIncludeDepth else { throw Reason(text: "includes nest deeper than \(Self.maxIncludeDepth)") }
-            let resolved = path.hasPrefix("/") || file.hasPrefix("<")
-                ? path : ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(path)
+            let resolved = file.hasPrefix("<") ? path : PathText.joining(PathText.folder(of: file), path)
             guard !chain.contains(Self.canonical(resolved)) else { throw Reason(text: "\(path) includes itself") }
             let lines = try parseFile(resolved, depth: depth + 1, chain: chain)
             return .line(ScriptLine(file: file, number: number, text: line, statement: .include(path: resolved, lines: lines)))

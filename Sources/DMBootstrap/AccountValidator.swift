@@ -65,6 +65,17 @@ public struct AccountValidator: Sendable {
         return problems
     }
 
+    /// The ServerID, which the tree writes into the ACL of every node of the
+    /// account: it must be a `<server-identifier>` of TND 7.7.1.5, or it would
+    /// add entries of its own to those ACLs (`evil&Get=*`). Checked on every
+    /// way in (card, push, import, decode) and again by the tree store.
+    public static func serverIDProblems(in account: DMAccount) -> [AccountProblem] {
+        guard let id = account.serverID, !id.isEmpty else {
+            return [AccountProblem(account: account.name, path: "ServerID", problem: "missing: every DM account names its server")]
+        }
+        return DMACL.ServerIdentifier.problem(id).map { [AccountProblem(account: account.name, path: "ServerID", problem: $0)] } ?? []
+    }
+
     public func problems(in account: DMAccount) -> [AccountProblem] {
         var problems = Self.nameProblems(in: account)
         func report(_ path: String, _ problem: String) {
@@ -74,7 +85,7 @@ public struct AccountValidator: Sendable {
             problems.append(AccountProblem(account: account.name, path: path, problem: problem, severity: .warning))
         }
         if let appID = account.text("AppID"), appID != "w7" { report("AppID", "is \"\(appID)\", not w7") }
-        if (account.serverID ?? "").isEmpty { report("ServerID", "missing: every DM account names its server") }
+        problems += Self.serverIDProblems(in: account)
         let addresses = account.instances(of: "AppAddr")
         if addresses.isEmpty { report("AppAddr", "missing: the account gives no server address") }
         for address in addresses {

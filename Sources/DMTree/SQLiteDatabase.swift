@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import LocalFiles
 
 /// A thin, typed face over one SQLite connection. Every failure becomes a
 /// `TreeStoreError` that says what happened to which file.
@@ -11,7 +12,7 @@ final class SQLiteDatabase {
     init(path: String, create: Bool, busyTimeout: Double) throws {
         self.path = path
         if create && !FileManager.default.fileExists(atPath: path) {
-            let directory = (path as NSString).deletingLastPathComponent
+            let directory = PathText.folder(of: path)
             if !directory.isEmpty {
                 try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                          attributes: [.posixPermissions: 0o700])

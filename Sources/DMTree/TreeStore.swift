@@ -50,8 +50,16 @@ public struct StoredNode: Equatable, Sendable {
     public let acl: String
     public let value: [UInt8]?
 
-    /// DM ACLs name the commands each server may run; without Get, nobody reads it.
-    public var isReadable: Bool { acl.split(separator: "&").contains { $0.hasPrefix("Get=") } }
+    /// Whether the node may be shown without --reveal-secrets. A credential
+    /// (AAuthSecret, ClientSecretKey...) never is, by its name, whatever its
+    /// ACL says: the ACL holds a ServerID that came from a document, and a tree
+    /// written before ServerIDs were checked may hold `Replace=evil&Get=*`.
+    /// Any other node is readable when its ACL, read by the TND grammar,
+    /// grants Get; an ACL that breaks the grammar grants nothing.
+    public var isReadable: Bool {
+        guard !DMNode(path: path, format: format, value: nil).isSecret else { return false }
+        return DMACL(parsing: acl)?.grants(.get) ?? false
+    }
 }
 
 /// The local DM tree: one SQLite file. Every change is one transaction.
@@ -95,9 +103,12 @@ public final class TreeStore {
     private func apply(_ accounts: [DMAccount], provenance: Provenance, prune: Bool) throws -> InstallReport {
         var report = InstallReport()
         let existing = try installedAccounts()
-        try ensureNode(Self.accountRoot, acl: "Get=*")
+        try ensureNode(Self.accountRoot, acl: DMACL(granting: [.get], to: .anyServer))
         for account in accounts {
-            let serverID = account.serverID ?? ""
+            // The other last gate, inside the transaction: a ServerID the ACL grammar does not allow would write ACL entries of its own.
+            guard let serverID = account.serverID, let server = DMACL.ServerIdentifier(serverID) else {
+                throw BootstrapError.invalidAccounts(AccountValidator.serverIDProblems(in: account))
+            }
             let digest = Self.digest(account)
             if let same = existing.first(where: { $0.name == account.name }), same.digest == digest,
                same.provenance.source == provenance.source, same.provenance.cardIdentity == provenance.cardIdentity {
@@ -110,7 +121,7 @@ public final class TreeStore {
                 replacing = true
             }
             try deleteAccount(account.name)
-            try write(account, serverID: serverID, provenance: provenance, digest: digest)
+            try write(account, server: server, provenance: provenance, digest: digest)
             if replacing { report.replaced.append(account.name) } else { report.added.append(account.name) }
         }
         if prune {
@@ -123,25 +134,25 @@ public final class TreeStore {
         return report
     }
 
-    private func write(_ account: DMAccount, serverID: String, provenance: Provenance, digest: String) throws {
+    private func write(_ account: DMAccount, server: DMACL.ServerIdentifier, provenance: Provenance, digest: String) throws {
         let root = "\(Self.accountRoot)/\(account.name)"
         try insertNode(StoredNode(path: root, format: .node, type: nil,
-                                  acl: "Add=\(serverID)&Delete=\(serverID)&Get=\(serverID)&Replace=\(serverID)", value: nil))
+                                  acl: DMACL(granting: [.add, .delete, .get, .replace], to: server).description, value: nil))
         for node in account.nodes {
-            let acl = node.isSecret ? "Replace=\(serverID)" : "Get=\(serverID)&Replace=\(serverID)"
-            try insertNode(StoredNode(path: "\(root)/\(node.path)", format: node.format, type: node.type, acl: acl,
+            let acl = DMACL(granting: node.isSecret ? [.replace] : [.get, .replace], to: server)
+            try insertNode(StoredNode(path: "\(root)/\(node.path)", format: node.format, type: node.type, acl: acl.description,
                                       value: node.value))
         }
         try database.query("""
             INSERT INTO account (name, server_id, source, card_identity, document, installed_at, digest)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, [.text(account.name), .text(serverID), .text(provenance.source.rawValue),
+            """, [.text(account.name), .text(server.text), .text(provenance.source.rawValue),
                   provenance.cardIdentity.map(SQLiteValue.text) ?? .null, provenance.document.map(SQLiteValue.text) ?? .null,
                   .text(ISO8601DateFormatter().string(from: provenance.time)), .text(digest)])
     }
 
-    private func ensureNode(_ path: String, acl: String) throws {
-        try database.query("INSERT OR IGNORE INTO node (path, format, acl) VALUES (?, 'node', ?)", [.text(path), .text(acl)])
+    private func ensureNode(_ path: String, acl: DMACL) throws {
+        try database.query("INSERT OR IGNORE INTO node (path, format, acl) VALUES (?, 'node', ?)", [.text(path), .text(acl.description)])
     }
 
     private func insertNode(_ node: StoredNode) throws {

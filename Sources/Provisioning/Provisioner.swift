@@ -4,6 +4,7 @@ import CardTransport
 import DMBootstrap
 import DMTree
 import Foundation
+import LocalFiles
 import PKCS15
 import SecureChannel
 
@@ -19,12 +20,18 @@ public struct Provisioner: Sendable {
         case perCard(directory: String)
 
         /// The tree for the card `identity`: <directory>/<identity>.sqlite for per-card trees.
+        /// Scalar by scalar: a Character that is a letter can still hold a "/"
+        /// (a prepended mark such as U+0D4E before it makes one grapheme).
         public func path(for identity: String) -> String {
             switch self {
             case .file(let path): return path
             case .perCard(let directory):
-                let name = identity.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }
-                return (directory as NSString).appendingPathComponent(String(name) + ".sqlite")
+                var name = String.UnicodeScalarView()
+                for scalar in identity.unicodeScalars {
+                    let kept = scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "-"
+                    name.append(kept ? scalar : "-")
+                }
+                return PathText.joining(directory, String(name) + ".sqlite")
             }
         }
     }

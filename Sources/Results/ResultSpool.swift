@@ -1,4 +1,5 @@
 import Foundation
+import LocalFiles
 
 /// Why the spool could not keep a record. A result that cannot be spooled is
 /// lost, so the station says so on every card.
@@ -155,8 +156,7 @@ public struct KnownCards: Sendable {
     }
 
     public func add(_ identity: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+        try? FileManager.default.createDirectory(atPath: PathText.folder(of: path), withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         let descriptor = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw SpoolError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }

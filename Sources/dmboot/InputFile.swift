@@ -1,5 +1,6 @@
 import ExitContract
 import Foundation
+import LocalFiles
 
 /// Files named on the command line, read with limits: only a regular file
 /// (a FIFO would block and a device never end), and never more than the
@@ -38,7 +39,7 @@ enum InputFile {
 
     /// Refuses a file path whose folder does not exist (or is not a folder).
     static func requireFolder(of path: String, option: String, hasDefault: Bool = true) throws {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = PathText.folder(of: path)
         guard !folder.isEmpty else { return }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -47,6 +47,35 @@ final class TreeStoreTests: XCTestCase {
         XCTAssertEqual(try store.installedAccounts().map(\.name), ["DemoServer"])
     }
 
+    /// OMA-TS-DM_TND-V1_2_1 7.7.1.5: a ServerID holding "&", "=", "*", "+" or white space would
+    /// add ACL entries of its own ("Replace=evil&Get=*" made the secrets readable by all).
+    func testTheStoreRefusesAServerIDThatWouldRewriteItsACLs() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("Good", server: "good")], provenance: Provenance(source: .manual), prune: false)
+        for server in ["evil&Get=*", "evil+other", "evil one", "*", ""] {
+            XCTAssertThrowsError(try store.install([Self.account("Evil", server: server, secret: "stolen")],
+                                                   provenance: Provenance(source: .push), prune: false), server) { error in
+                guard case .invalidAccounts(let problems)? = error as? BootstrapError else { return XCTFail("\(error)") }
+                XCTAssertEqual(problems.map(\.path), ["ServerID"])
+            }
+        }
+        XCTAssertEqual(try store.installedAccounts().map(\.name), ["Good"])
+        XCTAssertTrue(try store.nodes().allSatisfy { DMACL(parsing: $0.acl) != nil })
+    }
+
+    /// A tree written before ServerIDs were checked may hold "Replace=evil&Get=*" on its secrets:
+    /// a credential stays unreadable by its name, and an ACL that breaks the grammar grants nothing.
+    func testASecretIsNeverReadableWhateverItsStoredACLSays() throws {
+        let store = try TreeStore(path: path, create: true)
+        _ = try store.install([Self.account("A", server: "alpha")], provenance: Provenance(source: .manual), prune: false)
+        try store.database.query("UPDATE node SET acl = ?", [.text("Replace=evil&Get=*")])
+        XCTAssertFalse(try store.node(at: "./DMAcc/A/AppAuth/1/AAuthSecret").isReadable)
+        XCTAssertFalse(try store.node(at: "./DMAcc/A/Auth/Bootstrap/ClientSecretKey").isReadable)
+        XCTAssertTrue(try store.node(at: "./DMAcc/A/ServerID").isReadable)
+        try store.database.query("UPDATE node SET acl = ?", [.text("Get=evil one")])
+        XCTAssertFalse(try store.node(at: "./DMAcc/A/ServerID").isReadable)
+    }
+
     func testInstallKeepsFormatsBytesAndACLsAndMakesAPrivateFile() throws {
         let store = try TreeStore(path: path, create: true)
         let report = try store.install([Self.account("A", server: "alpha")], provenance: Provenance(source: .smartcard,

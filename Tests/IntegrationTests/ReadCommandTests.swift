@@ -71,14 +71,7 @@ final class ReadCommandTests: XCTestCase {
         <Item><Target><LocURI>./DMAcc/Lenient/AppAddr/1/Port/1/PortNbr</LocURI></Target><Data>8443</Data></Item>
         </Add></SyncBody></SyncML>
         """.utf8).write(to: folder.appendingPathComponent("lenient.xml"))
-        var profile = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Self.fixtures.appendingPathComponent("cards/one-dm.json"))) as? [String: Any])
-        var pkcs15 = try XCTUnwrap(profile["pkcs15"] as? [String: Any])
-        pkcs15["objects"] = [["kind": "dm", "label": "lenient", "fid": "6001", "contentFile": "lenient.xml"]]
-        profile["pkcs15"] = pkcs15
-        let url = folder.appendingPathComponent("lenient.json")
-        try JSONSerialization.data(withJSONObject: profile).write(to: url)
-        return url
+        return try FixtureCards.oneDM(bootstrap: "lenient.xml", label: "lenient", in: folder)
     }
 
     func testReadShowsTheValidationWarningsOfTheObjects() throws {

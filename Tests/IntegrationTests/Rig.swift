@@ -112,3 +112,22 @@ enum Executable {
                       stderr: String(decoding: errors.withLock { $0 }, as: UTF8.self))
     }
 }
+
+/// Fixture cards with a bootstrap of the test's own.
+enum FixtureCards {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    /// The one-dm card's profile, written into `folder`, with its one DM
+    /// bootstrap object read from `contentFile` (a name in `folder`).
+    static func oneDM(bootstrap contentFile: String, label: String, in folder: URL) throws -> URL {
+        var profile = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: fixtures.appendingPathComponent("cards/one-dm.json"))) as? [String: Any])
+        var pkcs15 = try XCTUnwrap(profile["pkcs15"] as? [String: Any])
+        pkcs15["objects"] = [["kind": "dm", "label": label, "fid": "6001", "contentFile": contentFile]]
+        profile["pkcs15"] = pkcs15
+        let url = folder.appendingPathComponent("\(label).json")
+        try JSONSerialization.data(withJSONObject: profile).write(to: url)
+        return url
+    }
+}

@@ -118,6 +118,16 @@ final class ProvisionerTests: XCTestCase {
         XCTAssertEqual(Set(report.install.added), ["cp-dm-server", "Backup"])
     }
 
+    /// A per-card tree lies directly in --tree-dir whatever the identity holds:
+    /// "\u{0D4E}/" is one Character that is a letter, and kept whole it put a
+    /// "/" into the file name.
+    func testAPerCardTreeLiesDirectlyInItsFolder() {
+        let location = Provisioner.TreeLocation.perCard(directory: "trees")
+        XCTAssertEqual(location.path(for: "pkcs15:0001"), "trees/pkcs15-0001.sqlite")
+        XCTAssertEqual(location.path(for: "iccid:\u{0D4E}/../x"), "trees/iccid-\u{0D4E}----x.sqlite")
+        XCTAssertEqual(Provisioner.TreeLocation.perCard(directory: "t").path(for: "a"), "t/a.sqlite")
+    }
+
     func testADryRunOnANewTreeCreatesNoFile() throws {
         let report = try provision("two-dm", dryRun: true)
         XCTAssertEqual(report.install.added.count, 2)
