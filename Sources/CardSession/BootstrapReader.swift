@@ -9,8 +9,15 @@ import SecureChannel
 /// PKCS#15 structures and read the bootstrap over the protected channel.
 public struct BootstrapReader: Sendable {
     public enum ExtendedLength: String, CaseIterable, Sendable {
-        /// Use extended length when the ATR's card capabilities announce it.
+        /// Use extended length when the ATR's card capabilities announce it
+        /// and the card takes the extended SELECT of the application.
         case auto, on, off
+    }
+
+    /// Which APDU length was chosen, and why, for `card info` and reports.
+    public struct LengthChoice: Equatable, Sendable {
+        public let extended: Bool
+        public let reason: String
     }
 
     /// Where the SCP03 keys come from; `nil` reads in clear, only when the
@@ -47,7 +54,8 @@ public struct BootstrapReader: Sendable {
         /// EF.ICCID, read in clear before anything else, when the card has it.
         public let iccid: ICCID?
         public let apduCount: Int
-        public let extendedLength: Bool
+        public let lengthChoice: LengthChoice
+        public var extendedLength: Bool { lengthChoice.extended }
         public let transmissionProtocol: TransmissionProtocol
         public let duration: Duration
 
@@ -69,19 +77,48 @@ public struct BootstrapReader: Sendable {
         }
     }
 
+    /// Selects the application in clear and decides the APDU length on the
+    /// way. The ATR alone does not settle it: a reader in short-APDU exchange
+    /// or an applet without extended length refuses what the card's ATR
+    /// offers, and under SCP03 that refusal would cost the session. So when
+    /// the ATR announces extended length, the SELECT of the application goes
+    /// extended (the probe costs no APDU when it is taken), and 6700, 6F00 or
+    /// a transport error to it means short APDUs, the SELECT sent again short.
+    func selectApplication(over channel: ISO7816Channel, atr: [UInt8]) throws -> (PKCS15Application, LengthChoice) {
+        func selected(_ extended: Bool, _ reason: String) throws -> (PKCS15Application, LengthChoice) {
+            (try PKCS15Application.select(over: channel), LengthChoice(extended: extended, reason: reason))
+        }
+        switch (extendedLength, channel.transmissionProtocol) {
+        case (_, .t0): return try selected(false, "T=0 carries no extended length")
+        case (.on, _): return try selected(true, "--extended-length on")
+        case (.off, _): return try selected(false, "--extended-length off")
+        case (.auto, _):
+            guard (try? ATR(bytes: atr))?.supportsExtendedLength == true else {
+                return try selected(false, "the ATR does not announce extended length")
+            }
+        }
+        channel.forceExtendedLength = true
+        let refusal: String
+        do {
+            defer { channel.forceExtendedLength = false }
+            return try selected(true, "the ATR announces it and the card took the extended SELECT")
+        } catch let error as CardStatusError where [StatusWord(0x6700), StatusWord(0x6F00)].contains(error.status) {
+            refusal = "\(error.status)"
+        } catch let error as PCSCError {
+            refusal = "\(error)"
+        } catch let error as TransportError {
+            refusal = "\(error)"
+        }
+        return try selected(false, "the ATR announces it but the extended SELECT was refused (\(refusal))")
+    }
+
     public func read(over channel: ISO7816Channel, atr: [UInt8]) throws -> Result {
         let started = ContinuousClock.now
         let firstCount = channel.exchangeCount
         let iccid = try ICCID.read(over: channel)
         if let iccid { onICCID?(iccid) }
-        let application = try PKCS15Application.select(over: channel)
-        let extended: Bool
-        switch (extendedLength, channel.transmissionProtocol) {
-        case (_, .t0): extended = false
-        case (.on, _): extended = true
-        case (.off, _): extended = false
-        case (.auto, _): extended = (try? ATR(bytes: atr))?.supportsExtendedLength ?? false
-        }
+        let (application, lengthChoice) = try selectApplication(over: channel, atr: atr)
+        let extended = lengthChoice.extended
         var transport: CardChannel = channel
         var handshake: SCP03Host.Handshake?
         var chunk = extended ? 65_536 : 256
@@ -102,7 +139,7 @@ public struct BootstrapReader: Sendable {
         navigator.extraDMLabels = extraDMLabels
         let contents = try navigator.read(over: transport, chunkLength: chunk, readingObjects: readsObjects)
         return Result(contents: contents, handshake: handshake, iccid: iccid, apduCount: channel.exchangeCount - firstCount,
-                      extendedLength: extended, transmissionProtocol: channel.transmissionProtocol,
+                      lengthChoice: lengthChoice, transmissionProtocol: channel.transmissionProtocol,
                       duration: ContinuousClock.now - started)
     }
 }

@@ -44,9 +44,19 @@ public enum Personality: String, CaseIterable, Sendable {
     /// SELECT of an EF or EF(DIR) with P2 04 (FCP) answered 6A86, FCI and
     /// no data accepted; the application is reached through EF(DIR).
     case fcpRefused = "fcp-refused"
+    /// The ATR announces extended length (card capabilities, third table
+    /// b7) but the reader or applet answers 6700 to every extended APDU, as
+    /// CCID readers in short-APDU exchange do.
+    case noExtendedLength = "no-extended"
+    /// Extended length announced and taken: the whole EF in one protected READ BINARY.
+    case extendedLength = "extended"
 
     /// The ATR of the T=0 personality: T=0 alone (no TD1), historical bytes "dmboot-t0car".
     public static let t0ATR = "3B0C646D626F6F742D7430636172"
+
+    /// T=1, historical bytes 80 73 00 00 40: card capabilities (ISO/IEC
+    /// 7816-4 8.1.1.2.7) whose third byte sets b7, extended Lc and Le.
+    public static let extendedLengthATR = "3B8501807300004037"
 
     /// A small OMA CP document in XML (WAP-183 ProvCont), padded with FF on the card.
     public static let clientProvisioningXML = """
@@ -101,6 +111,11 @@ public enum Personality: String, CaseIterable, Sendable {
         case .fcpRefused:
             card.refusesFCPForFiles = true
             image.selectableByAID = false
+        case .noExtendedLength:
+            card.atr = Self.extendedLengthATR
+            card.extendedLength = false
+        case .extendedLength:
+            card.atr = Self.extendedLengthATR
         }
         card.pkcs15 = image
         return card

@@ -176,7 +176,7 @@ public final class SecureCardChannel: CardChannel {
         if let ne = command.expectedLength, ne > maxResponseData, ne != 256 || allowsExtendedLength {
             throw SecureChannelError.expectedLengthTooLong(asked: ne, limit: maxResponseData)
         }
-        let wrapped = try protection.wrap(command)
+        let wrapped = try protection.wrap(command, extendedLength: allowsExtendedLength)
         let wire = try inner.transmit(wrapped)
         var plain = try protection.unwrap(wire)
         // The wire asked Le 00: the card may send more than the plain Ne.

@@ -114,9 +114,13 @@ public final class SCP03MessageProtection {
 
     // MARK: Host side
 
-    /// Protects a command for the card.
-    public func wrap(_ command: CommandAPDU) throws -> CommandAPDU {
-        try failing {
+    /// Protects a command for the card. With `extendedLength` a plain Ne
+    /// whose protected answer cannot fit 256 bytes (240 and up at level 33 in
+    /// S8) asks Le 0000 in extended form: the wire carries the wrapped length,
+    /// not the plain one.
+    public func wrap(_ command: CommandAPDU, extendedLength: Bool = false) throws -> CommandAPDU {
+        let shortRoom = maxResponseData(extendedLength: false)
+        return try failing {
             try advanceCounter(commandHasData: !command.data.isEmpty)
             guard level.hasCommandMAC else { return command }
             var data = command.data
@@ -127,7 +131,7 @@ public final class SCP03MessageProtection {
             var wrapped = CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2,
                                       data: data + [UInt8](repeating: 0, count: macLength),
                                       expectedLength: command.expectedLength.map {
-                                          $0 > 256 ? CommandAPDU.maxExpectedLength : 256
+                                          $0 > 256 || (extendedLength && $0 > shortRoom) ? CommandAPDU.maxExpectedLength : 256
                                       })
             guard data.count + macLength <= CommandAPDU.maxDataLength else {
                 throw SecureChannelError.commandTooLong(plain: command.data.count,

@@ -36,20 +36,24 @@ struct CardInfoCommand: ParsableCommand {
         directory.readsObjects = false
         let pkcs15: PKCS15Contents?
         let identity: CardIdentity?
+        let lengthChoice: BootstrapReader.LengthChoice?
         do {
             let result = try directory.read(over: ISO7816Channel(link: card), atr: atrBytes)
             pkcs15 = result.contents
             identity = result.identity
+            lengthChoice = result.lengthChoice
         } catch PKCS15Error.noPKCS15Application {
             pkcs15 = nil
             identity = nil
+            lengthChoice = nil
         }
         let navigator = pkcs15.map { PKCS15Navigator(application: $0.application) }
         if output.json {
             var application: CardInfoReport.Application?
-            if let pkcs15, let navigator {
+            if let pkcs15, let navigator, let lengthChoice {
                 application = CardInfoReport.Application(
                     application: Hex.encode(pkcs15.application.applicationID), foundBy: pkcs15.application.foundBy,
+                    extendedLength: lengthChoice.extended, extendedLengthReason: lengthChoice.reason,
                     serialNumber: pkcs15.tokenInfo.serialHex, label: pkcs15.tokenInfo.label,
                     manufacturer: pkcs15.tokenInfo.manufacturer,
                     objects: pkcs15.dataObjects.map { entry in
@@ -79,10 +83,11 @@ struct CardInfoCommand: ParsableCommand {
         } else {
             Output.line("(the ATR does not follow ISO/IEC 7816-3)")
         }
-        guard let pkcs15, let navigator else {
+        guard let pkcs15, let navigator, let lengthChoice else {
             Output.line("PKCS#15     none")
             return
         }
+        Output.line("APDUs       \(lengthChoice.extended ? "extended" : "short") length: \(lengthChoice.reason)")
         Output.line("identity    \(identity?.reference ?? "unidentified")")
         Output.line("PKCS#15     \(Hex.encode(pkcs15.application.applicationID)) (found by \(pkcs15.application.foundBy))")
         Output.line("token       serial \(pkcs15.tokenInfo.serialHex)\(pkcs15.tokenInfo.label.map { ", \"\($0)\"" } ?? "")\(pkcs15.tokenInfo.manufacturer.map { ", by \($0)" } ?? "")")
@@ -114,6 +119,9 @@ struct CardInfoReport: Encodable {
     struct Application: Encodable {
         let application: String
         let foundBy: String
+        /// The APDU length chosen for the session, and why (issue 24 item 4).
+        let extendedLength: Bool
+        let extendedLengthReason: String
         let serialNumber: String
         @NullWhenAbsent var label: String?
         @NullWhenAbsent var manufacturer: String?

@@ -62,6 +62,25 @@ final class PersonalityProvisioningTests: XCTestCase {
         }
     }
 
+    /// `card info` says which APDU length the session would use and why: the
+    /// ATR of both cards announces extended length, one card refuses it
+    /// through pcscd (6700 to the extended SELECT) and the other takes it.
+    func testCardInfoSaysWhichAPDULengthWasChosenAndWhy() throws {
+        for (personality, extended, reason) in [(Personality.noExtendedLength, false, "refused (6700"),
+                                                (Personality.extendedLength, true, "took the extended SELECT")] {
+            let inserted = try Rig.insert(try VirtualCard(profile: personality.profile))
+            let result = try Executable.run("dmboot", ["card", "info", "--reader", Rig.slots[0].reader, "--json"])
+            let text = try Executable.run("dmboot", ["card", "info", "--reader", Rig.slots[0].reader])
+            try Rig.remove(inserted)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let info = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let application = try XCTUnwrap(info["pkcs15"] as? [String: Any])
+            XCTAssertEqual(application["extendedLength"] as? Bool, extended, personality.rawValue)
+            XCTAssertTrue((application["extendedLengthReason"] as? String ?? "").contains(reason), "\(application)")
+            XCTAssertTrue(text.stdout.contains("APDUs       \(extended ? "extended" : "short") length: "), text.stdout)
+        }
+    }
+
     /// Without its key file's "counter-data-only" the quirky card cannot be read.
     func testTheCounterQuirkCardNeedsItsKeyFileSetting() throws {
         let keys = folder.appendingPathComponent("plain-keys.json").path

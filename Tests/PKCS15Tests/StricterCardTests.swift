@@ -34,3 +34,26 @@ extension PersonalityTests {
                       "EF(DIR) selected again asking for the FCI")
     }
 }
+
+extension PersonalityTests {
+    /// The ATR's card capabilities announce extended length and the card
+    /// refuses it (6700): the extended SELECT of the application is the probe,
+    /// and the session runs in short APDUs, one APDU dearer than the minimum.
+    func testARefusedExtendedSelectMeansShortAPDUsBeforeSCP03() throws {
+        let (result, link) = try read(.noExtendedLength)
+        XCTAssertFalse(result.extendedLength)
+        XCTAssertTrue(result.lengthChoice.reason.contains("6700"), result.lengthChoice.reason)
+        XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
+        let extended = link.sent.filter { $0.count > 7 && $0[4] == 0x00 }
+        XCTAssertEqual(extended.count, 1, "only the probe went extended")
+        XCTAssertEqual(extended.first?[1], 0xA4)
+    }
+
+    /// Taken, the probe costs no APDU: the extended SELECT is the SELECT.
+    func testAnAcceptedExtendedSelectKeepsExtendedLength() throws {
+        let (result, link) = try read(.extendedLength)
+        XCTAssertTrue(result.extendedLength, result.lengthChoice.reason)
+        XCTAssertEqual(link.sent.filter { $0[1] == 0xA4 && $0[2] == 0x04 }.count, 1)
+        XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
+    }
+}
