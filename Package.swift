@@ -58,8 +58,8 @@ let package = Package(
         .target(name: "CardSession", dependencies: ["APDU", "CardTransport", "SecureChannel", "PKCS15"]),
         .target(name: "Provisioning", dependencies: ["CardSession", "DMBootstrap", "DMTree", "PKCS15", "SecureChannel",
                                                      "ExitContract", "LocalFiles"]),
-        .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "KeySources", "PKCS15", "CardSession",
-                                                   "DMBootstrap", "CEditLine", "TerminalText", "LocalFiles"]),
+        .target(name: "APDUScript", dependencies: ["APDU", "CardTransport", "SecureChannel", "KeySources", "KeyCustody", "PKCS15", "CardSession",
+                                                   "CardCrypto", "CommandLineSupport", "DMBootstrap", "CEditLine", "TerminalText", "LocalFiles"]),
         .target(name: "ServerCheck", dependencies: ["CardCrypto", "DMBootstrap", "ExitContract"]),
         .target(name: "MCIM", dependencies: ["CardCrypto", "ExitContract"]),
         // What a card's provisioning leaves behind, and where it goes (ResultSink).
@@ -77,7 +77,7 @@ let package = Package(
         // What every executable shares: how it runs its command line and ends with the exit-code contract
         // (ToolEntry), where it writes, numeric option ranges, files created 0600.
         .target(name: "CommandLineSupport", dependencies: [
-            "ExitContract", "JSONOutput", "TerminalText", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ExitContract", "JSONOutput", "LocalFiles", "TerminalText", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "dmboot", dependencies: [

@@ -62,7 +62,7 @@ struct FileCommands {
     }
 
     /// READ BINARY from offset 0 until the card says the EF ends.
-    private func readWholeEF() throws -> (data: [UInt8], reads: Int) {
+    func readWholeEF() throws -> (data: [UInt8], reads: Int) {
         let target = try connection.session().transport
         let chunk = min(256, connection.currentSession?.secure?.maxResponseData ?? 256)
         var content: [UInt8] = []

@@ -73,7 +73,7 @@ public final class LineEditor {
         defer { free(raw) }
         if Self.shared.withLock({ $0.lineCancelled }) { return "" }
         let line = String(cString: raw)
-        if !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        if !line.trimmingCharacters(in: .whitespaces).isEmpty && ScriptParser.keepsInHistory(line) {
             add_history(line)
             if let historyPath { write_history(historyPath) }
         }

@@ -1,4 +1,5 @@
 import APDU
+import CardCrypto
 import Foundation
 
 /// Runs script lines against a card. Every command is a library call a
@@ -17,6 +18,12 @@ public final class ScriptInterpreter {
         /// Show data the card sent under R-ENCRYPTION (it encrypted it for a reason).
         public var revealSecrets = false
         public var trace = false
+        /// Asks y/N before a change to the card or a file (interactive); nil in scripts.
+        public var confirm: ((String) -> Bool)?
+        /// `--yes`: a script's changes go ahead without asking.
+        public var assumeYes = false
+        /// Reads a PIN without echo (interactive); nil in scripts, where PINs come from env: or file:.
+        public var readSecret: ((String) -> SecretBytes?)?
 
         public init() {}
     }
@@ -37,6 +44,8 @@ public final class ScriptInterpreter {
     private let decoding: DecodeCommands
     private let secureChannel: SecureChannelCommands
     private let securityDomain: SecurityDomainCommands
+    private let fileChanges: FileChangeCommands
+    private let pins: PINCommands
 
     public init(options: Options = Options(), write: @escaping (String) -> Void = { print($0) }) {
         recorder = TranscriptRecorder(trace: options.trace, write: write)
@@ -53,6 +62,11 @@ public final class ScriptInterpreter {
                                               diversifyKeys: options.diversifyKeys, keyTableKEK: options.keyTableKEK)
         securityDomain = SecurityDomainCommands(connection: connection, exchanger: exchanger, recorder: recorder,
                                                 secureChannel: secureChannel)
+        let gate = ChangeGate(confirm: options.confirm, assumeYes: options.assumeYes)
+        fileChanges = FileChangeCommands(connection: connection, exchanger: exchanger, variables: scriptVariables,
+                                         recorder: recorder, files: files, navigation: navigation, gate: gate)
+        pins = PINCommands(connection: connection, exchanger: exchanger, recorder: recorder, variables: scriptVariables,
+                           gate: gate, prompt: options.readSecret)
     }
 
     /// What the prompt shows: reader, channel, current DF, secure channel level.
@@ -171,6 +185,14 @@ public final class ScriptInterpreter {
             }
         case .fail(let message):
             throw ScriptFailure.failed(file: line.file, line: line.number, message: try substitute(message))
+        case .update(let offset, let hex, let file):
+            try fileChanges.update(offset: offset, hex: hex, file: file)
+        case .save(let path, let name):
+            try fileChanges.save(path: path, name: name)
+        case .writeBootstrap(let label, let file):
+            try fileChanges.writeBootstrap(label: label, file: file)
+        case .pin(let action, let reference, let sources):
+            try pins.perform(action, reference: reference, sources: sources)
         }
     }
 

@@ -10,7 +10,7 @@ public struct ScriptParser {
         "readers", "connect", "disconnect", "reset", "atr", "send", "select", "read", "scp03", "pkcs15", "trace", "set",
         "echo", "sleep", "include", "expect", "help", "ls", "cd", "cat", "decode", "keys", "cplc", "status", "channel",
         "getresponse", "history", "if", "else", "end", "repeat", "fail",
-    ]
+    ] + changeCommands
     /// Bounds a script cannot exceed: a typo must not hang a station.
     public static let maxSleepSeconds = 600.0
     public static let maxRepeat = 10_000
@@ -453,6 +453,8 @@ public struct ScriptParser {
             return .help(arguments.first)
         case "if", "repeat", "else", "end", "include":
             throw Reason(text: "\(command) belongs in a script or on lines of its own")
+        case _ where Self.changeCommands.contains(command):
+            return try Self.changeStatement(command, arguments)
         default:
             // A line of hex alone is an APDU to send.
             if (try? Hex.decode(words.joined())) != nil {

@@ -44,6 +44,24 @@ public enum Statement: Equatable, Sendable {
     case ifBlock(condition: Condition, then: [ScriptLine], otherwise: [ScriptLine])
     case repeatBlock(count: String, body: [ScriptLine])
     case fail(String)
+    /// UPDATE BINARY of the current EF at an offset, from hex or a file's bytes.
+    case update(offset: String, hex: String?, file: String?)
+    /// The last response's data, or the whole EF `name`, to an owner-only file.
+    case save(path: String, name: String?)
+    /// A DM bootstrap document into the EF its DODF entry `label` names.
+    case writeBootstrap(label: String, file: String)
+    /// VERIFY, CHANGE REFERENCE DATA or RESET RETRY COUNTER of a PIN; the
+    /// sources (env:NAME, file:PATH) give its values, else they are prompted for.
+    case pin(PINAction, reference: String, sources: [String])
+
+    public enum PINAction: String, Equatable, Sendable {
+        case verify
+        case change = "change-pin"
+        case unblock = "unblock-pin"
+
+        /// How many values the command takes: the PIN; the current and new; the PUK and new.
+        var valueCount: Int { self == .verify ? 1 : 2 }
+    }
 
     public enum ChannelAction: Equatable, Sendable {
         case open

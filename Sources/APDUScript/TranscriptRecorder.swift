@@ -39,6 +39,9 @@ final class TranscriptRecorder {
     private(set) var entries: [ScriptInterpreter.Entry] = []
     /// The line running now; nil between lines and inside blocks, which are not lines of their own.
     var current: ScriptInterpreter.Entry?
+    /// While set, the commands on the wire carry PINs: the transcript keeps
+    /// their header only, and the trace shows nothing of their plain or wrapped form.
+    private var hidesCommandData = false
     private let timeFormat: ISO8601DateFormatter = {
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -73,16 +76,26 @@ final class TranscriptRecorder {
 
     /// Shown only under `trace on`, and never part of the line's output.
     func traced(_ text: @autoclosure () -> String) {
-        if trace { write(text()) }
+        if trace && !hidesCommandData { write(text()) }
+    }
+
+    /// Runs `body`, whose commands carry secrets, with their data kept out of every record.
+    func hidingCommandData<T>(_ body: () throws -> T) rethrows -> T {
+        hidesCommandData = true
+        defer { hidesCommandData = false }
+        return try body()
     }
 
     func record(_ exchange: WireExchange, reader: String, atr: [UInt8], protocolName: String) {
-        let line = ">> \(exchange.command.hexString)  << \(exchange.response.hexString)"
+        let command = hidesCommandData
+            ? Array(exchange.command.prefix(4)).hexString + " <\(max(0, exchange.command.count - 4)) bytes not shown>"
+            : exchange.command.hexString
+        let line = ">> \(command)  << \(exchange.response.hexString)"
         current?.wire.append(line)
         current?.exchanges.append(ScriptInterpreter.Exchange(
             time: timeFormat.string(from: Date()), reader: reader, atr: atr.hexString, protocolName: protocolName,
             channel: exchange.command.first.map { LogicalChannel.decode(cla: $0).number } ?? 0,
-            command: exchange.command.hexString, response: exchange.response.hexString))
-        traced("   wire \(line)")
+            command: command, response: exchange.response.hexString))
+        if trace { write("   wire \(line)") }
     }
 }

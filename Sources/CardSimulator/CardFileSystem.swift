@@ -9,10 +9,14 @@ final class CardFile {
     let sfi: Int?
     weak var parent: CardFile?
     private(set) var children: [CardFile] = []
-    let content: [UInt8]?
+    /// A transparent EF's bytes; UPDATE BINARY changes them in place.
+    var content: [UInt8]?
     let records: [[UInt8]]?
     /// Protections a secure channel must give before this EF may be read.
     let readLevel: UInt8
+    /// What UPDATE BINARY needs: a secure channel at this level, a verified PIN.
+    let updateLevel: UInt8
+    let updatePIN: UInt8?
 
     var isDF: Bool { content == nil && records == nil }
 
@@ -22,6 +26,8 @@ final class CardFile {
         selectableByName = node.selectableByName ?? true
         sfi = node.sfi
         readLevel = try node.readLevel.map { try Hex.decode($0).first ?? 0 } ?? 0
+        updateLevel = try node.updateLevel.map { try Hex.decode($0).first ?? 0 } ?? 0
+        updatePIN = try node.updatePIN.map { try Hex.decode($0).first ?? 0 }
         self.parent = parent
         if let records = node.records {
             self.records = try records.map(Hex.decode)

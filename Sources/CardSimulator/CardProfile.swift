@@ -30,6 +30,8 @@ public struct CardProfile: Codable, Equatable, Sendable {
     public var scp03: SecureDomainProfile?
     /// A PKCS#15 application built into `files` when the card is made.
     public var pkcs15: PKCS15ImageProfile?
+    /// The card's PINs, with their PUKs and retry counters.
+    public var pins: [PINProfile]?
     public var files: FileNode
 
     public enum ResponseChaining: String, Codable, Sendable { case none, t0 }
@@ -60,7 +62,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, strictSelectP2, omitsFileIDInFCI
-        case refusesFCPForFiles, scp03, pkcs15, files
+        case refusesFCPForFiles, scp03, pkcs15, pins, files
     }
 
     public init(from decoder: Decoder) throws {
@@ -76,6 +78,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         refusesFCPForFiles = try container.decodeIfPresent(Bool.self, forKey: .refusesFCPForFiles) ?? false
         scp03 = try container.decodeIfPresent(SecureDomainProfile.self, forKey: .scp03)
         pkcs15 = try container.decodeIfPresent(PKCS15ImageProfile.self, forKey: .pkcs15)
+        pins = try container.decodeIfPresent([PINProfile].self, forKey: .pins)
         files = try container.decode(FileNode.self, forKey: .files)
     }
 
@@ -109,6 +112,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         guard files.fid == "3F00" else { throw ProfileError.invalid("the root of files must be the MF, 3F00") }
         try files.validate(path: "3F00")
         _ = try scp03?.endpointConfiguration()
+        _ = try CardPINs(pins ?? [])
         _ = try fileSystem()
     }
 
@@ -167,6 +171,12 @@ public struct FileNode: Codable, Equatable, Sendable {
     /// Security level (hex, e.g. "33") a secure channel must have for this EF
     /// to be read; below it the card answers 6982.
     public var readLevel: String?
+    /// Security level (hex) a secure channel must have for UPDATE BINARY of
+    /// this EF; below it the card answers 6982.
+    public var updateLevel: String?
+    /// Reference (hex, e.g. "01") of a PIN that must be verified before
+    /// UPDATE BINARY of this EF; unverified, the card answers 6982.
+    public var updatePIN: String?
 
     public init(fid: String, aid: String? = nil, children: [FileNode]? = nil, content: String? = nil,
                 size: Int? = nil, records: [String]? = nil, sfi: Int? = nil, readLevel: String? = nil) {
@@ -209,6 +219,8 @@ public struct FileNode: Codable, Equatable, Sendable {
             throw ProfileError.invalid("\(path): a file is a DF (children), a transparent EF (content/size) or a record EF (records), exactly one")
         }
         if let content { _ = try hex(content, field: "content", path: path) }
+        if let updateLevel { _ = try hex(updateLevel, field: "updateLevel", path: path) }
+        if let updatePIN { _ = try hex(updatePIN, field: "updatePIN", path: path) }
         if let aid { _ = try hex(aid, field: "aid", path: path) }
         if let records { for record in records { _ = try hex(record, field: "records", path: path) } }
         if let size, let content, size < content.count / 2 {

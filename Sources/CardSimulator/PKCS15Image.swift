@@ -49,6 +49,10 @@ public struct PKCS15ImageProfile: Codable, Equatable, Sendable {
     public var inDirectory: Bool?
     /// Security level (hex) the object EFs demand for READ BINARY.
     public var readLevel: String?
+    /// What the object EFs demand for UPDATE BINARY: a secure channel level
+    /// (hex) and a verified PIN (its reference in hex); neither, no demand.
+    public var updateLevel: String?
+    public var updatePIN: String?
     /// File ids of the directory files (5031, 5032, 5033 by default).
     public var odfFID: String?
     public var tokenInfoFID: String?
@@ -122,8 +126,11 @@ public struct PKCS15ImageProfile: Codable, Equatable, Sendable {
             }
             if object.pathOverride == nil || object.content != nil {
                 let content = [UInt8](repeating: 0x00, count: offset) + body
-                children.append(FileNode(fid: object.fid, content: Hex.encode(content),
-                                         size: object.size.map { max($0, content.count) }, readLevel: readLevel))
+                var node = FileNode(fid: object.fid, content: Hex.encode(content),
+                                    size: object.size.map { max($0, content.count) }, readLevel: readLevel)
+                node.updateLevel = updateLevel
+                node.updatePIN = updatePIN
+                children.append(node)
             }
         }
         let odf = DER.objectDirectory([(.dataObjects, PKCS15Path(path: prefix + dodfID))])

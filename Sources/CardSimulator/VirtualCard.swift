@@ -35,6 +35,8 @@ public final class VirtualCard {
     /// The most plain response data the command being processed may carry:
     /// under secure messaging Le is 00 and the session's room decides.
     private var responseRoom: Int?
+    /// The card's PINs and what has been verified since the last reset.
+    let pins: CardPINs
 
     struct ChannelState {
         var currentDF: CardFile
@@ -53,6 +55,7 @@ public final class VirtualCard {
         atr = try Hex.decode(profile.atr)
         speaksT0Only = (try? ATR(bytes: atr))?.protocols == [0]
         root = try CardFile(node: profile.fileSystem(), parent: nil)
+        pins = try CardPINs(profile.pins ?? [])
         securityDomain = try profile.scp03.map { SCP03CardEndpoint(configuration: try $0.endpointConfiguration()) }
         powerOn()
     }
@@ -61,6 +64,7 @@ public final class VirtualCard {
     public func powerOn() {
         channels = [0: ChannelState(currentDF: root)]
         pendingResponse = []
+        pins.reset()
         securityDomain?.endSession()
         for domain in channelDomains.values { domain.endSession() }
         channelDomains = [:]
@@ -195,6 +199,8 @@ public final class VirtualCard {
         case 0xA4: return select(command, state: &state)
         case 0xB0, 0xB1: return readBinary(command, state: &state)
         case 0xB2: return readRecord(command, state: &state)
+        case 0xD6: return updateBinary(command, file: state.currentEF)
+        case 0x20, 0x24, 0x2C: return pins.process(command)
         case 0xCA where securityDomain != nil: return getData(command)
         case 0xF2 where securityDomain != nil:
             return state.securityDomainSelected ? getStatus(command, secured: secured) : Self.error(0x6D00)

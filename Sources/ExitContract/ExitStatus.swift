@@ -59,6 +59,10 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case tokenKeyNotFound = 113
     case tokenKeyNotPermitted = 114
     case cardNotInKeyTable = 115
+    case changeNotConfirmed = 150
+    case pinRefused = 151
+    case pinBlocked = 152
+    case documentTooLarge = 153
 
     public var summary: String {
         switch self {
@@ -126,6 +130,11 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .tokenKeyNotPermitted:
             return "the token's key may not do what dmboot needs (CKA_SIGN/CKA_ENCRYPT for CMAC, CKA_DECRYPT for a key table) or is not AES"
         case .cardNotInKeyTable: return "the key table has no row for the card; nothing was sent after INITIALIZE UPDATE"
+        case .changeNotConfirmed:
+            return "apdu-shell: a change to the card or a file was not confirmed (answer y, or --yes in a script); nothing was sent"
+        case .pinRefused: return "the card refused the PIN or PUK; the tries left are shown; not retried"
+        case .pinBlocked: return "the PIN (or its PUK) is blocked; nothing was sent"
+        case .documentTooLarge: return "write-bootstrap: the document is larger than the space its DODF entry names; nothing was written"
         }
     }
 

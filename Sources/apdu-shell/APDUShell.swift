@@ -55,6 +55,9 @@ struct APDUShell: ParsableCommand {
     @Flag(help: "Start with trace on: wire exchanges, plain and wrapped forms.")
     var trace = false
 
+    @Flag(help: "Let a script change the card (update, write-bootstrap, change-pin, unblock-pin, a last PIN try) and replace files (save) without asking.")
+    var yes = false
+
     @Option(help: ArgumentHelp("History file of the interactive shell.", valueName: "file"))
     var history: String?
 
@@ -71,16 +74,19 @@ struct APDUShell: ParsableCommand {
         options.keyTableKEK = keyTableKek
         options.revealSecrets = revealSecrets
         options.trace = trace
+        options.assumeYes = yes
         // Everything a card, a script or a reader name put in a line is escaped
         // before it reaches the terminal (issue 16 item 5).
         let output: (String) -> Void = json
             ? { FileHandle.standardError.write(Data((TerminalText.escapeLines($0) + "\n").utf8)) }
             : { print(TerminalText.escapeLines($0)) }
-        let interpreter = ScriptInterpreter(options: options, write: output)
         if file == nil && isatty(STDIN_FILENO) == 1 && !json {
-            interactive(interpreter)
+            options.confirm = TerminalPrompt.confirm
+            options.readSecret = TerminalPrompt.readSecret
+            interactive(ScriptInterpreter(options: options, write: output))
             return
         }
+        let interpreter = ScriptInterpreter(options: options, write: output)
         let name = file ?? "<stdin>"
         var failure: Error?
         do {
@@ -186,6 +192,12 @@ struct APDUShell: ParsableCommand {
         case .invalidArgument, .unknownVariable, .notConnected: return .usage
         case .interrupted: return .interrupted
         case .noKeys: return .keyMaterial
+        case .notConfirmed: return .changeNotConfirmed
+        case .pinRefused: return .pinRefused
+        case .pinBlocked: return .pinBlocked
+        case .noSecret: return .secretMissing
+        case .documentTooLarge: return .documentTooLarge
+        case .readBackDiffers: return .cardError
         case .lineFailed(_, _, _, let error):
             switch error {
             case let failure as ScriptFailure: return status(of: failure)

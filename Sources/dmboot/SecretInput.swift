@@ -1,4 +1,5 @@
 import CardCrypto
+import CommandLineSupport
 import Foundation
 
 /// Secrets a command reads: from a file, or an environment variable, never

@@ -11,11 +11,9 @@ final class APDUShellDebuggerTests: XCTestCase {
     var keys: String!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("debugger-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        keys = folder.appendingPathComponent("keys.json").path
-        try BuiltInProfiles.demoSecurityDomain.keyFileJSON().write(to: URL(fileURLWithPath: keys))
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keys)
+        let made = try DemoKeysFolder(prefix: "debugger")
+        folder = made.folder
+        keys = made.keys
     }
 
     override func tearDownWithError() throws {

@@ -6,13 +6,13 @@ import LocalFiles
 /// (a FIFO would block and a device never end), and never more than the
 /// command can use, checked before the bytes are read (a 1 GB PIN file must
 /// not take memory to be refused).
-enum InputFile {
+public enum InputFile {
     /// PINs, passwords, raw keys, PEM keys: far below this.
-    static let secretLimit = 64 * 1024
+    public static let secretLimit = 64 * 1024
     /// Bootstrap documents, tree exports, pushed bodies, MCIM blobs.
-    static let documentLimit = 16 * 1024 * 1024
+    public static let documentLimit = 16 * 1024 * 1024
 
-    static func read(_ path: String, limit: Int) throws -> Data {
+    public static func read(_ path: String, limit: Int) throws -> Data {
         // O_NONBLOCK: opening a FIFO with no writer returns at once, so it can be refused.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw InputFileError.unreadable(path: path, reason: String(cString: strerror(errno))) }
@@ -31,14 +31,14 @@ enum InputFile {
     }
 
     /// Standard input, with the same limit.
-    static func readStandardInput(limit: Int) throws -> Data {
+    public static func readStandardInput(limit: Int) throws -> Data {
         let data = try FileHandle.standardInput.read(upToCount: limit + 1) ?? Data()
         guard data.count <= limit else { throw InputFileError.tooLarge(path: "standard input", limit: limit) }
         return data
     }
 
     /// Refuses a file path whose folder does not exist (or is not a folder).
-    static func requireFolder(of path: String, option: String, hasDefault: Bool = true) throws {
+    public static func requireFolder(of path: String, option: String, hasDefault: Bool = true) throws {
         let folder = PathText.folder(of: path)
         guard !folder.isEmpty else { return }
         var isDirectory: ObjCBool = false
@@ -59,13 +59,13 @@ enum InputFile {
     }
 }
 
-enum InputFileError: Error, CustomStringConvertible, ClassifiedFailure {
+public enum InputFileError: Error, CustomStringConvertible, ClassifiedFailure {
     case unreadable(path: String, reason: String)
     case notRegularFile(path: String, kind: String)
     case tooLarge(path: String, limit: Int)
     case missingFolder(folder: String, option: String, hasDefault: Bool)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
         case .notRegularFile(let path, let kind): return "cannot read \(path): not a regular file (\(kind))"
@@ -76,5 +76,5 @@ enum InputFileError: Error, CustomStringConvertible, ClassifiedFailure {
         }
     }
 
-    var exitStatus: ExitStatus { .fileError }
+    public var exitStatus: ExitStatus { .fileError }
 }
