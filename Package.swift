@@ -63,12 +63,14 @@ let package = Package(
         .target(name: "ServerCheck", dependencies: ["CardCrypto", "DMBootstrap", "ExitContract"]),
         .target(name: "MCIM", dependencies: ["CardCrypto", "ExitContract"]),
         // What a card's provisioning leaves behind, and where it goes (ResultSink).
-        .target(name: "CardResults", dependencies: ["ExitContract"]),
+        // The one definition of a line's numbers (yield, rate, duplicates, failures), for every view of them.
+        .target(name: "LineFigures", dependencies: ["ExitContract"]),
+        .target(name: "CardResults", dependencies: ["ExitContract", "LineFigures"]),
         .target(name: "Station", dependencies: ["CardTransport", "CardResults"]),
         // The factory pipeline: a station's job per card, its results and its status board.
-        .target(name: "StationPipeline", dependencies: ["APDU", "CardResults", "CardTransport", "ExitContract", "Provisioning",
+        .target(name: "StationPipeline", dependencies: ["APDU", "CardResults", "CardTransport", "ExitContract", "LineFigures", "Provisioning",
                                                         "Station", "TerminalText"]),
-        .target(name: "Results", dependencies: ["CLibPQ", "ExitContract", "LocalFiles"]),
+        .target(name: "Results", dependencies: ["CLibPQ", "ExitContract", "LineFigures", "LocalFiles"]),
         // The results database behind the pipeline's seams: a claim per card (CardAdmission), then its record.
         .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results",
                                                        "StationPipeline"]),
@@ -84,7 +86,7 @@ let package = Package(
             "JSONOutput",
             "APDU", "CardTransport", "CardCrypto", "SecureChannel", "KeySources", "PKCS15", "CardSession", "DMBootstrap", "DMTree", "Provisioning",
             "ServerCheck", "MCIM", "Station", "StationPipeline", "CardResults", "Results", "StationResults", "TerminalText", "ExitContract", "KeyCustody",
-            "CommandLineSupport", "LocalFiles", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "LineFigures", "CommandLineSupport", "LocalFiles", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "dmboot-sim", dependencies: [
             "CardSimulator", "CommandLineSupport", "ExitContract", "JSONOutput", "TerminalText",
@@ -104,6 +106,7 @@ let package = Package(
             "CommandLineSupport", "JSONOutput", "ExitContract", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "APDUTests", dependencies: ["APDU"]),
+        .testTarget(name: "LineFiguresTests", dependencies: ["LineFigures"]),
         .testTarget(name: "CardTransportTests", dependencies: ["CardTransport"]),
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "APDU", "TestSupport"]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator"]),

@@ -1,4 +1,5 @@
 import Foundation
+import LineFigures
 
 /// What became of one card, as the station log, `provision --json-log` and
 /// any other `ResultSink` record it. Identities, counts and names only:
@@ -61,11 +62,14 @@ public struct CardResult: Codable, Sendable, Equatable {
     /// the failure class of `ExitStatus.alreadyProvisioned`.
     public static let alreadyProvisionedOutcome = "alreadyProvisioned"
     /// The outcome of a card provisioned a second time in the same run.
-    public static let duplicateOutcome = "duplicate"
+    public static let duplicateOutcome = LineFigures.duplicateOutcome
+
+    /// What the card counts as in every figure of the line (LineFigures).
+    public var kind: LineFigures.Kind { .of(outcome: outcome, exitCode: exitCode, failureClass: failureClass) }
 
     /// A card the line had already done, refused or done again: it tells
     /// about the card, not about whether the line works.
-    public var isDuplicate: Bool { outcome == Self.alreadyProvisionedOutcome || outcome == Self.duplicateOutcome }
+    public var isDuplicate: Bool { kind == .duplicate }
 
     enum CodingKeys: String, CodingKey {
         case time, command, stationID, runID, reader, cardIdentity, iccid, pkcs15Serial, atr, outcome, failureClass, exitCode
@@ -106,6 +110,13 @@ public struct CardResult: Codable, Sendable, Equatable {
 /// another implementation. `record` is called once per card, from any thread.
 public protocol ResultSink: Sendable {
     func record(_ result: CardResult) throws
+}
+
+extension LineFigures {
+    /// Counts one card's result.
+    public mutating func add(_ result: CardResult) {
+        add(result.kind, start: result.time, milliseconds: result.milliseconds)
+    }
 }
 
 /// Several sinks as one, each given every result. The first failure is

@@ -229,7 +229,8 @@ public struct ResultsFilter: Sendable, Equatable {
     public var station: String?
     public var since: Date?
     /// An outcome (provisioned, unchanged, alreadyProvisioned, failed), a
-    /// failure class (cardRemoved…), or "conflict".
+    /// failure class (cardRemoved…), "conflict", or "duplicate" (refused as
+    /// already provisioned, or a conflict: LineFigures' duplicates).
     public var outcome: String?
 
     public init(station: String? = nil, since: Date? = nil, outcome: String? = nil) {
@@ -252,6 +253,8 @@ public struct ResultsFilter: Sendable, Equatable {
         if let outcome {
             if outcome == "conflict" {
                 conditions.append("conflicts_with IS NOT NULL")
+            } else if outcome == "duplicate" {
+                conditions.append(ResultsStore.duplicateSQL)
             } else {
                 parameters.append(outcome)
                 conditions.append("(outcome = $\(parameters.count) OR failure_class = $\(parameters.count))")

@@ -1,5 +1,6 @@
 import CardResults
 import Foundation
+import LineFigures
 import Station
 import Synchronization
 import TerminalText
@@ -13,14 +14,14 @@ public final class StatusBoard: Sendable {
         var drawn = 0
         var shown: [String: String] = [:]
         var states: [String: ReaderActivity] = [:]
+        /// Provisioned and unchanged apart; every other figure is `figures`'.
         var outcomes: [String: Int] = [:]
-        var cards = 0
+        var figures = LineFigures()
     }
 
     private let drawing = Mutex(Drawing())
     private let terminal: Bool
     private let maxCards: Int?
-    private let started = ContinuousClock.now
 
     public init(maxCards: Int? = nil, terminal: Bool = isatty(STDERR_FILENO) == 1) {
         self.maxCards = maxCards
@@ -33,8 +34,8 @@ public final class StatusBoard: Sendable {
                 + result.warnings.map { "\n\(result.reader): \($0)" }.joined()
             : "\(result.reader): FAILED \(result.outcome) (\(result.exitCode)): \(result.error ?? "") [\(Self.identify(result))]"
         drawing.withLock { drawing in
-            drawing.cards += 1
-            drawing.outcomes[result.succeeded ? result.outcome : "failed", default: 0] += 1
+            drawing.figures.add(result)
+            if result.kind == .succeeded { drawing.outcomes[result.outcome, default: 0] += 1 }
             if terminal {
                 redraw(&drawing)
             } else {
@@ -62,24 +63,24 @@ public final class StatusBoard: Sendable {
         Self.emit(terminal ? TerminalText.escapeLines(text) + "\n" : Self.stamped(text))
     }
 
-    /// "12 cards: 10 provisioned, 1 unchanged, 1 failed; 8.4 cards/min; 8 to go, about 1 min".
+    /// "12 card(s): 10 provisioned, 1 unchanged, 1 duplicate, 0 failed; yield 100.0 %; 8.4 cards/min; 8 of 20 to go,
+    /// about 1 min", every figure as LineFigures defines it.
     private func progress(_ drawing: Drawing) -> String {
-        let order = ["provisioned", "unchanged", "duplicate", "failed"]
-        let counts = order.compactMap { key in drawing.outcomes[key].map { "\($0) \(key)" } }
-        let minutes = (ContinuousClock.now - started).seconds / 60
-        let rate = minutes > 0 ? Double(drawing.cards) / minutes : 0
-        var text = "\(drawing.cards) card(s): \(counts.joined(separator: ", ")); \(String(format: "%.1f", rate)) cards/min"
+        let figures = drawing.figures
+        var text = "\(figures.cards) card(s): \(drawing.outcomes["provisioned"] ?? 0) provisioned, "
+            + "\(drawing.outcomes["unchanged"] ?? 0) unchanged, \(figures.duplicates) duplicate, \(figures.failed) failed; "
+            + "yield \(figures.yieldText); \(figures.rateText) cards/min"
         if let maxCards {
-            let left = max(0, maxCards - drawing.cards)
+            let left = max(0, maxCards - figures.cards)
             text += "; \(left) of \(maxCards) to go"
-            if left > 0 && rate > 0 { text += ", about \(Self.duration(Double(left) / rate * 60))" }
+            if left > 0, let rate = figures.cardsPerMinute { text += ", about \(Self.duration(Double(left) / rate * 60))" }
         }
         return text
     }
 
     private func redraw(_ drawing: inout Drawing) {
         var lines = Self.lines(drawing.states).map(\.1)
-        if drawing.cards > 0 { lines.append(progress(drawing)) }
+        if drawing.figures.cards > 0 { lines.append(progress(drawing)) }
         var text = drawing.drawn > 0 ? "\u{1B}[\(drawing.drawn)A" : ""
         for line in lines { text += "\u{1B}[2K\(TerminalText.escape(line))\n" }
         drawing.drawn = lines.count
@@ -132,8 +133,4 @@ public final class StatusBoard: Sendable {
 
 extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
-}
-
-extension Duration {
-    var seconds: Double { milliseconds / 1000 }
 }

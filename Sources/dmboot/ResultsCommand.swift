@@ -40,7 +40,7 @@ struct ResultsFilterOptions: ParsableArguments {
     var since: String?
 
     @Option(help: ArgumentHelp(
-        "Only this outcome (provisioned, unchanged, alreadyProvisioned, failed), failure class (cardRemoved...), or conflict.",
+        "Only this outcome (provisioned, unchanged, alreadyProvisioned, failed), failure class (cardRemoved...), conflict, or duplicate.",
         valueName: "outcome"))
     var outcome: String?
 
@@ -110,12 +110,12 @@ struct ResultsReportCommand: ParsableCommand {
             try Output.json(rows)
             return
         }
-        let header = ["hour", "station", "cards", "succeeded", "failed", "duplicates", "conflicts", "cardsPerMinute",
-                      "meanMilliseconds", "failures"]
+        let header = ["hour", "station", "cards", "succeeded", "failed", "duplicates", "conflicts", "yieldPercent",
+                      "cardsPerMinute", "meanMilliseconds", "failures"]
         if filterOptions.csv {
             Output.line(header.joined(separator: ","))
         } else {
-            Output.line("hour (UTC)         station              cards    ok  failed  dup  conflict  cards/min  mean ms  failures")
+            Output.line("hour (UTC)         station              cards    ok  failed  dup  conflict   yield  cards/min  mean ms  failures")
         }
         for row in rows {
             let failures = row.failures.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
@@ -123,13 +123,15 @@ struct ResultsReportCommand: ParsableCommand {
             let rate = row.cardsPerMinute.map { String(format: "%.1f", $0) } ?? "-"
             if filterOptions.csv {
                 Output.line(CSV.row([hour, row.station, "\(row.cards)", "\(row.succeeded)", "\(row.failed)", "\(row.duplicates)",
-                                     "\(row.conflicts)", row.cardsPerMinute.map { String(format: "%.3f", $0) } ?? "",
+                                     "\(row.conflicts)", row.yieldPercent.map { String(format: "%.1f", $0) } ?? "",
+                                     row.cardsPerMinute.map { String(format: "%.3f", $0) } ?? "",
                                      String(format: "%.1f", row.meanMilliseconds), failures]))
             } else {
                 Output.line(String(hour.prefix(16)).padding(toLength: 19, withPad: " ", startingAt: 0)
                             + row.station.padding(toLength: 20, withPad: " ", startingAt: 0)
                             + String(format: "%6d %5d %7d %4d %9d ", row.cards, row.succeeded, row.failed,
                                      row.duplicates, row.conflicts)
+                            + (row.yieldPercent.map { String(format: "%6.1f%%", $0) } ?? "      -")
                             + String(repeating: " ", count: max(0, 10 - rate.count)) + rate
                             + String(format: " %8.1f  ", row.meanMilliseconds)
                             + failures)

@@ -8,6 +8,7 @@ import ExitContract
 import Foundation
 import JSONOutput
 import KeySources
+import LineFigures
 import Provisioning
 import Results
 import SecureChannel
@@ -285,9 +286,10 @@ struct StationSummary {
         self.halt = halt
     }
 
-    func count(_ outcome: String) -> Int { results.filter { $0.succeeded && $0.outcome == outcome }.count }
-    var failed: [CardResult] { results.filter { !$0.succeeded } }
-    var failures: [String: Int] { Dictionary(grouping: failed, by: \.outcome).mapValues(\.count) }
+    func count(_ outcome: String) -> Int { results.filter { $0.kind == .succeeded && $0.outcome == outcome }.count }
+    /// The failed cards, duplicates not among them (LineFigures).
+    var failed: [CardResult] { results.filter { if case .failed = $0.kind { return true } else { return false } } }
+    var figures: LineFigures { results.reduce(into: LineFigures()) { $0.add($1) } }
 
     /// The summary's JSON (dmboot(1), STATION OUTPUT), with the failure's fields when the run failed.
     struct JSON: Encodable {
@@ -303,8 +305,9 @@ struct StationSummary {
         let duplicates: Int
         let failed: Int
         let failures: [String: Int]
+        let yieldPercent: Double?
         let seconds: Double
-        let cardsPerMinute: Double
+        let cardsPerMinute: Double?
         let stationID: String
         let runID: String
         let dmbootVersion: String
@@ -312,10 +315,11 @@ struct StationSummary {
     }
 
     var json: ReportWithFailure<JSON> {
-        ReportWithFailure(JSON(
-            cards: results.count, provisioned: count("provisioned"), unchanged: count("unchanged"),
-            duplicates: count("duplicate"), failed: failed.count, failures: failures, seconds: (seconds * 10).rounded() / 10,
-            cardsPerMinute: seconds > 0 ? (Double(results.count) / seconds * 60 * 10).rounded() / 10 : 0,
+        let figures = self.figures.summary
+        return ReportWithFailure(JSON(
+            cards: figures.cards, provisioned: count("provisioned"), unchanged: count("unchanged"),
+            duplicates: figures.duplicates, failed: figures.failed, failures: figures.failures,
+            yieldPercent: figures.yieldPercent, seconds: (seconds * 10).rounded() / 10, cardsPerMinute: figures.cardsPerMinute,
             stationID: context.stationID, runID: context.runID.uuidString, dmbootVersion: context.dmbootVersion,
             stoppedTheLine: halt.map { JSON.Halt(outcome: $0.outcome, exitCode: Int($0.exitCode), cards: $0.cards) }),
             failure: failure.map(FailureReport.init))
@@ -341,9 +345,10 @@ struct StationSummary {
             try Output.json(json)
             return
         }
-        let failures = self.failures.map { "\($0.key)×\($0.value)" }.sorted().joined(separator: ", ")
-        Output.line("station: \(results.count) card(s): \(count("provisioned")) provisioned, \(count("unchanged")) unchanged, "
-                    + "\(count("duplicate")) duplicate, \(failed.count) failed\(failures.isEmpty ? "" : " (\(failures))") "
-                    + "in \(String(format: "%.1f", seconds)) s")
+        let figures = self.figures
+        let failures = figures.failuresText
+        Output.line("station: \(figures.cards) card(s): \(count("provisioned")) provisioned, \(count("unchanged")) unchanged, "
+                    + "\(figures.duplicates) duplicate, \(figures.failed) failed\(failures.isEmpty ? "" : " (\(failures))") "
+                    + "in \(String(format: "%.1f", seconds)) s; yield \(figures.yieldText); \(figures.rateText) cards/min")
     }
 }

@@ -116,6 +116,8 @@ final class StationLineTests: StationTestCase {
         XCTAssertEqual(object["stationID"] as? String, "line-7")
         XCTAssertTrue(stopped.stdout.contains("4 card(s): 1 provisioned, 0 unchanged, 2 duplicate, 1 failed (authenticationRefused×1)"),
                       stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("; yield 50.0 %; "), "1 of the 2 cards that count: \(stopped.stdout)")
+        XCTAssertEqual(object["yieldPercent"] as? Double, 50)
         let failed = try String(contentsOfFile: failedList, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(failed.count, 2, "a header and the one failed card")
         XCTAssertTrue(failed[1].contains(BuiltInProfiles.demoATR) && failed[1].contains("authenticationRefused"), String(failed[1]))
@@ -126,6 +128,8 @@ final class StationLineTests: StationTestCase {
         XCTAssertTrue(stamped.allSatisfy { ISO8601DateFormatter.withFractionalSeconds.date(from: String($0.prefix { $0 != " " })) != nil },
                       stopped.stderr)
         XCTAssertTrue(stamped.last?.contains("0 of 4 to go") ?? false, stopped.stderr)
+        XCTAssertTrue(stamped.last?.contains("4 card(s): 1 provisioned, 0 unchanged, 2 duplicate, 1 failed; yield 50.0 %") ?? false,
+                      "the live view counts as the summary does: \(stopped.stderr)")
     }
 
     func testAnotherRunFindsTheCardsTreeAndCallsItUnchanged() throws {

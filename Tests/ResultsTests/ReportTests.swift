@@ -34,9 +34,13 @@ final class ReportTests: DatabaseTestCase {
         XCTAssertEqual(rows.map(\.hour), [hour, hour, hour + 3600])
         XCTAssertEqual(rows.map(\.cards), [4, 2, 1])
         XCTAssertEqual(rows.map(\.succeeded), [3, 0, 1])
-        XCTAssertEqual(rows.map(\.failures), [["cardRemoved": 1], ["alreadyProvisioned": 1, "authenticationRefused": 1], [:]])
+        XCTAssertEqual(rows.map(\.failures), [["cardRemoved": 1], ["authenticationRefused": 1], [:]],
+                       "a card refused as already provisioned is no failure")
+        XCTAssertEqual(rows.map(\.failed), [1, 1, 0])
         XCTAssertEqual(rows.map(\.duplicates), [0, 1, 0])
-        XCTAssertEqual(try XCTUnwrap(rows[0].cardsPerMinute), 1.5, accuracy: 1e-9, "3 intervals over 120 s")
+        XCTAssertEqual(rows.map(\.yieldPercent), [75, 0, 100])
+        XCTAssertEqual(try XCTUnwrap(rows[0].cardsPerMinute), 4 / 120.0125 * 60, accuracy: 1e-6,
+                       "4 cards from the first start to the last end (12.5 ms after the start at 120 s)")
         XCTAssertNil(rows[2].cardsPerMinute, "one card has no rate")
         XCTAssertEqual(rows[0].meanMilliseconds, 12.5, accuracy: 1e-9)
     }
@@ -48,6 +52,7 @@ final class ReportTests: DatabaseTestCase {
                        ["alreadyProvisioned", "authenticationRefused"])
         XCTAssertEqual(try store.records(ResultsFilter(since: hour + 3600)).compactMap(\.cardIdentity), ["pkcs15:04"])
         XCTAssertEqual(try store.records(ResultsFilter(outcome: "failed")).count, 2)
+        XCTAssertEqual(try store.records(ResultsFilter(outcome: "duplicate")).map(\.cardIdentity), ["pkcs15:01"])
         XCTAssertEqual(try store.records(ResultsFilter(outcome: "cardRemoved")).count, 1, "a failure class filters too")
         XCTAssertEqual(try store.records(ResultsFilter(station: "A", outcome: "provisioned")).count, 4)
         XCTAssertEqual(try store.records(ResultsFilter(station: "nobody'; DROP TABLE dmboot.card_results; --")).count, 0)
