@@ -13,6 +13,9 @@ public struct CardResult: Codable, Sendable, Equatable {
     public var stationID: String
     /// One per dmboot process: the results of a run belong together.
     public var runID: UUID
+    /// The batch of cards and who ran the line (`--batch`, `--operator`); nil when not given.
+    public var batch: String?
+    public var `operator`: String?
     public var reader: String
     /// What makes the card unique ("pkcs15:<serial>", or "iccid:<digits>"); nil when it failed before.
     public var cardIdentity: String?
@@ -72,7 +75,7 @@ public struct CardResult: Codable, Sendable, Equatable {
     public var isDuplicate: Bool { kind == .duplicate }
 
     enum CodingKeys: String, CodingKey {
-        case time, command, stationID, runID, reader, cardIdentity, iccid, pkcs15Serial, atr, outcome, failureClass, exitCode
+        case time, command, stationID, runID, batch, `operator`, reader, cardIdentity, iccid, pkcs15Serial, atr, outcome, failureClass, exitCode
         case added, replaced, removed, unchanged, apduCount, milliseconds, dmbootVersion, kvn, tree, warnings, error
     }
 
@@ -84,6 +87,8 @@ public struct CardResult: Codable, Sendable, Equatable {
         try container.encode(command, forKey: .command)
         try container.encode(stationID, forKey: .stationID)
         try container.encode(runID, forKey: .runID)
+        try container.encode(batch, forKey: .batch)
+        try container.encode(`operator`, forKey: .operator)
         try container.encode(reader, forKey: .reader)
         try container.encode(cardIdentity, forKey: .cardIdentity)
         try container.encode(iccid, forKey: .iccid)

@@ -29,6 +29,9 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var stationID: String
     /// One per station process: the records of a run belong together.
     public var runID: UUID
+    /// The batch of cards and who ran the line (`--batch`, `--operator`).
+    public var batch: String?
+    public var `operator`: String?
     public var reader: String?
     public var outcome: Outcome
     /// The exit-status class of a failure (dmboot(1), EXIT STATUS); nil on success.

@@ -4,9 +4,10 @@ import LineFigures
 /// One line of `results report`: a station's cards in one hour (UTC), every
 /// figure as LineFigures defines it.
 public struct ReportRow: Codable, Sendable, Equatable {
+    /// The station; "all" in the totals row.
     public var station: String
-    /// The start of the hour.
-    public var hour: Date
+    /// The start of the hour; nil in the totals row.
+    public var hour: Date?
     public var cards: Int
     public var succeeded: Int
     /// Failed cards; duplicates are never among them.
@@ -24,7 +25,7 @@ public struct ReportRow: Codable, Sendable, Equatable {
     /// Mean time per card, milliseconds.
     public var meanMilliseconds: Double
 
-    public init(station: String, hour: Date, figures: LineFigures, conflicts: Int, meanMilliseconds: Double) {
+    public init(station: String, hour: Date?, figures: LineFigures, conflicts: Int, meanMilliseconds: Double) {
         self.station = station
         self.hour = hour
         self.cards = figures.cards
@@ -83,6 +84,13 @@ extension ResultsStore {
                                       firstStart: time("first_start"), lastEnd: time("last_end"))
             return (key, figures, int("conflicts"), Double(totals.value(row, "mean_ms") ?? "0") ?? 0)
         }
+    }
+
+    /// The totals row: every record `filter` takes, as one group.
+    public func reportTotal(_ filter: ResultsFilter) throws -> ReportRow {
+        let total = try figures(grouping: [], filter).first
+        return ReportRow(station: "all", hour: nil, figures: total?.figures ?? LineFigures(), conflicts: total?.conflicts ?? 0,
+                         meanMilliseconds: total?.meanMilliseconds ?? 0)
     }
 
     /// Cards, failures by class, duplicates, yield and rate per station and hour.

@@ -49,6 +49,11 @@ public enum ResultsSchema {
             "CREATE INDEX card_results_station ON dmboot.card_results (station_id, started_at)",
             "CREATE INDEX card_results_identity ON dmboot.card_results (card_identity)",
         ],
+        // Batches and operators (issue 26): the rows of before keep NULL in both.
+        [
+            "ALTER TABLE dmboot.card_results ADD COLUMN batch text, ADD COLUMN operator text",
+            "CREATE INDEX card_results_batch ON dmboot.card_results (batch, started_at) WHERE batch IS NOT NULL",
+        ],
     ]
 
     /// The version this dmboot builds.
@@ -58,10 +63,11 @@ public enum ResultsSchema {
     /// together migrate one after the other.
     static let migrationLock = 0x646D_626F_6F74
 
-    /// Brings the database to `current`; returns the version it found.
+    /// Brings the database to `current` (or to the earlier `version`, as a
+    /// test of the next migration needs it); returns the version it found.
     /// Refuses a database a newer dmboot migrated.
     @discardableResult
-    public static func migrate(_ connection: PostgresConnection, dmbootVersion: String) throws -> Int {
+    public static func migrate(_ connection: PostgresConnection, dmbootVersion: String, through version: Int = current) throws -> Int {
         try connection.execute("BEGIN")
         do {
             try connection.execute("SELECT pg_advisory_xact_lock($1)", ["\(migrationLock)"])
@@ -75,7 +81,7 @@ public enum ResultsSchema {
             let found = Int(try connection.execute("SELECT coalesce(max(version), 0) FROM dmboot.schema_version")
                 .rows[0][0] ?? "0") ?? 0
             guard found <= current else { throw ResultsDatabaseError.newerSchema(found: found, known: current) }
-            for version in stride(from: found + 1, through: current, by: 1) {
+            for version in stride(from: found + 1, through: min(version, current), by: 1) {
                 for statement in migrations[version - 1] { try connection.execute(statement) }
                 try connection.execute("INSERT INTO dmboot.schema_version (version, dmboot_version) VALUES ($1, $2)",
                                        ["\(version)", dmbootVersion])

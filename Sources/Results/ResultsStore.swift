@@ -56,7 +56,7 @@ public struct ResultsStore {
     private static let columns = [
         "record_id", "card_identity", "iccid", "pkcs15_serial", "atr", "station_id", "run_id", "reader", "outcome",
         "failure_class", "exit_code", "accounts_added", "accounts_replaced", "accounts_removed", "apdu_count",
-        "duration_ms", "dmboot_version", "kvn", "reprovision", "conflicts_with", "error", "started_at",
+        "duration_ms", "dmboot_version", "kvn", "reprovision", "conflicts_with", "error", "started_at", "batch", "operator",
     ]
 
     /// The parameter for each column; arrays travel as JSON text.
@@ -70,7 +70,7 @@ public struct ResultsStore {
             "\(record.exitCode)", json(record.added), json(record.replaced), json(record.removed),
             record.apduCount.map { "\($0)" }, "\(record.milliseconds)", record.dmbootVersion, record.kvn.map { "\($0)" },
             record.reprovision ? "true" : "false", record.conflictsWith?.uuidString, record.error,
-            Timestamp.string(record.time),
+            Timestamp.string(record.time), record.batch, record.operator,
         ]
     }
 
@@ -180,7 +180,7 @@ public struct ResultsStore {
             SELECT record_id, card_identity, iccid, pkcs15_serial, atr, station_id, run_id, reader, outcome,
                    failure_class, exit_code, array_to_json(accounts_added)::text AS added,
                    array_to_json(accounts_replaced)::text AS replaced, array_to_json(accounts_removed)::text AS removed,
-                   apdu_count, duration_ms, dmboot_version, kvn, reprovision, conflicts_with, error,
+                   apdu_count, duration_ms, dmboot_version, kvn, reprovision, conflicts_with, error, batch, operator,
                    extract(epoch FROM started_at) AS started
             FROM dmboot.card_results WHERE \(condition) ORDER BY started_at, record_id
             """, parameters)
@@ -217,6 +217,8 @@ public struct ResultsStore {
         record.reprovision = value("reprovision") == "t"
         record.conflictsWith = value("conflicts_with").flatMap(UUID.init(uuidString:))
         record.error = value("error")
+        record.batch = value("batch")
+        record.operator = value("operator")
         return record
     }
 }
@@ -227,15 +229,20 @@ let uniqueViolation = "23505"
 /// Which records `results list` and `results report` take.
 public struct ResultsFilter: Sendable, Equatable {
     public var station: String?
+    public var batch: String?
     public var since: Date?
+    /// Only records from before this time.
+    public var until: Date?
     /// An outcome (provisioned, unchanged, alreadyProvisioned, failed), a
     /// failure class (cardRemoved…), "conflict", or "duplicate" (refused as
     /// already provisioned, or a conflict: LineFigures' duplicates).
     public var outcome: String?
 
-    public init(station: String? = nil, since: Date? = nil, outcome: String? = nil) {
+    public init(station: String? = nil, batch: String? = nil, since: Date? = nil, until: Date? = nil, outcome: String? = nil) {
         self.station = station
+        self.batch = batch
         self.since = since
+        self.until = until
         self.outcome = outcome
     }
 
@@ -246,9 +253,17 @@ public struct ResultsFilter: Sendable, Equatable {
             parameters.append(station)
             conditions.append("station_id = $\(parameters.count)")
         }
+        if let batch {
+            parameters.append(batch)
+            conditions.append("batch = $\(parameters.count)")
+        }
         if let since {
             parameters.append(Timestamp.string(since))
             conditions.append("started_at >= $\(parameters.count)::timestamptz")
+        }
+        if let until {
+            parameters.append(Timestamp.string(until))
+            conditions.append("started_at < $\(parameters.count)::timestamptz")
         }
         if let outcome {
             if outcome == "conflict" {

@@ -13,9 +13,14 @@ public struct RunContext: Sendable {
     public var stationID: String
     public var runID: UUID
     public var dmbootVersion: String
+    /// `--batch` and `--operator`, on every result of the run.
+    public var batch: String?
+    public var `operator`: String?
 
     public init(command: String, stationID: String = ProcessInfo.processInfo.hostName, runID: UUID = UUID(),
-                dmbootVersion: String) {
+                dmbootVersion: String, batch: String? = nil, operator: String? = nil) {
+        self.batch = batch
+        self.operator = `operator`
         self.command = command
         self.stationID = stationID
         self.runID = runID
@@ -28,6 +33,8 @@ public struct RunContext: Sendable {
                                 outcome: report.install.changesTree ? "provisioned" : "unchanged", failureClass: nil,
                                 exitCode: ExitStatus.success.rawValue, milliseconds: duration.milliseconds,
                                 dmbootVersion: dmbootVersion)
+        result.batch = batch
+        result.operator = `operator`
         result.cardIdentity = report.cardIdentity
         result.pkcs15Serial = report.card.contents.tokenInfo.serialHex
         result.added = report.install.added
@@ -48,6 +55,8 @@ public struct RunContext: Sendable {
                                 outcome: status.failureClass, failureClass: status.failureClass,
                                 exitCode: status.rawValue, milliseconds: duration.milliseconds,
                                 dmbootVersion: dmbootVersion)
+        result.batch = batch
+        result.operator = `operator`
         result.error = "\(error)"
         return result
     }

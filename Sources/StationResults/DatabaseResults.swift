@@ -65,6 +65,8 @@ public final class DatabaseResults: Sendable {
         record.apduCount = result.apduCount
         record.kvn = result.kvn
         record.error = result.error
+        record.batch = result.batch
+        record.operator = result.operator
         return record
     }
 }
@@ -99,6 +101,8 @@ public final class CardClaim: CardAdmission {
         record.pkcs15Serial = card.pkcs15Serial
         record.kvn = card.keyVersion.map(Int.init)
         record.added = card.accounts
+        record.batch = context.batch
+        record.operator = context.operator
         let claim = try recorder.claim(record)
         state.withLock { $0.claim = claim }
     }

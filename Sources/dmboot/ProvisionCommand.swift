@@ -118,6 +118,8 @@ struct ProvisionCommand: ParsableCommand {
     @Option(help: ArgumentHelp("This station's name in the results and the log (default: the host name).", valueName: "name"))
     var stationID: String?
 
+    @OptionGroup var batchOptions: BatchOptions
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -132,7 +134,7 @@ struct ProvisionCommand: ParsableCommand {
         provisioner.dryRun = dryRun
         let sink = try ResultSinks(dryRun ? [] : jsonLog.map { [try JSONLinesLog(path: $0)] } ?? [])
         let run = RunContext(command: "provision", stationID: stationID ?? ProcessInfo.processInfo.hostName,
-                             dmbootVersion: DMBoot.version)
+                             dmbootVersion: DMBoot.version, batch: batchOptions.batch, operator: batchOptions.operator)
         // A dry run installs nothing, so it claims and records nothing.
         let results = dryRun ? nil : try resultsOptions.open(context: run) { Output.progress("dmboot: \(ResultsOptions.describe($0))") }
         if let results { ResultsOptions.start(results) { Output.progress("dmboot: \($0)") } }

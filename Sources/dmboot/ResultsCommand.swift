@@ -34,10 +34,16 @@ struct ResultsFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only this station's records.", valueName: "id"))
     var station: String?
 
+    @Option(help: ArgumentHelp("Only this batch's records (station and provision --batch).", valueName: "id"))
+    var batch: String?
+
     @Option(help: ArgumentHelp(
         "Only records from this time on: ISO 8601 (2026-11-30, 2026-11-30T08:00:00Z) or an age (90s, 30m, 8h, 7d).",
         valueName: "time"))
     var since: String?
+
+    @Option(help: ArgumentHelp("Only records from before this time, written as for --since.", valueName: "time"))
+    var until: String?
 
     @Option(help: ArgumentHelp(
         "Only this outcome (provisioned, unchanged, alreadyProvisioned, failed), failure class (cardRemoved...), conflict, or duplicate.",
@@ -52,21 +58,27 @@ struct ResultsFilterOptions: ParsableArguments {
     func validate() throws {
         if csv && output.json { throw ValidationError("give at most one of --json and --csv") }
         _ = try sinceDate()
+        _ = try time(until, "--until")
     }
 
     func filter() throws -> ResultsFilter {
-        ResultsFilter(station: station, since: try sinceDate(), outcome: outcome)
+        ResultsFilter(station: station, batch: batch, since: try sinceDate(), until: try time(until, "--until"), outcome: outcome)
     }
 
     func sinceDate(now: Date = Date()) throws -> Date? {
-        guard let since else { return nil }
+        try time(since, "--since", now: now)
+    }
+
+    /// An ISO 8601 date or time, or an age back from `now`.
+    func time(_ text: String?, _ option: String, now: Date = Date()) throws -> Date? {
+        guard let since = text else { return nil }
         if let date = Timestamp.date(since) { return date }
         if let day = try? Date.ISO8601FormatStyle().year().month().day().parse(since) { return day }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         if let unit = since.last.flatMap({ units[$0] }), let count = Double(since.dropLast()), count >= 0, count.isFinite {
             return now.addingTimeInterval(-count * unit)
         }
-        throw ValidationError("--since takes an ISO 8601 date or time, or an age such as 30m, 8h or 7d: \(since)")
+        throw ValidationError("\(option) takes an ISO 8601 date or time, or an age such as 30m, 8h or 7d: \(since)")
     }
 }
 
@@ -83,7 +95,7 @@ struct ResultsListCommand: ParsableCommand {
         if filterOptions.output.json {
             try Output.json(records)
         } else if filterOptions.csv {
-            let columns = ["time", "station", "reader", "cardIdentity", "iccid", "pkcs15Serial", "atr", "outcome",
+            let columns = ["time", "station", "batch", "operator", "reader", "cardIdentity", "iccid", "pkcs15Serial", "atr", "outcome",
                            "failureClass", "exitCode", "added", "replaced", "removed", "apduCount", "milliseconds", "kvn",
                            "reprovision", "conflictsWith", "dmbootVersion", "runID", "recordID", "error"]
             Output.line(columns.joined(separator: ","))
@@ -98,16 +110,17 @@ struct ResultsListCommand: ParsableCommand {
 struct ResultsReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Per station and hour (UTC): cards, successes, failures by class, duplicates, cards per minute.")
+        abstract: "Per station and hour (UTC), then a totals row: cards, successes, failures by class, duplicates, yield, cards per minute.")
 
     @OptionGroup var database: ResultsDatabaseOptions
     @OptionGroup var filterOptions: ResultsFilterOptions
 
     func run() throws {
         let store = ResultsStore(connection: try ResultsConnection.open(try database.requiredURL()))
-        let rows = try store.report(try filterOptions.filter())
+        let filter = try filterOptions.filter()
+        let rows = try store.report(filter), total = try store.reportTotal(filter)
         if filterOptions.output.json {
-            try Output.json(rows)
+            try Output.json(ReportJSON(rows: rows, total: total))
             return
         }
         let header = ["hour", "station", "cards", "succeeded", "failed", "duplicates", "conflicts", "yieldPercent",
@@ -117,9 +130,10 @@ struct ResultsReportCommand: ParsableCommand {
         } else {
             Output.line("hour (UTC)         station              cards    ok  failed  dup  conflict   yield  cards/min  mean ms  failures")
         }
-        for row in rows {
+        for row in rows + [total] {
             let failures = row.failures.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
-            let hour = row.hour.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false))
+            let hour = row.hour?.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false))
+                ?? "total"
             let rate = row.cardsPerMinute.map { String(format: "%.1f", $0) } ?? "-"
             if filterOptions.csv {
                 Output.line(CSV.row([hour, row.station, "\(row.cards)", "\(row.succeeded)", "\(row.failed)", "\(row.duplicates)",
@@ -138,6 +152,12 @@ struct ResultsReportCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `results report --json`: the rows per station and hour, and the totals row.
+struct ReportJSON: Encodable {
+    let rows: [ReportRow]
+    let total: ReportRow
 }
 
 struct ResultsFlushCommand: ParsableCommand {
@@ -213,7 +233,7 @@ enum CSV {
 
 extension ResultRecord {
     var csvFields: [String] {
-        [Timestamp.string(time), stationID, reader ?? "", cardIdentity ?? "", iccid ?? "", pkcs15Serial ?? "", atr ?? "",
+        [Timestamp.string(time), stationID, batch ?? "", self.operator ?? "", reader ?? "", cardIdentity ?? "", iccid ?? "", pkcs15Serial ?? "", atr ?? "",
          outcome.rawValue, failureClass ?? "", "\(exitCode)", added.joined(separator: " "), replaced.joined(separator: " "),
          removed.joined(separator: " "), apduCount.map { "\($0)" } ?? "", String(format: "%.1f", milliseconds),
          kvn.map { "\($0)" } ?? "", reprovision ? "true" : "false", conflictsWith?.uuidString.lowercased() ?? "",
@@ -224,7 +244,7 @@ extension ResultRecord {
         var what = failureClass.map { outcome == .failed ? "FAILED \($0) (\(exitCode))" : "\($0) (\(exitCode))" } ?? outcome.rawValue
         if reprovision { what += " (reprovisioned)" }
         if let conflictsWith { what += " CONFLICT: provisioned before as record \(conflictsWith.uuidString.lowercased())" }
-        return "\(Timestamp.string(time))  \(stationID)  \(reader ?? "-")  \(cardIdentity ?? "unidentified")  \(what)"
+        return "\(Timestamp.string(time))  \(stationID)\(batch.map { " [batch \($0)]" } ?? "")  \(reader ?? "-")  \(cardIdentity ?? "unidentified")  \(what)"
             + (apduCount.map { "  \($0) APDUs" } ?? "") + String(format: "  %.1f ms", milliseconds)
             + (error.map { "  \($0)" } ?? "")
     }

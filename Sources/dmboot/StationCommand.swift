@@ -77,6 +77,8 @@ struct StationCommand: ParsableCommand {
     @Option(help: ArgumentHelp("This station's name in the log and the summary (default: the host name).", valueName: "name"))
     var stationID: String?
 
+    @OptionGroup var batchOptions: BatchOptions
+
     @Option(help: ArgumentHelp("Write the summary (JSON) to this file when the station stops.", valueName: "file"))
     var summary: String?
 
@@ -133,7 +135,7 @@ struct StationCommand: ParsableCommand {
             board.note(result)
         }, activity: { board.show($0) })
         let context = RunContext(command: "station", stationID: stationID ?? ProcessInfo.processInfo.hostName,
-                                 dmbootVersion: DMBoot.version)
+                                 dmbootVersion: DMBoot.version, batch: batchOptions.batch, operator: batchOptions.operator)
         let database = try resultsOptions.open(context: context) { board.message(ResultsOptions.describe($0)) }
         if let database {
             ResultsOptions.start(database, say: board.message)
@@ -309,6 +311,8 @@ struct StationSummary {
         let seconds: Double
         let cardsPerMinute: Double?
         let stationID: String
+        let batch: String?
+        let `operator`: String?
         let runID: String
         let dmbootVersion: String
         let stoppedTheLine: Halt?
@@ -320,7 +324,7 @@ struct StationSummary {
             cards: figures.cards, provisioned: count("provisioned"), unchanged: count("unchanged"),
             duplicates: figures.duplicates, failed: figures.failed, failures: figures.failures,
             yieldPercent: figures.yieldPercent, seconds: (seconds * 10).rounded() / 10, cardsPerMinute: figures.cardsPerMinute,
-            stationID: context.stationID, runID: context.runID.uuidString, dmbootVersion: context.dmbootVersion,
+            stationID: context.stationID, batch: context.batch, operator: context.operator, runID: context.runID.uuidString, dmbootVersion: context.dmbootVersion,
             stoppedTheLine: halt.map { JSON.Halt(outcome: $0.outcome, exitCode: Int($0.exitCode), cards: $0.cards) }),
             failure: failure.map(FailureReport.init))
     }

@@ -95,6 +95,33 @@ final class StationResultsTests: DatabaseTestCase {
         }
     }
 
+    /// --batch and --operator reach every log line, every record and the
+    /// summary; `results report --batch` totals the batch.
+    func testTheBatchAndOperatorAreOnEveryRecordAndTheBatchIsReportedWhole() throws {
+        let line = try station("line-a", readers: "0", url: database.url,
+                               ["--batch", "B-2026-12-07", "--operator", "Ann Smith", "--max-cards", "2",
+                                "--summary", path("line-a", "summary.json")])
+        XCTAssertEqual(try feeder(2, slots: 0..<1).finish().status, 0)
+        XCTAssertEqual(try line.finish().status, 0)
+        let log = try String(contentsOfFile: path("line-a", "log.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(log.map { $0["batch"] as? String }, ["B-2026-12-07", "B-2026-12-07"])
+        XCTAssertEqual(log.map { $0["operator"] as? String }, ["Ann Smith", "Ann Smith"])
+        XCTAssertEqual(try records().map(\.batch), ["B-2026-12-07", "B-2026-12-07"])
+        XCTAssertEqual(try records().map(\.operator), ["Ann Smith", "Ann Smith"])
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("line-a", "summary.json"))))
+                                    as? [String: Any])
+        XCTAssertEqual(summary["batch"] as? String, "B-2026-12-07")
+        let report = try Executable.run("dmboot", ["results", "report", "--results", database.url, "--batch", "B-2026-12-07", "--csv"],
+                                        environment: state("line-a"))
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stdout.split(separator: "\n").last?.hasPrefix("total,all,2,2,0,0,0,100.0,") ?? false, report.stdout)
+        let refused = try Executable.run("dmboot", ["station", "--keys", keys, "--tree-dir", path("x", "t"), "--batch", "bad\u{1B}[2J"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--batch takes 1 to 64 printable characters"), refused.stderr)
+    }
+
     /// The same card (one serial number) in a reader of each station at
     /// once: exactly one installs; the other is refused with its own exit
     /// code, and its tree is never written.
