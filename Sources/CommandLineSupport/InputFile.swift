@@ -22,7 +22,7 @@ public enum InputFile {
             throw InputFileError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
-            throw InputFileError.notRegularFile(path: path, kind: kind(of: status.st_mode))
+            throw InputFileError.notRegularFile(path: path, kind: SecretFile.kind(of: status.st_mode))
         }
         guard status.st_size <= limit else { throw InputFileError.tooLarge(path: path, limit: limit) }
         let data = try handle.read(upToCount: limit + 1) ?? Data()
@@ -47,16 +47,6 @@ public enum InputFile {
         }
     }
 
-    private static func kind(of mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFIFO: return "a FIFO"
-        case S_IFCHR: return "a character device"
-        case S_IFBLK: return "a block device"
-        case S_IFDIR: return "a folder"
-        case S_IFSOCK: return "a socket"
-        default: return "not a regular file"
-        }
-    }
 }
 
 public enum InputFileError: Error, CustomStringConvertible, ClassifiedFailure {

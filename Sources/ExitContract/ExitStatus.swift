@@ -37,6 +37,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case noSuchNode = 52
     case secretNotRevealed = 53
     case secretsLeftOut = 54
+    case secretFileExposed = 55
     case policyRefusal = 60
     case pushNotAuthentic = 70
     case malformedContentType = 71
@@ -90,7 +91,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .authenticationRefused:
             return "the card refused EXTERNAL AUTHENTICATE; not retried (cards block keys after a few failures)"
         case .secureMessagingFailure: return "a protected response failed its check (R-MAC, padding, counter); the session was closed"
-        case .keyMaterial: return "the SCP03 keys could not be loaded (missing, unreadable, readable by others, malformed)"
+        case .keyMaterial: return "the SCP03 keys could not be loaded (missing, unreadable, malformed; a key file others may read is 55)"
         case .secureChannelUnsupported: return "the card cannot run the requested SCP03 session (key version, i parameter, level)"
         case .malformedCardData:
             return "the card's PKCS#15 data is malformed (the message names the file and offset), or points outside the application"
@@ -105,6 +106,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .secretNotRevealed: return "the node is secret (no Get in its ACL); --reveal-secrets shows it"
         case .secretsLeftOut:
             return "tree import: the file was exported without --reveal-secrets; --allow-missing-secrets imports it with those secrets empty"
+        case .secretFileExposed:
+            return "a secret file (keys, PIN, password) is not the user's own regular file with no group or other permission bits; the message says the fix (chmod 600)"
         case .policyRefusal:
             return "the policy refused (smartcard bootstrap disabled, level too low, server not allowed, legacy NETWORKID)"
         case .pushNotAuthentic: return "a pushed bootstrap's HMAC does not verify (altered body, or wrong PIN/NETWORKID); nothing was installed"

@@ -1,6 +1,7 @@
 import APDU
 import CardCrypto
 import Foundation
+import LocalFiles
 import SecureChannel
 
 /// A per-card key table: a CSV file (RFC 4180) whose header names a lookup
@@ -15,6 +16,9 @@ public final class KeyTable: Sendable {
     public enum LookupColumn: String, Sendable { case iccid = "ICCID", kdd = "KDD" }
 
     public let path: String
+    /// A table in the clear is a secret file; this bound (ten million cards
+    /// of about a hundred bytes) replaces the 64 KiB of a single secret.
+    static let sizeLimit = 1 << 30
     public let lookupColumns: [LookupColumn]
     private let rows: [Row]
 
@@ -38,15 +42,18 @@ public final class KeyTable: Sendable {
     /// readable by its owner only, like a key file.
     public init(path: String, encrypted: Bool) throws {
         self.path = path
-        if !encrypted {
-            do {
-                try KeyFile.requireOwnerOnly(path: path)
-            } catch let error as KeyError {
-                throw KeyTableError.unreadable(path: path, reason: "\(error)")
+        var data: [UInt8]
+        if encrypted {
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw KeyTableError.unreadable(path: path, reason: "cannot read it")
             }
-        }
-        guard var data = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }) else {
-            throw KeyTableError.unreadable(path: path, reason: "cannot read it")
+            data = [UInt8](contents)
+        } else {
+            do {
+                data = try SecretFile.read(path, limit: Self.sizeLimit)
+            } catch let error as SecretFileError where !error.isPermissionProblem {
+                throw KeyTableError.unreadable(path: path, reason: error.reason)
+            }
         }
         defer { Secure.wipe(&data) }
         var records = try CSVReader.records(data, path: path)

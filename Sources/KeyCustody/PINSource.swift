@@ -1,5 +1,6 @@
 import CardCrypto
 import Foundation
+import LocalFiles
 import SecureChannel
 
 /// Where the token's user PIN comes from: the file a URI's `pin-source`
@@ -24,13 +25,11 @@ public enum PINSource {
         } else {
             throw PINSourceError.unsupported(source)
         }
+        var bytes: [UInt8]
         do {
-            try KeyFile.requireOwnerOnly(path: path)
-        } catch let error as KeyError {
-            throw PINSourceError.unusable(path: path, reason: "\(error)")
-        }
-        guard var bytes = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }) else {
-            throw PINSourceError.unusable(path: path, reason: "cannot read it")
+            bytes = try SecretFile.read(path)
+        } catch let error as SecretFileError where !error.isPermissionProblem {
+            throw PINSourceError.unusable(path: path, reason: error.reason)
         }
         defer { Secure.wipe(&bytes) }
         var length = bytes.count

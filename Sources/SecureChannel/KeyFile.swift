@@ -1,12 +1,13 @@
 import APDU
 import CardCrypto
 import Foundation
+import LocalFiles
 
 /// The static SCP03 keys as dmboot reads them: from a key file (JSON,
 /// dmboot-keys(5)), from hex given directly, or from the environment.
 ///
-/// A key file that anyone but its owner can read or write is refused: the
-/// keys open every card of a batch.
+/// A key file that anyone but its owner can read or write, or that another
+/// user owns, is refused (SecretFile): the keys open every card of a batch.
 public enum KeyFile {
     /// A key file is a few hundred bytes; anything far larger is not one, and is refused before it is read.
     public static let sizeLimit = 64 * 1024
@@ -73,26 +74,6 @@ public enum KeyFile {
         }
     }
 
-    /// Refuses a secret file that its group or others may read or write, or
-    /// that is not a regular file (a FIFO would block, a device never end),
-    /// or that is too large to be a key file.
-    public static func requireOwnerOnly(path: String) throws {
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            throw KeyError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw KeyError.unreadable(path: path, reason: "not a regular file")
-        }
-        guard status.st_size <= sizeLimit else {
-            throw KeyError.unreadable(path: path, reason: "\(status.st_size) bytes, larger than a key file can be (\(sizeLimit))")
-        }
-        let permissions = status.st_mode & 0o777
-        guard permissions & 0o077 == 0 else {
-            throw KeyError.tooOpen(path: path, mode: String(permissions, radix: 8))
-        }
-    }
-
     /// A key file's keys, challenge mode and compatibility settings (such as
     /// "counter-data-only"), from one read of the file. An unknown
     /// compatibility name is an error, never ignored.
@@ -108,14 +89,18 @@ public enum KeyFile {
         return (keys, mode, compatibility)
     }
 
+    /// By the one rule of secret files (SecretFile): a key file its group or
+    /// others may read, or another user's, is refused with the fix.
     private static func read(path: String) throws -> Contents {
-        try requireOwnerOnly(path: path)
-        let data: Data
+        var bytes: [UInt8]
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw KeyError.unreadable(path: path, reason: error.localizedDescription)
+            bytes = try SecretFile.read(path, limit: sizeLimit)
+        } catch let error as SecretFileError where !error.isPermissionProblem {
+            throw KeyError.unreadable(path: path, reason: error.reason)
         }
+        defer { Secure.wipe(&bytes) }
+        var data = Data(bytes)
+        defer { data.resetBytes(in: 0..<data.count) }
         return try contents(of: data, source: path)
     }
 
@@ -199,7 +184,6 @@ struct KeyFieldError: Error, CustomStringConvertible {
 
 public enum KeyError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
-    case tooOpen(path: String, mode: String)
     case malformed(source: String, reason: String)
     case missing
     case conflictingSources
@@ -209,8 +193,6 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .unreadable(let path, let reason):
             return "cannot read key file \(path): \(reason)"
-        case .tooOpen(let path, let mode):
-            return "key file \(path) has mode \(mode): others can read it; chmod 600 \(path)"
         case .malformed(let source, let reason):
             return "keys from \(source): \(reason)"
         case .missing:

@@ -5,6 +5,7 @@ import CommandLineSupport
 import DMBootstrap
 import Foundation
 import JSONOutput
+import LocalFiles
 
 struct AuthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,7 +120,7 @@ struct AuthGBACommand: ParsableCommand {
     func run() throws {
         let ks: [UInt8]
         if let ksNAFFile {
-            ks = [UInt8](try InputFile.read(ksNAFFile, limit: InputFile.secretLimit))
+            ks = try SecretFile.read(ksNAFFile)
         } else if let hex = ProcessInfo.processInfo.environment["DMBOOT_KS_NAF"] {
             ks = try Hex.decode(hex)
         } else {

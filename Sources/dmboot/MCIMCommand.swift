@@ -4,6 +4,7 @@ import CardCrypto
 import CommandLineSupport
 import Foundation
 import JSONOutput
+import LocalFiles
 import MCIM
 import SecureChannel
 
@@ -67,8 +68,7 @@ struct MCIMUnpackCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        try KeyFile.requireOwnerOnly(path: key)
-        var pem = [UInt8](try InputFile.read(key, limit: InputFile.secretLimit))
+        var pem = try SecretFile.read(key)
         defer { Secure.wipe(&pem) }
         let contents = try MCIMBlob.unpack([UInt8](try InputFile.read(file, limit: InputFile.documentLimit)), privateKeyPEM: pem)
         if let out { try PrivateFile.write(Data(contents.payload), to: out) }

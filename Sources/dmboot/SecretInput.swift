@@ -1,15 +1,17 @@
 import CardCrypto
 import CommandLineSupport
 import Foundation
+import LocalFiles
 
-/// Secrets a command reads: from a file, or an environment variable, never
-/// from a flag that `ps` shows. A file's single trailing newline is not part
+/// Secrets a command reads: from a file (by the one rule of SecretFile: the
+/// user's own regular file, no group or other permission bits), or an
+/// environment variable, never from a flag that `ps` shows. A file's single trailing newline is not part
 /// of the secret, so `echo 1234 > pin` works. The bytes go straight into a
 /// `SecretBytes` and the buffer they were read into is wiped.
 enum SecretInput {
     static func read(file: String?, environment variable: String) throws -> SecretBytes? {
         if let file {
-            var bytes = [UInt8](try InputFile.read(file, limit: InputFile.secretLimit))
+            var bytes = try SecretFile.read(file)
             if bytes.last == 0x0A { bytes.removeLast() }
             if bytes.last == 0x0D { bytes.removeLast() }
             return SecretBytes(wiping: &bytes)

@@ -12,7 +12,7 @@ final class AccountNameCommandTests: XCTestCase {
     override func setUpWithError() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("names-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data("1234\n".utf8).write(to: folder.appendingPathComponent("pin"))
+        try SecretFileFixture.write(Data("1234\n".utf8), to: folder.appendingPathComponent("pin").path)
     }
 
     override func tearDownWithError() throws {

@@ -256,7 +256,7 @@ final class ErrorOutputTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(reason), result.stderr)
         }
         let huge = path("huge-pin")
-        XCTAssertTrue(FileManager.default.createFile(atPath: huge, contents: nil))
+        try SecretFileFixture.write(Data(), to: huge)
         XCTAssertEqual(truncate(huge, 1 << 30), 0, "a sparse 1 GiB file: nothing is written to disk")
         let result = try Executable.run("dmboot", ["push", "verify", body, "--content-type", contentType, "--pin-file", huge])
         XCTAssertEqual(result.status, 13, result.stderr)

@@ -13,8 +13,8 @@ final class PushCommandTests: XCTestCase {
     override func setUpWithError() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("push-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data("1234\n".utf8).write(to: folder.appendingPathComponent("pin"))
-        try Data("1235\n".utf8).write(to: folder.appendingPathComponent("wrong-pin"))
+        try SecretFileFixture.write(Data("1234\n".utf8), to: file("pin"))
+        try SecretFileFixture.write(Data("1235\n".utf8), to: file("wrong-pin"))
     }
 
     override func tearDownWithError() throws {
@@ -86,11 +86,11 @@ final class PushCommandTests: XCTestCase {
     }
 
     func testAuthenticationHelpers() throws {
-        try Data("OhBehave".utf8).write(to: URL(fileURLWithPath: file("password")))
+        try SecretFileFixture.write(Data("OhBehave".utf8), to: file("password"))
         let digest = try Executable.run("dmboot", ["auth", "digest", "--user", "Bruce1", "--password-file", file("password"),
                                                    "--nonce", Data("Nonce".utf8).base64EncodedString(), "--algorithm", "sha256"])
         XCTAssertEqual(digest.stdout, "F1XSfiiUEwT7gQZkX0+gb9WpmsW2a1sGwDOmbqXKFnw=\n", digest.stderr)
-        try Data("integrity-key".utf8).write(to: URL(fileURLWithPath: file("key")))
+        try SecretFileFixture.write(Data("integrity-key".utf8), to: file("key"))
         try Data("<SyncML/>".utf8).write(to: URL(fileURLWithPath: file("message.xml")))
         let signed = try Executable.run("dmboot", ["auth", "hmac-sign", file("message.xml"), "--key-file", file("key"),
                                                    "--server-id", "dm.foo.org", "--timestamp", "2012-01-01T13:04:20Z"])
@@ -101,7 +101,7 @@ final class PushCommandTests: XCTestCase {
         try Data("<SyncML />".utf8).write(to: URL(fileURLWithPath: file("altered.xml")))
         XCTAssertEqual(try Executable.run("dmboot", ["auth", "hmac-verify", file("altered.xml"), "--header", header,
                                                      "--key-file", file("key")]).status, 72)
-        try Data((0..<32).map { UInt8($0) }).write(to: URL(fileURLWithPath: file("ks")))
+        try SecretFileFixture.write(Data((0..<32).map { UInt8($0) }), to: file("ks"))
         let redacted = try Executable.run("dmboot", ["auth", "gba-keys", "--ks-naf-file", file("ks")])
         XCTAssertFalse(redacted.stdout.contains("F2B9A4DA"), redacted.stdout)
         let revealed = try Executable.run("dmboot", ["auth", "gba-keys", "--ks-naf-file", file("ks"), "--reveal-secrets"])

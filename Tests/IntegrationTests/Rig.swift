@@ -131,3 +131,12 @@ enum FixtureCards {
         return url
     }
 }
+
+/// Secret files as dmboot accepts them: the user's own, mode 0600.
+enum SecretFileFixture {
+    static func write(_ data: Data, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+    }
+}

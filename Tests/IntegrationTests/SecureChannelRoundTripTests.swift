@@ -93,7 +93,7 @@ final class SecureChannelRoundTripTests: XCTestCase {
 
         let open = try writeDemoKeys(mode: 0o644)
         let refused = try Executable.run("dmboot", ["scp03", "test", "--reader", reader, "--keys", open])
-        XCTAssertEqual(refused.status, 23, refused.stderr)
+        XCTAssertEqual(refused.status, 55, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("chmod 600"), refused.stderr)
 
         let none = try Executable.run("dmboot", ["scp03", "test", "--reader", reader],

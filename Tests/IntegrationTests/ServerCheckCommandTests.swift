@@ -76,7 +76,7 @@ final class ServerCheckCommandTests: XCTestCase {
                                                    "--out", path("blob")])
         XCTAssertEqual(packed.status, 0, packed.stderr)
         chmod(path("device.key"), 0o644)
-        XCTAssertEqual(try Executable.run("dmboot", ["mcim", "unpack", path("blob"), "--key", path("device.key")]).status, 23)
+        XCTAssertEqual(try Executable.run("dmboot", ["mcim", "unpack", path("blob"), "--key", path("device.key")]).status, 55)
         chmod(path("device.key"), 0o600)
         let unpacked = try Executable.run("dmboot", ["mcim", "unpack", path("blob"), "--key", path("device.key"),
                                                      "--out", path("opened")])

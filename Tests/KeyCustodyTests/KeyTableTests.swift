@@ -1,6 +1,7 @@
 import APDU
 import CardCrypto
 import Foundation
+import LocalFiles
 @testable import KeyCustody
 import SecureChannel
 import XCTest
@@ -85,7 +86,7 @@ final class KeyTableTests: XCTestCase {
 
     func testAPlaintextTableOthersCanReadIsRefused() throws {
         XCTAssertThrowsError(try KeyTable(path: write(plain, mode: 0o644), encrypted: false)) { error in
-            guard case .unreadable? = error as? KeyTableError else { return XCTFail("\(error)") }
+            guard case .exposed? = error as? SecretFileError else { return XCTFail("\(error)") }
         }
     }
 

@@ -1,6 +1,7 @@
 import APDU
 import CardCrypto
 import Foundation
+import LocalFiles
 @testable import KeyCustody
 import SecureChannel
 import XCTest
@@ -122,7 +123,7 @@ final class PKCS11TokenTests: XCTestCase {
         let hsm = try SoftHSM()
         chmod(hsm.pinFile.path, 0o644)
         XCTAssertThrowsError(try PKCS11Token(uri: PKCS11URI(hsm.uri(object: "kmc")), environment: [:])) { error in
-            guard case .unusable? = error as? PINSourceError else { return XCTFail("\(error)") }
+            guard case .exposed? = error as? SecretFileError else { return XCTFail("\(error)") }
         }
     }
 }

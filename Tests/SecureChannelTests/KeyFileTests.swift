@@ -1,5 +1,6 @@
 import CardCrypto
 import Foundation
+import LocalFiles
 import SecureChannel
 import XCTest
 
@@ -39,7 +40,7 @@ final class KeyFileTests: XCTestCase {
         let path = try write(#"{"kvn": "30", "enc": "\#(secretHex)", "mac": "\#(secretHex)", "dek": "\#(secretHex)"}"#,
                              mode: 0o644)
         XCTAssertThrowsError(try KeyFile.open(path: path)) { error in
-            XCTAssertEqual(error as? KeyError, .tooOpen(path: path, mode: "644"))
+            XCTAssertEqual(error as? SecretFileError, .exposed(path: path, mode: "644"))
             XCTAssertTrue("\(error)".contains("chmod 600"))
         }
     }
@@ -87,11 +88,11 @@ final class KeyFileTests: XCTestCase {
         let fifo = folder.appendingPathComponent("fifo").path
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         XCTAssertThrowsError(try KeyFile.open(path: fifo)) { error in
-            XCTAssertEqual(error as? KeyError, .unreadable(path: fifo, reason: "not a regular file"))
+            XCTAssertEqual(error as? KeyError, .unreadable(path: fifo, reason: "not a regular file (a FIFO)"))
         }
         let large = try write(String(repeating: " ", count: KeyFile.sizeLimit + 1))
         XCTAssertThrowsError(try KeyFile.open(path: large)) { error in
-            XCTAssertTrue("\(error)".contains("larger than a key file can be"), "\(error)")
+            XCTAssertTrue("\(error)".contains("larger than 65536 bytes"), "\(error)")
         }
     }
 
