@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "CardSimulator", "LocalFiles"]),
         .testTarget(name: "DMBootstrapTests", dependencies: ["DMBootstrap", "JSONOutput"], exclude: ["known_answers.py"]),
         .testTarget(name: "DMTreeTests", dependencies: ["DMTree", "DMBootstrap", "JSONOutput"]),
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CardSimulator", "TestSupport"]),
         .testTarget(name: "KeySourcesTests", dependencies: ["KeySources", "SecureChannel"]),
         .testTarget(name: "APDUScriptTests", dependencies: ["APDUScript", "CardSimulator"]),
         .target(name: "TestSupport", dependencies: ["Results"], path: "Tests/TestSupport"),

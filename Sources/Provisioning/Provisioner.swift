@@ -94,14 +94,16 @@ public struct Provisioner: Sendable {
         // EF.ICCID when the card has one: a TokenInfo serial may be empty or
         // the same on every card of a batch.
         let identity = card.identity.reference
+        // Whole seconds, as the tree stores it, so that a crash recovery can find this very install.
+        let installTime = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let provenance = Provenance(source: .smartcard, cardIdentity: identity,
-                                    document: objects.compactMap(\.label).joined(separator: "; "))
+                                    document: objects.compactMap(\.label).joined(separator: "; "), time: installTime)
+        let path = tree.path(for: identity)
         if !dryRun, let admission {
             try admission.admit(AdmissionRequest(cardIdentity: identity, pkcs15Serial: card.contents.tokenInfo.serialHex,
                                                  keyVersion: card.handshake?.initializeUpdate.keyVersion,
-                                                 accounts: accounts.map(\.name)))
+                                                 accounts: accounts.map(\.name), treePath: path, installTime: installTime))
         }
-        let path = tree.path(for: identity)
         if case .perCard(let directory) = tree {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -145,6 +147,21 @@ public struct TreeInstaller {
     }
 }
 
+/// Whether an install whose process died committed: the tree at its final
+/// path holds accounts of the card with the install's provenance time.
+/// Used to settle a record left unfinished by a crash (issue 25 item 2).
+public enum InstallCheck {
+    public static func committed(tree path: String, cardIdentity: String, installTime: Date,
+                                 busyTimeout: Double) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        let second = Int(installTime.timeIntervalSince1970.rounded(.down))
+        return try TreeStore(path: path, create: false, busyTimeout: busyTimeout).installedAccounts().contains { account in
+            account.provenance.cardIdentity == cardIdentity
+                && Int(account.provenance.time.timeIntervalSince1970.rounded(.down)) == second
+        }
+    }
+}
+
 /// What a first install killed before its rename leaves beside the tree:
 /// "<tree>.new-<pid>" and its SQLite journal. Only files whose process is
 /// gone are removed; a live process may still be building its tree. The
@@ -171,7 +188,7 @@ public struct StaleBuildFiles {
             let digits = rest.prefix { $0.isASCII && $0.isNumber }
             guard ["", "-journal", "-wal", "-shm"].contains(rest.dropFirst(digits.count)),
                   let pid = pid_t(digits), pid > 0 else { return false }
-            return !Self.isRunning(pid)
+            return !LiveProcess.isRunning(pid)
         }.sorted()
     }
 
@@ -182,9 +199,13 @@ public struct StaleBuildFiles {
         return names().filter { unlink(folder.appendingPathComponent($0).path) == 0 }
     }
 
+}
+
+/// Whether the process that left a file behind still runs.
+public enum LiveProcess {
     /// kill(pid, 0) delivers nothing; it only says whether the process exists
     /// (EPERM: it exists, owned by someone else).
-    static func isRunning(_ pid: pid_t) -> Bool {
+    public static func isRunning(_ pid: pid_t) -> Bool {
         pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
     }
 }

@@ -40,9 +40,12 @@ public struct ResultSpool: Sendable {
 
     /// Writes `record` durably; it is in the spool once this returns.
     public func write(_ record: ResultRecord) throws {
+        try writeFile(try ResultRecord.encoder.encode(record), name: record.recordID.uuidString.lowercased() + ".json")
+    }
+
+    /// Writes `data` as `name` durably: a temporary name, synced, renamed, the folder synced.
+    func writeFile(_ data: Data, name: String) throws {
         try createDirectory()
-        let data = try ResultRecord.encoder.encode(record)
-        let name = record.recordID.uuidString.lowercased() + ".json"
         let temporary = (directory as NSString).appendingPathComponent(".\(name).tmp")
         let final = (directory as NSString).appendingPathComponent(name)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -67,6 +70,13 @@ public struct ResultSpool: Sendable {
     /// record (edited by hand, from a newer dmboot) is set aside as
     /// `<name>.unreadable` and reported, never deleted.
     public func pending() throws -> (records: [ResultRecord], unreadable: [String]) {
+        let (records, unreadable) = try decodeFiles(suffix: ".json", as: ResultRecord.self)
+        return (records.sorted { ($0.time, $0.recordID.uuidString) < ($1.time, $1.recordID.uuidString) }, unreadable)
+    }
+
+    /// Every `*<suffix>` file of the folder decoded; one that does not decode
+    /// is renamed `<name>.unreadable` and listed.
+    func decodeFiles<T: Decodable>(suffix: String, as type: T.Type) throws -> (items: [T], unreadable: [String]) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -75,19 +85,19 @@ public struct ResultSpool: Sendable {
         } catch {
             throw SpoolError.cannotRead(path: directory, reason: "\(error.localizedDescription)")
         }
-        var records: [ResultRecord] = []
+        var items: [T] = []
         var unreadable: [String] = []
-        for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
+        for name in names where name.hasSuffix(suffix) && !name.hasPrefix(".") {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path) else { continue }
-            if let record = try? ResultRecord.decoder.decode(ResultRecord.self, from: data) {
-                records.append(record)
+            if let item = try? ResultRecord.decoder.decode(T.self, from: data) {
+                items.append(item)
             } else {
                 rename(path, path + ".unreadable")
                 unreadable.append(path + ".unreadable")
             }
         }
-        return (records.sorted { ($0.time, $0.recordID.uuidString) < ($1.time, $1.recordID.uuidString) }, unreadable)
+        return (items, unreadable)
     }
 
     /// How many records wait.

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import Foundation
 import Results
+import StationResults
 
 /// The shared results database, as `station`, `provision` and `results` reach it.
 struct ResultsDatabaseOptions: ParsableArguments {
@@ -167,7 +168,9 @@ struct ResultsFlushCommand: ParsableCommand {
         discussion: """
         The spool is $XDG_STATE_HOME/dmboot/spool (default ~/.local/state/dmboot/spool). A running station delivers \
         it by itself once the database answers; this command does it for a station that is stopped, or for \
-        provision's spooled records. A card a second station provisioned meanwhile is stored as a conflict.
+        provision's spooled records. A card a second station provisioned meanwhile is stored as a conflict. \
+        First it settles the cards a killed station or provision left unrecorded (their install intents in the \
+        spool folder): provisioned when the tree holds the install, failed (interrupted) otherwise.
         """)
 
     @OptionGroup var database: ResultsDatabaseOptions
@@ -176,12 +179,16 @@ struct ResultsFlushCommand: ParsableCommand {
     func run() throws {
         let url = try database.requiredURL()
         let recorder = try ResultRecorder(settings: ResultsConnection.settings(url: url))
+        let settlement = DatabaseResults.settleIntents(recorder)
         let report = recorder.flush()
         if output.json {
             try Output.json(FlushJSON(stored: report.stored, alreadyStored: report.alreadyStored, conflicts: report.conflicts,
-                                      rejected: report.rejected, unreadable: report.unreadable, remaining: report.remaining,
-                                      spool: recorder.settings.spool.directory))
+                                      rejected: report.rejected, unreadable: report.unreadable + settlement.unreadable,
+                                      remaining: report.remaining, spool: recorder.settings.spool.directory,
+                                      settledProvisioned: settlement.provisioned, settledFailed: settlement.failed,
+                                      unsettled: settlement.unsettled))
         } else {
+            ResultsOptions.describe(settlement) { Output.progress("dmboot: \($0)") }
             Output.line("results: \(report.delivered) record(s) delivered from \(recorder.settings.spool.directory): "
                         + "\(report.stored) stored, \(report.alreadyStored) already there, \(report.conflicts) conflict(s)")
             for line in report.rejected { Output.progress("dmboot: the database refused a spooled record, kept as .rejected: \(line)") }
@@ -202,6 +209,10 @@ struct FlushJSON: Encodable {
     let unreadable: [String]
     let remaining: Int
     let spool: String
+    /// Cards a killed run left without a record, settled from their install intents.
+    let settledProvisioned: [String]
+    let settledFailed: [String]
+    let unsettled: [String]
 }
 
 /// The one place dmboot opens the results database and builds a recorder's settings.

@@ -25,9 +25,11 @@ struct ResultsOptions: ParsableArguments {
         return DatabaseResults(recorder: recorder, context: context)
     }
 
-    /// Says how the run begins: spooling from the start, or delivering an earlier spool.
+    /// Says how the run begins: the cards a killed run left unfinished
+    /// settled first, then spooling from the start, or delivering an earlier spool.
     static func start(_ results: DatabaseResults, say: (String) -> Void) {
         let recorder = results.recorder
+        describe(DatabaseResults.settleIntents(recorder), say: say)
         if case .spooling = recorder.status {
             say(describe(recorder.status))
         } else if recorder.spooledCount > 0 {
@@ -46,6 +48,16 @@ struct ResultsOptions: ParsableArguments {
             say("results: \(report.remaining) record(s) stay spooled in \(recorder.settings.spool.directory); "
                 + "`dmboot results flush` delivers them")
         }
+    }
+
+    /// What settling a killed run's intents did, when it did anything.
+    static func describe(_ settlement: DatabaseResults.Settlement, say: (String) -> Void) {
+        if settlement.settled > 0 {
+            say("results: \(settlement.settled) card(s) a killed run left unrecorded are recorded now: "
+                + "\(settlement.provisioned.count) provisioned (their tree holds the install), \(settlement.failed.count) failed (interrupted)")
+        }
+        for line in settlement.unsettled { say("results: an unfinished card stays to settle later: \(line)") }
+        for path in settlement.unreadable { say("results: not an install intent, kept aside: \(path)") }
     }
 
     static func describe(_ status: ResultRecorder.Status) -> String {

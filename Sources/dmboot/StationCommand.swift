@@ -147,7 +147,7 @@ struct StationCommand: ParsableCommand {
                               job: { [provisioner] reader in
             guard let database else { return job.run(reader: reader) }
             // Each card claims its identity before its install and records its result on its own thread.
-            let claim = database.admission()
+            let claim = database.admission(reader: reader)
             var claiming = provisioner
             claiming.admission = claim
             let result = StationJob(provisioner: claiming, context: context).run(reader: reader)

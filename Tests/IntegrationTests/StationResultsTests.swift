@@ -245,8 +245,16 @@ final class StationResultsTests: DatabaseTestCase {
         let flushed = try Executable.run("dmboot", ["results", "flush", "--results", database.url, "--json"],
                                          environment: state("line-a"))
         XCTAssertEqual(flushed.status, 0, flushed.stderr)
-        XCTAssertEqual(Set(try records().map(\.recordID)), Set(spooled.records.map(\.recordID)))
+        // The cards in flight at the kill are settled from their install intents (issue 25 item 2).
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(flushed.stdout.utf8)) as? [String: Any])
+        let settled = ((report["settledProvisioned"] as? [String]) ?? []) + ((report["settledFailed"] as? [String]) ?? [])
+        let stored = try records()
+        XCTAssertEqual(stored.count, spooled.records.count + settled.count)
+        XCTAssertTrue(Set(spooled.records.map(\.recordID)).isSubset(of: Set(stored.map(\.recordID))))
+        XCTAssertTrue(stored.allSatisfy { $0.cardIdentity != nil }, "every record names its card")
+        XCTAssertEqual(Set(stored.compactMap(\.cardIdentity)).count, stored.count, "one record per card")
         XCTAssertEqual(spool.count, 0)
+        XCTAssertEqual(try spool.intents().intents, [])
     }
 
     /// provision: a card with a successful record is refused (exit 100, tree

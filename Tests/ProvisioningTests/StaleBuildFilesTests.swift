@@ -2,6 +2,7 @@ import DMBootstrap
 import DMTree
 import Foundation
 import Provisioning
+import TestSupport
 import XCTest
 
 /// Issue 16, item 7: a first install killed before its rename leaves
@@ -20,15 +21,6 @@ final class StaleBuildFilesTests: XCTestCase {
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: folder)
-    }
-
-    /// The pid of a process that has exited and been reaped.
-    func deadPID() throws -> pid_t {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try process.run()
-        process.waitUntilExit()
-        return process.processIdentifier
     }
 
     func touch(_ name: String) {

@@ -22,3 +22,13 @@ public func waitUntil(_ what: String, seconds: Double = 30, file: StaticString =
         usleep(20_000)
     }
 }
+
+/// The pid of a process that has exited and been reaped: what a killed
+/// process leaves in the names of its files.
+public func deadPID() throws -> pid_t {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/true")
+    try process.run()
+    process.waitUntilExit()
+    return process.processIdentifier
+}
