@@ -38,7 +38,12 @@ public final class JSONLinesLog: ResultSink {
     public func record(_ result: CardResult) throws {
         var rounded = result
         rounded.milliseconds = (result.milliseconds * 10).rounded() / 10
-        let line = try Self.encoder.encode(rounded) + Data("\n".utf8)
+        try append(rounded)
+    }
+
+    /// Any record as one line (a key rotation's, for one): written whole and synced.
+    public func append<Record: Encodable>(_ record: Record) throws {
+        let line = try Self.encoder.encode(record) + Data("\n".utf8)
         try handle.withLock { handle in
             do {
                 try handle.write(contentsOf: line)

@@ -36,7 +36,7 @@ public final class SCP03CardEndpoint {
         }
     }
 
-    public private(set) var configuration: Configuration
+    public internal(set) var configuration: Configuration
     public private(set) var failedAuthentications = 0
     /// The open session after a successful EXTERNAL AUTHENTICATE.
     public private(set) var session: SCP03MessageProtection?

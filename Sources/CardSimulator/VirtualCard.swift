@@ -202,10 +202,24 @@ public final class VirtualCard {
         case 0xD6: return updateBinary(command, file: state.currentEF)
         case 0x20, 0x24, 0x2C: return pins.process(command)
         case 0xCA where securityDomain != nil: return getData(command)
+        case SCP03PutKey.instruction where securityDomain != nil:
+            return secured && state.securityDomainSelected ? putKey(command, channel: channel) : Self.error(0x6982)
         case 0xF2 where securityDomain != nil:
             return state.securityDomainSelected ? getStatus(command, secured: secured) : Self.error(0x6D00)
         default: return Self.error(0x6D00)
         }
+    }
+
+    /// PUT KEY through the channel's session; the new key set replaces the
+    /// old one on every channel's endpoint, as the card has one key store.
+    private func putKey(_ command: CommandAPDU, channel: Int) -> ResponseAPDU {
+        guard let endpoint = domain(for: channel) else { return Self.error(0x6D00) }
+        let (answer, keys) = endpoint.putKey(command)
+        if let keys {
+            securityDomain?.adopt(keys)
+            for other in channelDomains.values { other.adopt(keys) }
+        }
+        return answer
     }
 
     // MARK: Security domain data (GlobalPlatform Card Specification v2.3 sections 11.3 and 11.4)

@@ -64,6 +64,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case pinRefused = 151
     case pinBlocked = 152
     case documentTooLarge = 153
+    case keyRotationFailed = 154
+    case keyRotationUncertain = 155
 
     public var summary: String {
         switch self {
@@ -138,6 +140,9 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .pinRefused: return "the card refused the PIN or PUK; the tries left are shown; not retried"
         case .pinBlocked: return "the PIN (or its PUK) is blocked; nothing was sent"
         case .documentTooLarge: return "write-bootstrap: the document is larger than the space its DODF entry names; nothing was written"
+        case .keyRotationFailed: return "keys rotate: the card refused PUT KEY (or answered it wrongly) and holds its old keys"
+        case .keyRotationUncertain:
+            return "keys rotate: PUT KEY was sent but the new keys were not proven; the record says which keys the card holds (new, old or unknown)"
         }
     }
 

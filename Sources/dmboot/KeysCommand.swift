@@ -9,8 +9,8 @@ import SecureChannel
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "keys", abstract: "Key custody: check the SCP03 keys a source gives, by their check values.",
-        subcommands: [KeysCheckCommand.self])
+        commandName: "keys", abstract: "Key custody: check the SCP03 keys a source gives, by their check values; rotate a card's keys.",
+        subcommands: [KeysCheckCommand.self, KeysRotateCommand.self])
 }
 
 /// `dmboot keys check`: what a technician compares with the card vendor's
