@@ -14,6 +14,16 @@ public struct BootstrapReader: Sendable {
         case auto, on, off
     }
 
+    /// How a read recovered from protected answers that did not fit (issue 24 item 2).
+    public struct Recovery: Equatable, Sendable {
+        /// New READ BINARY commands sent with a smaller Le.
+        public var lengthRecoveries = 0
+        /// The wire Le that READ BINARY settled on; `nil`: Le 00 all along.
+        public var readLength: Int?
+        /// Secure channel sessions opened again (at most one).
+        public var sessionsReopened = 0
+    }
+
     /// Which APDU length was chosen, and why, for `card info` and reports.
     public struct LengthChoice: Equatable, Sendable {
         public let extended: Bool
@@ -57,6 +67,8 @@ public struct BootstrapReader: Sendable {
         public let lengthChoice: LengthChoice
         public var extendedLength: Bool { lengthChoice.extended }
         public let transmissionProtocol: TransmissionProtocol
+        /// What it took to read a card stricter than expected.
+        public let recovery: Recovery
         public let duration: Duration
 
         /// The identity this result is filed under: the ICCID when there is one.
@@ -71,6 +83,9 @@ public struct BootstrapReader: Sendable {
             let application = contents.application
             if let requested = application.requestedID {
                 list.append("the card reports the application as \(Hex.encode(application.applicationID)) (FCI tag 84), not \(Hex.encode(requested)) as selected; the reported AID is used")
+            }
+            if recovery.lengthRecoveries > 0 {
+                list.append("the card refused protected READ BINARY answers of Le 00; dmboot read with Le \(recovery.readLength.map { String(format: "%02X", $0) } ?? "?") after \(recovery.lengthRecoveries) new command(s)\(recovery.sessionsReopened > 0 ? " and opened the secure channel again once" : "")")
             }
             list += contents.unreadableObjects.map { "\($0.kind.rawValue.uppercased()) object \($0.label ?? "(no label)") at \($0.path) was not read: \($0.reason)" }
             return list
@@ -122,17 +137,25 @@ public struct BootstrapReader: Sendable {
         var transport: CardChannel = channel
         var handshake: SCP03Host.Handshake?
         var chunk = extended ? 65_536 : 256
-        var secure: SecureCardChannel?
+        var secure: RecoveringSecureChannel?
         if let keySource {
             var host = SCP03Host(keySource: keySource, level: level, mode: mode, applicationID: application.applicationID,
                                  compatibility: compatibility, cardIdentity: CardIdentity(iccid: iccid?.digits))
             host.requiresChallengeMatch = requiresChallengeMatch
-            let opened = try host.open(over: channel)
-            opened.allowsExtendedLength = extended
+            let open = {
+                let opened = try host.open(over: channel)
+                opened.allowsExtendedLength = extended
+                return opened
+            }
+            let opened = try open()
             handshake = opened.handshake
             chunk = opened.maxResponseData
-            transport = opened
-            secure = opened
+            let recovering = RecoveringSecureChannel(opened) {
+                _ = try PKCS15Application.select(over: channel)
+                return try open()
+            }
+            transport = recovering
+            secure = recovering
         }
         defer { secure?.close() }
         var navigator = PKCS15Navigator(application: application)
@@ -140,6 +163,8 @@ public struct BootstrapReader: Sendable {
         let contents = try navigator.read(over: transport, chunkLength: chunk, readingObjects: readsObjects)
         return Result(contents: contents, handshake: handshake, iccid: iccid, apduCount: channel.exchangeCount - firstCount,
                       lengthChoice: lengthChoice, transmissionProtocol: channel.transmissionProtocol,
+                      recovery: secure.map { Recovery(lengthRecoveries: $0.lengthRecoveries, readLength: $0.current.readLength,
+                                                      sessionsReopened: $0.reopened) } ?? Recovery(),
                       duration: ContinuousClock.now - started)
     }
 }

@@ -26,6 +26,8 @@ public struct CardProfile: Codable, Equatable, Sendable {
     /// SELECT of a file by id or path answered 6A86 when P2 asks for the FCP
     /// (04); FCI (00) and no data (0C) work, as on ISO cards that predate FCP.
     public var refusesFCPForFiles: Bool
+    /// How many plain bytes a READ BINARY under secure messaging reads.
+    public var protectedReadLength: ProtectedReadLength
     /// The card's SCP03 security domain; `nil` for a card without one.
     public var scp03: SecureDomainProfile?
     /// A PKCS#15 application built into `files` when the card is made.
@@ -35,6 +37,16 @@ public struct CardProfile: Codable, Equatable, Sendable {
     public var files: FileNode
 
     public enum ResponseChaining: String, Codable, Sendable { case none, t0 }
+    public enum ProtectedReadLength: String, Codable, Sendable {
+        /// As many as the session can protect in one answer (239 at level 33 for Le 00).
+        case fitted
+        /// As many as the wire Le says (Le 00: 256, as Java Card's
+        /// `APDU.setOutgoing()` gives); a protected answer over 256 bytes in a
+        /// short APDU is 6700, and the security domain ends the session.
+        case wireLe = "wire-le"
+        /// As wire-le, but 6Cxx names the largest Le that fits; the session stays.
+        case wrongLength = "6Cxx"
+    }
     public enum ShortRead: String, Codable, Sendable {
         /// Return what is left with 6282 (end of file reached before Ne bytes).
         case warning
@@ -45,10 +57,11 @@ public struct CardProfile: Codable, Equatable, Sendable {
     public init(name: String, atr: String, responseChaining: ResponseChaining = .none,
                 shortRead: ShortRead = .warning, extendedLength: Bool = true,
                 maxResponseLength: Int = 4096, strictSelectP2: Bool = false, omitsFileIDInFCI: Bool = false,
-                refusesFCPForFiles: Bool = false, scp03: SecureDomainProfile? = nil, pkcs15: PKCS15ImageProfile? = nil, files: FileNode) {
+                refusesFCPForFiles: Bool = false, protectedReadLength: ProtectedReadLength = .fitted, scp03: SecureDomainProfile? = nil, pkcs15: PKCS15ImageProfile? = nil, files: FileNode) {
         self.strictSelectP2 = strictSelectP2
         self.omitsFileIDInFCI = omitsFileIDInFCI
         self.refusesFCPForFiles = refusesFCPForFiles
+        self.protectedReadLength = protectedReadLength
         self.name = name
         self.atr = atr
         self.responseChaining = responseChaining
@@ -62,7 +75,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, atr, responseChaining, shortRead, extendedLength, maxResponseLength, strictSelectP2, omitsFileIDInFCI
-        case refusesFCPForFiles, scp03, pkcs15, pins, files
+        case refusesFCPForFiles, protectedReadLength, scp03, pkcs15, pins, files
     }
 
     public init(from decoder: Decoder) throws {
@@ -76,6 +89,7 @@ public struct CardProfile: Codable, Equatable, Sendable {
         strictSelectP2 = try container.decodeIfPresent(Bool.self, forKey: .strictSelectP2) ?? false
         omitsFileIDInFCI = try container.decodeIfPresent(Bool.self, forKey: .omitsFileIDInFCI) ?? false
         refusesFCPForFiles = try container.decodeIfPresent(Bool.self, forKey: .refusesFCPForFiles) ?? false
+        protectedReadLength = try container.decodeIfPresent(ProtectedReadLength.self, forKey: .protectedReadLength) ?? .fitted
         scp03 = try container.decodeIfPresent(SecureDomainProfile.self, forKey: .scp03)
         pkcs15 = try container.decodeIfPresent(PKCS15ImageProfile.self, forKey: .pkcs15)
         pins = try container.decodeIfPresent([PINProfile].self, forKey: .pins)

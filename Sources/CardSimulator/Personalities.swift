@@ -50,6 +50,12 @@ public enum Personality: String, CaseIterable, Sendable {
     case noExtendedLength = "no-extended"
     /// Extended length announced and taken: the whole EF in one protected READ BINARY.
     case extendedLength = "extended"
+    /// The applet reads as many plain bytes as the wire Le says (Le 00: 256,
+    /// Java Card `setOutgoing()`), cannot protect 256 in a short answer and
+    /// says 6700, and the security domain ends the session.
+    case wireLe = "wire-le"
+    /// The same applet answering 6CEF: the Le that fits; the session stays.
+    case wrongLengthUnderSM = "sm-6cxx"
 
     /// The ATR of the T=0 personality: T=0 alone (no TD1), historical bytes "dmboot-t0car".
     public static let t0ATR = "3B0C646D626F6F742D7430636172"
@@ -116,6 +122,10 @@ public enum Personality: String, CaseIterable, Sendable {
             card.extendedLength = false
         case .extendedLength:
             card.atr = Self.extendedLengthATR
+        case .wireLe:
+            card.protectedReadLength = .wireLe
+        case .wrongLengthUnderSM:
+            card.protectedReadLength = .wrongLength
         }
         card.pkcs15 = image
         return card

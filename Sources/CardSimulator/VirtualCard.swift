@@ -154,12 +154,19 @@ public final class VirtualCard {
             domain.endSession()
             return Self.error(0x6982)
         }
-        if [nil, 256, CommandAPDU.maxExpectedLength].contains(plain.expectedLength) {
+        let readsWireLe = profile.protectedReadLength != .fitted && plain.ins == 0xB0 && !extendedLength
+        if [nil, 256, CommandAPDU.maxExpectedLength].contains(plain.expectedLength) && !readsWireLe {
             responseRoom = session.maxResponseData(extendedLength: extendedLength)
         }
         plain.cla = LogicalChannel.decode(cla: command.cla).encode(cla: plain.cla)
         let response = dispatch(plain, secured: true)
         responseRoom = nil
+        let room = session.maxResponseData(extendedLength: false)
+        if readsWireLe && response.data.count > room {
+            if profile.protectedReadLength == .wrongLength { return Self.error(0x6C00 | UInt16(room)) }
+            domain.endSession()
+            return Self.error(0x6700)
+        }
         guard var wrapped = try? session.wrapResponse(response) else {
             domain.endSession()
             return Self.error(0x6F00)

@@ -176,13 +176,55 @@ public final class SecureCardChannel: CardChannel {
         if let ne = command.expectedLength, ne > maxResponseData, ne != 256 || allowsExtendedLength {
             throw SecureChannelError.expectedLengthTooLong(asked: ne, limit: maxResponseData)
         }
-        let wrapped = try protection.wrap(command, extendedLength: allowsExtendedLength)
+        let reads = Self.isReadBinary(command) && command.expectedLength != nil
+        var wireLength = reads ? readLength : nil
+        var answer = try exchange(command, wireLength: wireLength)
+        // A READ BINARY whose protected answer did not fit: ask again in a new
+        // command (its MAC chains on and its counter moved, so the old bytes
+        // would be refused), with the Le of 6Cxx, else EF, then halving.
+        while reads, let next = Self.smallerLength(after: answer.status, wireLength: wireLength,
+                                                    shortRoom: protection.maxResponseData(extendedLength: false)) {
+            wireLength = next
+            readLength = next
+            lengthRecoveries += 1
+            answer = try exchange(command, wireLength: next)
+        }
+        return answer
+    }
+
+    /// The wire Le that READ BINARY uses once a recovery chose one; `nil`
+    /// (Le 00) until then. It stays for the session, and a session opened
+    /// again after a recovery starts from it.
+    public var readLength: Int?
+    /// New commands sent because a protected answer did not fit.
+    public private(set) var lengthRecoveries = 0
+
+    private func exchange(_ command: CommandAPDU, wireLength: Int?) throws -> ResponseAPDU {
+        var plainCommand = command
+        if let wireLength, let ne = command.expectedLength { plainCommand.expectedLength = min(ne, wireLength) }
+        let wrapped = try protection.wrap(plainCommand, extendedLength: allowsExtendedLength, wireExpectedLength: wireLength)
         let wire = try inner.transmit(wrapped)
         var plain = try protection.unwrap(wire)
         // The wire asked Le 00: the card may send more than the plain Ne.
-        if let ne = command.expectedLength, plain.data.count > ne { plain.data.removeLast(plain.data.count - ne) }
-        onExchange?(command, wrapped, wire, plain)
+        if let ne = plainCommand.expectedLength, plain.data.count > ne { plain.data.removeLast(plain.data.count - ne) }
+        onExchange?(plainCommand, wrapped, wire, plain)
         return plain
+    }
+
+    static func isReadBinary(_ command: CommandAPDU) -> Bool { command.ins == 0xB0 || command.ins == 0xB1 }
+
+    /// The next wire Le after `status`, or `nil` when `status` is no length
+    /// refusal or the lengths are used up. An applet decides how many plain
+    /// bytes it reads (on Java Card a short Le 00 is Ne 256), so one that
+    /// reads what the wire asks cannot wrap 256 bytes into a short answer and
+    /// says 6700 or 6F00, or 6Cxx with the Le it can serve (ISO/IEC 7816-4
+    /// Annex A, cases 2S.2 and 2S.3). Sixteen bytes, one AES block, is the floor.
+    static func smallerLength(after status: StatusWord, wireLength: Int?, shortRoom: Int) -> Int? {
+        if status.sw1 == 0x6C, status.sw2 != 0, Int(status.sw2) != wireLength { return Int(status.sw2) }
+        guard status == StatusWord(0x6700) || status == StatusWord(0x6F00) || status.sw1 == 0x6C else { return nil }
+        guard let wireLength else { return shortRoom }
+        let half = wireLength / 2
+        return half >= 16 ? half : nil
     }
 
     /// Ends the session; later transmits fail with `sessionClosed`.

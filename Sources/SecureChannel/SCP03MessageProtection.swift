@@ -117,8 +117,10 @@ public final class SCP03MessageProtection {
     /// Protects a command for the card. With `extendedLength` a plain Ne
     /// whose protected answer cannot fit 256 bytes (240 and up at level 33 in
     /// S8) asks Le 0000 in extended form: the wire carries the wrapped length,
-    /// not the plain one.
-    public func wrap(_ command: CommandAPDU, extendedLength: Bool = false) throws -> CommandAPDU {
+    /// not the plain one. `wireExpectedLength` puts that Le on the wire
+    /// instead, for an applet that reads as many plain bytes as the wire Le
+    /// says (Le is not MACed, Amendment D 6.2.4, so any Le travels).
+    public func wrap(_ command: CommandAPDU, extendedLength: Bool = false, wireExpectedLength: Int? = nil) throws -> CommandAPDU {
         let shortRoom = maxResponseData(extendedLength: false)
         return try failing {
             try advanceCounter(commandHasData: !command.data.isEmpty)
@@ -131,7 +133,8 @@ public final class SCP03MessageProtection {
             var wrapped = CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2,
                                       data: data + [UInt8](repeating: 0, count: macLength),
                                       expectedLength: command.expectedLength.map {
-                                          $0 > 256 || (extendedLength && $0 > shortRoom) ? CommandAPDU.maxExpectedLength : 256
+                                          if let wireExpectedLength { return wireExpectedLength }
+                                          return $0 > 256 || (extendedLength && $0 > shortRoom) ? CommandAPDU.maxExpectedLength : 256
                                       })
             guard data.count + macLength <= CommandAPDU.maxDataLength else {
                 throw SecureChannelError.commandTooLong(plain: command.data.count,

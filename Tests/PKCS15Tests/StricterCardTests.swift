@@ -57,3 +57,39 @@ extension PersonalityTests {
         XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
     }
 }
+
+extension PersonalityTests {
+    /// Java Card 3 Programming Notes, "Extended APDU Format": a one-byte Le
+    /// of 00 means Ne = 256; `APDUException.BAD_LENGTH`: an outgoing length
+    /// over 256 without `ExtendedLength` is refused. So an applet that reads
+    /// as many plain bytes as Le says cannot put 256 bytes, padded and MACed,
+    /// in a short answer; GlobalPlatform Amendment D 6.2.4 leaves Le out of the
+    /// C-MAC and sets no size rule. ISO/IEC 7816-4 Annex A case 2S.2: "Le
+    /// definitely not accepted", SW1 67. That 6700 (here with the session
+    /// ended by the security domain) is met with a NEW wrapped command asking
+    /// Le EF, then, on 6982, one more session and the EF selected again.
+    func testAnAppletReadingTheWireLeIsReadWithLeEFAfterOneNewSession() throws {
+        let (result, link) = try read(.wireLe)
+        XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
+        XCTAssertEqual(result.recovery.readLength, 0xEF)
+        XCTAssertEqual(result.recovery.sessionsReopened, 1)
+        XCTAssertEqual(link.card.externalAuthenticateCount, 2, "one session, then exactly one more")
+        let reads = link.sent.filter { $0.count > 1 && $0[1] == 0xB0 && $0[0] & 0x04 != 0 }
+        XCTAssertEqual(Set(reads).count, reads.count, "no wrapped command went twice")
+        XCTAssertTrue(reads.contains { $0.last == 0xEF }, "Le EF on the wire")
+        XCTAssertEqual(result.warnings.count, 1, "\(result.warnings)")
+    }
+
+    /// ISO/IEC 7816-4 Annex A case 2S.3: Le not accepted, the card gives the
+    /// available length La in 6Cxx. Under secure messaging the command
+    /// cannot be replayed (ISO7816Channel leaves it alone), so a new wrapped
+    /// command asks Le xx, and the session (not ended by the card) goes on.
+    func testA6CxxUnderSecureMessagingIsMetWithANewCommandAskingLeXX() throws {
+        let (result, link) = try read(.wrongLengthUnderSM)
+        XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
+        XCTAssertEqual(result.recovery.readLength, 0xEF)
+        XCTAssertEqual(result.recovery.lengthRecoveries, 1, "remembered for the session: one recovery, not one per chunk")
+        XCTAssertEqual(result.recovery.sessionsReopened, 0)
+        XCTAssertEqual(link.card.externalAuthenticateCount, 1)
+    }
+}
