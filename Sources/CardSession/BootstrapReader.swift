@@ -160,7 +160,15 @@ public struct BootstrapReader: Sendable {
         defer { secure?.close() }
         var navigator = PKCS15Navigator(application: application)
         navigator.extraDMLabels = extraDMLabels
-        let contents = try navigator.read(over: transport, chunkLength: chunk, readingObjects: readsObjects)
+        let contents: PKCS15Contents
+        do {
+            contents = try navigator.read(over: transport, chunkLength: chunk, readingObjects: readsObjects)
+        } catch let refused as CardStatusError where refused.status == StatusWord(0x6982) && handshake?.pseudoRandomChallenge == .mismatch
+                    && level.hasCommandDecryption && secure?.current.protection.counter == 1 && secure?.reopened == 0 {
+            // The MAC key is right (EXTERNAL AUTHENTICATE was taken); a card
+            // that cannot decrypt the first command with data refuses it.
+            throw SecureChannelError.encryptionKeyWrong(operation: refused.operation)
+        }
         return Result(contents: contents, handshake: handshake, iccid: iccid, apduCount: channel.exchangeCount - firstCount,
                       lengthChoice: lengthChoice, transmissionProtocol: channel.transmissionProtocol,
                       recovery: secure.map { Recovery(lengthRecoveries: $0.lengthRecoveries, readLength: $0.current.readLength,

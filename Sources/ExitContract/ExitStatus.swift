@@ -26,6 +26,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case secureMessagingFailure = 22
     case keyMaterial = 23
     case secureChannelUnsupported = 24
+    case encryptionKeyWrong = 25
     case malformedCardData = 30
     case noPKCS15Application = 31
     case noBootstrapObject = 32
@@ -95,6 +96,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .secureMessagingFailure: return "a protected response failed its check (R-MAC, padding, counter); the session was closed"
         case .keyMaterial: return "the SCP03 keys could not be loaded (missing, unreadable, malformed; a key file others may read is 55)"
         case .secureChannelUnsupported: return "the card cannot run the requested SCP03 session (key version, i parameter, level)"
+        case .encryptionKeyWrong:
+            return "Key-ENC is wrong: the pseudo-random challenge did not match and the card refused the first encrypted command with 6982"
         case .malformedCardData:
             return "the card's PKCS#15 data is malformed (the message names the file and offset), or points outside the application"
         case .noPKCS15Application: return "the card has no PKCS#15 application"

@@ -5,6 +5,7 @@ extension SecureChannelError: ClassifiedFailure {
         switch self {
         case .cardCryptogramMismatch, .cardChallengeMismatch: return .cardNotAuthenticated
         case .externalAuthenticateRefused: return .authenticationRefused
+        case .encryptionKeyWrong: return .encryptionKeyWrong
         case .unsupportedSecurityLevel, .unparsableSecurityLevel: return .usage
         case .invalidKey, .mixedKeyLengths: return .keyMaterial
         case .initializeUpdateFailed, .malformedInitializeUpdateResponse, .notSCP03, .keyVersionMismatch,

@@ -25,6 +25,10 @@ public enum SecureChannelError: Error, Equatable, CustomStringConvertible {
     case commandTooLong(plain: Int, limit: Int)
     case expectedLengthTooLong(asked: Int, limit: Int)
     case sessionClosed
+    /// The pseudo-random challenge did not verify and the card refused the
+    /// first encrypted command with 6982: it could not decrypt it, so Key-ENC
+    /// is not the card's (Key-MAC is, or EXTERNAL AUTHENTICATE would have failed).
+    case encryptionKeyWrong(operation: String)
 
     public var description: String {
         switch self {
@@ -72,6 +76,8 @@ public enum SecureChannelError: Error, Equatable, CustomStringConvertible {
             return "\(plain) command data bytes exceed the \(limit) this session can carry in one APDU; split the command"
         case .expectedLengthTooLong(let asked, let limit):
             return "a response of \(asked) bytes cannot come back protected in one APDU (at most \(limit)); read in smaller pieces"
+        case .encryptionKeyWrong(let operation):
+            return "the card refused the first encrypted command (\(operation)) with 6982 after its pseudo-random challenge did not match: Key-ENC is wrong (Key-MAC is right, the card accepted EXTERNAL AUTHENTICATE); check the ENC key of the key source"
         case .sessionClosed:
             return "the secure channel was closed by an earlier failure; open a new session"
         }

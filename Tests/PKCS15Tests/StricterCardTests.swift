@@ -3,6 +3,8 @@ import CardSession
 import CardSimulator
 import CardTransport
 import PKCS15
+import SecureChannel
+import ExitContract
 import XCTest
 
 /// Cards stricter than dmboot expected (issue 24): each personality read in
@@ -91,5 +93,23 @@ extension PersonalityTests {
         XCTAssertEqual(result.recovery.lengthRecoveries, 1, "remembered for the session: one recovery, not one per chunk")
         XCTAssertEqual(result.recovery.sessionsReopened, 0)
         XCTAssertEqual(link.card.externalAuthenticateCount, 1)
+    }
+}
+
+extension PersonalityTests {
+    /// Only Key-ENC wrong: the cryptograms (S-MAC) verify, the pseudo-random
+    /// challenge (Key-ENC, Amendment D 6.2.2.1) does not, and the card cannot
+    /// decrypt the first command with data (Amendment D 6.2.6) and says 6982:
+    /// a key problem with its own exit status, not a card error.
+    func testAWrongKeyENCIsAKeyProblemNotACardError() throws {
+        let card = try VirtualCard(profile: BuiltInProfiles.demo)
+        let domain = BuiltInProfiles.demoSecurityDomain
+        let reader = BootstrapReader(keys: try KeyFile.parse(kvn: domain.kvn, enc: domain.dek, mac: domain.mac,
+                                                             dek: domain.dek, mode: nil, source: "test").0)
+        XCTAssertThrowsError(try reader.read(over: ISO7816Channel(link: Link(card)), atr: card.atr)) { error in
+            XCTAssertEqual(error as? SecureChannelError, .encryptionKeyWrong(operation: "SELECT 5031"))
+            XCTAssertEqual((error as? SecureChannelError)?.exitStatus.rawValue, 25)
+        }
+        XCTAssertEqual(card.externalAuthenticateCount, 1)
     }
 }
