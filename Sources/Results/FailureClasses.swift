@@ -7,7 +7,7 @@ extension AlreadyProvisioned: ClassifiedFailure {
 extension ResultsDatabaseError: ClassifiedFailure {
     public var exitStatus: ExitStatus {
         switch self {
-        case .invalidURL: return .usage
+        case .invalidURL, .passwordGivenTwice: return .usage
         case .unavailable: return .resultsUnavailable
         case .refused: return isOutage ? .resultsUnavailable : .resultsRefused
         case .newerSchema: return .resultsRefused

@@ -11,8 +11,10 @@ public enum ResultsDatabaseError: Error, Equatable, CustomStringConvertible {
     /// The server answered with an error: `sqlState` is PostgreSQL's code,
     /// `constraint` the constraint a violation names.
     case refused(sqlState: String, constraint: String?, message: String)
-    /// The URL is not a libpq connection URL.
+    /// The URL is not a libpq connection URL (the reason never holds a credential).
     case invalidURL(String)
+    /// The URL's password and a password file were both given.
+    case passwordGivenTwice
     /// The database was migrated by a newer dmboot; this one does not know its tables.
     case newerSchema(found: Int, known: Int)
 
@@ -24,6 +26,8 @@ public enum ResultsDatabaseError: Error, Equatable, CustomStringConvertible {
             return "the results database refused a statement (SQLSTATE \(state)\(constraint.map { ", constraint \($0)" } ?? "")): \(message)"
         case .invalidURL(let reason):
             return "--results takes a postgresql:// URL (libpq): \(reason)"
+        case .passwordGivenTwice:
+            return "the results URL has a password and --results-password-file gives one too: give it once, in the file"
         case .newerSchema(let found, let known):
             return "the results database has schema version \(found), newer than this dmboot's \(known): upgrade dmboot"
         }
@@ -38,7 +42,7 @@ public enum ResultsDatabaseError: Error, Equatable, CustomStringConvertible {
             // (too many connections, disk full), 57P operator intervention
             // (shutdown, crash recovery): all pass when the server is back.
             return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P")
-        case .invalidURL, .newerSchema: return false
+        case .invalidURL, .passwordGivenTwice, .newerSchema: return false
         }
     }
 }
@@ -59,25 +63,44 @@ public struct QueryRows: Sendable {
 /// used by two threads at once).
 public final class PostgresConnection: Sendable {
     private let handle: Mutex<OpaquePointer?>
-    /// The server as shown in messages: the URL without its password.
+    /// The server as shown in messages: the URL without its credentials.
     public let server: String
+    /// Takes the credentials out of every message libpq or the server gives.
+    private let redactor: CredentialRedactor
 
     /// Connects with libpq. A connect timeout of `connectTimeout` seconds
-    /// applies unless the URL sets its own `connect_timeout`.
-    public init(url: String, connectTimeout: Int = 5) throws {
-        server = Self.redacted(url)
+    /// applies unless the URL sets its own `connect_timeout`. `password`
+    /// (from --results-password-file) is libpq's password key word; without
+    /// it and without one in the URL, libpq reads ~/.pgpass or $PGPASSFILE.
+    public init(url: String, password: String? = nil, connectTimeout: Int = 5) throws {
+        redactor = CredentialRedactor(url: url, password: password)
+        server = redactor.redact(url)
         guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
-            throw ResultsDatabaseError.invalidURL("\(server) does not start with postgresql://")
+            // Not echoed: a keyword string ("host=... password=...") is not a URL to cut secrets from.
+            throw ResultsDatabaseError.invalidURL("the value given does not start with postgresql://")
         }
+        guard !redactor.passwordHoldsAt else {
+            throw ResultsDatabaseError.invalidURL("the password holds an unencoded \"@\" (libpq would take the rest for the host): "
+                                                  + "write it as %40, or give it with --results-password-file or ~/.pgpass")
+        }
+        if password != nil && redactor.urlHasPassword { throw ResultsDatabaseError.passwordGivenTwice }
+        // libpq's own parser first: a URL it cannot take is a usage error, not an outage.
+        var parseError: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(url, &parseError) else {
+            let reason = parseError.map { String(cString: $0) } ?? "out of memory"
+            parseError.map { PQfreemem($0) }
+            throw ResultsDatabaseError.invalidURL(redactor.redact(Self.message(reason)))
+        }
+        PQconninfoFree(options)
         // Later key words win: the URL's own settings override the default timeout.
-        let keywords = ["connect_timeout", "dbname"]
-        let values = ["\(connectTimeout)", url]
+        let keywords = ["connect_timeout"] + (password == nil ? [] : ["password"]) + ["dbname"]
+        let values = ["\(connectTimeout)"] + (password.map { [$0] } ?? []) + [url]
         let connection = Self.withCStrings(keywords) { keys in
             Self.withCStrings(values) { values in PQconnectdbParams(keys, values, 1) }
         }
         guard let connection else { throw ResultsDatabaseError.unavailable(server: server, reason: "out of memory") }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = Self.message(PQerrorMessage(connection))
+            let reason = redactor.redact(Self.message(PQerrorMessage(connection)))
             PQfinish(connection)
             if reason.contains("invalid URI") || reason.contains("invalid connection option")
                 || reason.contains("invalid integer value") {
@@ -123,7 +146,7 @@ public final class PostgresConnection: Sendable {
     }
 
     private func error(of result: OpaquePointer?, connection: OpaquePointer) -> ResultsDatabaseError {
-        let message = Self.message(result.flatMap { PQresultErrorMessage($0) } ?? PQerrorMessage(connection))
+        let message = redactor.redact(Self.message(result.flatMap { PQresultErrorMessage($0) } ?? PQerrorMessage(connection)))
         let field = { (code: UInt8) -> String? in
             result.flatMap { PQresultErrorField($0, Int32(code)) }.map { String(cString: $0) }
         }
@@ -131,7 +154,7 @@ public final class PostgresConnection: Sendable {
         guard let state = field(UInt8(ascii: "C")), PQstatus(connection) == CONNECTION_OK || state.hasPrefix("57P") else {
             return .unavailable(server: server, reason: message.isEmpty ? "the connection was lost" : message)
         }
-        let primary = field(UInt8(ascii: "M")) ?? message
+        let primary = field(UInt8(ascii: "M")).map(redactor.redact) ?? message
         return .refused(sqlState: state, constraint: field(UInt8(ascii: "n")), message: primary)
     }
 
@@ -148,21 +171,17 @@ public final class PostgresConnection: Sendable {
     }
 
     private static func message(_ text: UnsafePointer<CChar>?) -> String {
-        guard let text else { return "" }
-        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+        text.map { message(String(cString: $0)) } ?? ""
+    }
+
+    private static func message(_ text: String) -> String {
+        text.trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "\t", with: "")
     }
 
-    /// The URL as it may be shown: user and host kept, any password replaced.
+    /// The URL as it may be shown: user and host kept, every credential replaced.
     public static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else {
-            return url.contains("@") ? "(an unparsable URL with credentials)" : url
-        }
-        if components.password != nil { components.password = "***" }
-        if let items = components.queryItems, items.contains(where: { $0.name == "password" }) {
-            components.queryItems = items.map { $0.name == "password" ? URLQueryItem(name: "password", value: "***") : $0 }
-        }
-        return components.string ?? url
+        CredentialRedactor(url: url).redact(url)
     }
 
     private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {

@@ -14,12 +14,18 @@ public final class ResultRecorder: Sendable {
         /// Install a card that already has a successful record (and say so in its record).
         public var allowReprovision = false
         public var connectTimeout = 5
+        /// From --results-password-file; nil lets the URL or libpq (~/.pgpass, $PGPASSFILE) give it.
+        public var password: String?
 
         public init(url: String, spool: ResultSpool, knownCards: KnownCards, dmbootVersion: String) {
             self.url = url
             self.spool = spool
             self.knownCards = knownCards
             self.dmbootVersion = dmbootVersion
+        }
+
+        func connect() throws -> PostgresConnection {
+            try PostgresConnection(url: url, password: password, connectTimeout: connectTimeout)
         }
     }
 
@@ -96,7 +102,7 @@ public final class ResultRecorder: Sendable {
         known.formUnion(spooled.filter(\.succeeded).compactMap(\.cardIdentity))
         var initial = State(online: false, reason: "", idle: [], known: known)
         do {
-            let connection = try PostgresConnection(url: settings.url, connectTimeout: settings.connectTimeout)
+            let connection = try settings.connect()
             try ResultsSchema.migrate(connection, dmbootVersion: settings.dmbootVersion)
             initial.online = true
             initial.idle = [connection]
@@ -202,7 +208,7 @@ public final class ResultRecorder: Sendable {
             var report = FlushReport()
             let store: ResultsStore
             do {
-                let connection = try PostgresConnection(url: settings.url, connectTimeout: settings.connectTimeout)
+                let connection = try settings.connect()
                 try ResultsSchema.migrate(connection, dmbootVersion: settings.dmbootVersion)
                 store = ResultsStore(connection: connection)
             } catch {
@@ -288,11 +294,12 @@ public final class ResultRecorder: Sendable {
         guard online else { return nil }
         if let idle, !idle.isBroken { return idle }
         do {
-            return try PostgresConnection(url: settings.url, connectTimeout: settings.connectTimeout)
+            return try settings.connect()
         } catch let error as ResultsDatabaseError {
             goOffline(error)
         } catch {
-            goOffline(.unavailable(server: PostgresConnection.redacted(settings.url), reason: "\(error)"))
+            let redactor = CredentialRedactor(url: settings.url, password: settings.password)
+            goOffline(.unavailable(server: redactor.redact(settings.url), reason: redactor.redact("\(error)")))
         }
         return nil
     }

@@ -10,6 +10,11 @@ struct ResultsDatabaseOptions: ParsableArguments {
         "Results database, a libpq postgresql:// URL. Default: $DMBOOT_RESULTS.", valueName: "url"))
     var results: String?
 
+    @Option(help: ArgumentHelp(
+        "File holding the results database's password (the user's own, no group or other access); "
+        + "else the URL's, ~/.pgpass or $PGPASSFILE.", valueName: "file"))
+    var resultsPasswordFile: String?
+
     /// The URL given, else $DMBOOT_RESULTS; nil when neither is set.
     var url: String? {
         if let results { return results }
@@ -20,6 +25,11 @@ struct ResultsDatabaseOptions: ParsableArguments {
     func requiredURL() throws -> String {
         guard let url else { throw ValidationError("give the results database with --results URL or $DMBOOT_RESULTS") }
         return url
+    }
+
+    /// The password of --results-password-file, by the rule of secret files; nil without the option.
+    func password() throws -> String? {
+        try SecretInput.text(file: resultsPasswordFile)
     }
 }
 
@@ -91,7 +101,7 @@ struct ResultsListCommand: ParsableCommand {
     @OptionGroup var filterOptions: ResultsFilterOptions
 
     func run() throws {
-        let store = ResultsStore(connection: try ResultsConnection.open(try database.requiredURL()))
+        let store = ResultsStore(connection: try ResultsConnection.open(database))
         let records = try store.records(try filterOptions.filter())
         if filterOptions.output.json {
             try Output.json(records)
@@ -117,7 +127,7 @@ struct ResultsReportCommand: ParsableCommand {
     @OptionGroup var filterOptions: ResultsFilterOptions
 
     func run() throws {
-        let store = ResultsStore(connection: try ResultsConnection.open(try database.requiredURL()))
+        let store = ResultsStore(connection: try ResultsConnection.open(database))
         let filter = try filterOptions.filter()
         let rows = try store.report(filter), total = try store.reportTotal(filter)
         if filterOptions.output.json {
@@ -177,8 +187,8 @@ struct ResultsFlushCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let url = try database.requiredURL()
-        let recorder = try ResultRecorder(settings: ResultsConnection.settings(url: url))
+        let recorder = try ResultRecorder(settings: ResultsConnection.settings(url: try database.requiredURL(),
+                                                                               password: try database.password()))
         let settlement = DatabaseResults.settleIntents(recorder)
         let report = recorder.flush()
         if output.json {
@@ -217,17 +227,18 @@ struct FlushJSON: Encodable {
 
 /// The one place dmboot opens the results database and builds a recorder's settings.
 enum ResultsConnection {
-    static func open(_ url: String) throws -> PostgresConnection {
-        let connection = try PostgresConnection(url: url)
+    static func open(_ database: ResultsDatabaseOptions) throws -> PostgresConnection {
+        let connection = try PostgresConnection(url: try database.requiredURL(), password: try database.password())
         try ResultsSchema.migrate(connection, dmbootVersion: DMBoot.configuration.version)
         return connection
     }
 
-    static func settings(url: String, allowReprovision: Bool = false) -> ResultRecorder.Settings {
+    static func settings(url: String, password: String?, allowReprovision: Bool = false) -> ResultRecorder.Settings {
         var settings = ResultRecorder.Settings(url: url, spool: ResultSpool(directory: ResultSpool.defaultDirectory()),
                                                knownCards: KnownCards(path: KnownCards.defaultPath()),
                                                dmbootVersion: DMBoot.configuration.version)
         settings.allowReprovision = allowReprovision
+        settings.password = password
         return settings
     }
 }

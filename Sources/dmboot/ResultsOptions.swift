@@ -20,7 +20,8 @@ struct ResultsOptions: ParsableArguments {
     /// The results database when a URL is given; nil keeps the JSON Lines log alone.
     func open(context: RunContext, onStatus: @escaping @Sendable (ResultRecorder.Status) -> Void) throws -> DatabaseResults? {
         guard let url = database.url else { return nil }
-        let recorder = try ResultRecorder(settings: ResultsConnection.settings(url: url, allowReprovision: allowReprovision),
+        let recorder = try ResultRecorder(settings: ResultsConnection.settings(url: url, password: try database.password(),
+                                                                                   allowReprovision: allowReprovision),
                                           onStatus: onStatus)
         return DatabaseResults(recorder: recorder, context: context)
     }

@@ -9,14 +9,14 @@ import LocalFiles
 /// of the secret, so `echo 1234 > pin` works. The bytes go straight into a
 /// `SecretBytes` and the buffer they were read into is wiped.
 enum SecretInput {
-    static func read(file: String?, environment variable: String) throws -> SecretBytes? {
+    static func read(file: String?, environment variable: String? = nil) throws -> SecretBytes? {
         if let file {
             var bytes = try SecretFile.read(file)
             if bytes.last == 0x0A { bytes.removeLast() }
             if bytes.last == 0x0D { bytes.removeLast() }
             return SecretBytes(wiping: &bytes)
         }
-        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
+        if let variable, let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
             var bytes = Array(value.utf8)
             return SecretBytes(wiping: &bytes)
         }
@@ -24,7 +24,7 @@ enum SecretInput {
     }
 
     /// A secret that an API takes as text (a digest password).
-    static func text(file: String?, environment variable: String) throws -> String? {
+    static func text(file: String?, environment variable: String? = nil) throws -> String? {
         guard let secret = try read(file: file, environment: variable) else { return nil }
         var bytes = secret.exposedCopy()
         defer { Secure.wipe(&bytes) }

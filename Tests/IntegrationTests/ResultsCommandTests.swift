@@ -28,6 +28,31 @@ final class ResultsCommandTests: DatabaseTestCase {
         return [first, pulled]
     }
 
+    /// --results-password-file follows the rule of secret files, and no
+    /// message shows a password, whatever libpq makes of the URL (issue 25).
+    func testThePasswordComesFromAnOwnerOnlyFileAndNoMessageShowsOne() throws {
+        let file = line.folder.appendingPathComponent("results-password").path
+        try SecretFileFixture.write(Data("FileS3cret\n".utf8), to: file)
+        let listed = try dmboot(["results", "list", "--results", database.url, "--results-password-file", file])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertEqual(chmod(file, 0o644), 0)
+        let exposed = try dmboot(["results", "list", "--results", database.url, "--results-password-file", file])
+        XCTAssertEqual(exposed.status, 55, exposed.stderr)
+        XCTAssertTrue(exposed.stderr.contains("chmod 600"), exposed.stderr)
+        XCTAssertEqual(chmod(file, 0o600), 0)
+        let twice = try dmboot(["results", "list", "--results", "postgresql://line:UrlS3cret@/x?host=/nonexistent",
+                                "--results-password-file", file])
+        XCTAssertEqual(twice.status, 2, twice.stderr)
+        XCTAssertTrue(twice.stderr.contains("give it once"), twice.stderr)
+        for url in ["postgresql://line:UrlS3cret@[::1/db", "postgresql://line:UrlS3cret%zz@localhost/db",
+                    "postgresql://line:Url@S3cret@localhost/db"] {
+            let result = try dmboot(["results", "list", "--results", url])
+            XCTAssertEqual(result.status, 2, result.stderr)
+            for piece in ["UrlS3cret", "S3cret"] { XCTAssertFalse((result.stdout + result.stderr).contains(piece), result.stderr) }
+        }
+        XCTAssertFalse((listed.stderr + exposed.stderr + twice.stderr).contains("FileS3cret"))
+    }
+
     func testListWritesRecordsAsTextJSONAndCSVThatPythonReads() throws {
         let records = try seed()
         let text = try dmboot(["results", "list", "--results", database.url])
