@@ -183,7 +183,7 @@ struct StationLogLine {
     var tree: String?
     var error: String?
 
-    static let keys: Set<String> = ["time", "command", "stationID", "runID", "reader", "cardIdentity", "iccid", "pkcs15Serial", "atr",
+    static let keys: Set<String> = ["time", "command", "stationID", "runID", "batch", "operator", "reader", "cardIdentity", "iccid", "pkcs15Serial", "atr",
                                     "outcome", "failureClass", "exitCode", "added", "replaced", "removed", "unchanged",
                                     "apduCount", "milliseconds", "dmbootVersion", "kvn", "tree", "warnings", "error"]
 
