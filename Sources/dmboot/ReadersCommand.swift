@@ -7,9 +7,13 @@ struct ReadersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "readers", abstract: "List the PC/SC readers, whether each holds a card, and its ATR.")
 
+    @Flag(help: "Keep watching: readers arriving and leaving, cards inserted (ATR decoded) and removed, until Ctrl-C; JSON lines with --json.")
+    var watch = false
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if watch { return try ReaderWatch(json: output.json).run() }
         let context = try PCSCContext()
         let readers = try context.readers()
         if output.json {
