@@ -193,6 +193,8 @@ public final class ScriptInterpreter {
             try fileChanges.writeBootstrap(label: label, file: file)
         case .pin(let action, let reference, let sources):
             try pins.perform(action, reference: reference, sources: sources)
+        case .watch(let seconds):
+            try WatchCommand(recorder: recorder, variables: scriptVariables).run(seconds: seconds)
         }
     }
 

@@ -9,7 +9,7 @@ public struct ScriptParser {
     public static let commands = [
         "readers", "connect", "disconnect", "reset", "atr", "send", "select", "read", "scp03", "pkcs15", "trace", "set",
         "echo", "sleep", "include", "expect", "help", "ls", "cd", "cat", "decode", "keys", "cplc", "status", "channel",
-        "getresponse", "history", "if", "else", "end", "repeat", "fail",
+        "getresponse", "history", "if", "else", "end", "repeat", "fail", "watch",
     ] + changeCommands
     /// Bounds a script cannot exceed: a typo must not hang a station.
     public static let maxSleepSeconds = 600.0
@@ -453,6 +453,10 @@ public struct ScriptParser {
             return .help(arguments.first)
         case "if", "repeat", "else", "end", "include":
             throw Reason(text: "\(command) belongs in a script or on lines of its own")
+        case "watch":
+            guard arguments.count <= 1 else { throw Reason(text: "watch takes at most a number of seconds") }
+            if let value = arguments.first, !value.contains("$") { _ = try Self.bounded(value, what: "watch seconds", 1...WatchCommand.maxSeconds) }
+            return .watch(arguments.first)
         case _ where Self.changeCommands.contains(command):
             return try Self.changeStatement(command, arguments)
         default:

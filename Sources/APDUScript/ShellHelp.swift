@@ -35,6 +35,7 @@ public enum ShellHelp {
         ("verify", "verify [REF] [env:NAME|file:PATH]", "VERIFY PIN REF (default 01): the tries left are asked and shown first; a blocked PIN is not tried; no retry. With no source, asked without echo."),
         ("change-pin", "change-pin [REF] [CURRENT NEW]", "CHANGE REFERENCE DATA: current then new PIN, each env:NAME or file:PATH, or asked without echo (the new one twice)."),
         ("unblock-pin", "unblock-pin [REF] [PUK NEW]", "RESET RETRY COUNTER with the PUK and a new PIN, each env:NAME or file:PATH, or asked without echo."),
+        ("watch", "watch [SECONDS]", "Show readers arriving and leaving and cards inserted (ATR decoded) and removed, until Ctrl-C or SECONDS (1 to 86400) have passed."),
         ("history", "history", "List the lines entered in the interactive shell."),
         ("help", "help [COMMAND]", "This list, or one command."),
         ("quit", "quit | exit | ^D", "Leave the shell (interactive only); Ctrl-C cancels the line or the running command."),

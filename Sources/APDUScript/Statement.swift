@@ -53,6 +53,8 @@ public enum Statement: Equatable, Sendable {
     /// VERIFY, CHANGE REFERENCE DATA or RESET RETRY COUNTER of a PIN; the
     /// sources (env:NAME, file:PATH) give its values, else they are prompted for.
     case pin(PINAction, reference: String, sources: [String])
+    /// Reader and card events until Ctrl-C, or for the given seconds.
+    case watch(String?)
 
     public enum PINAction: String, Equatable, Sendable {
         case verify

@@ -1,3 +1,4 @@
+import APDUScript
 import CardSimulator
 import Foundation
 import Synchronization
@@ -84,5 +85,32 @@ final class ReadersWatchTests: XCTestCase {
                 && $0.contains("\"dmboot-vcard\"")
         }
         XCTAssertEqual(watch.stop(), 0)
+    }
+
+    /// apdu-shell's `watch`: the same events, ended by Ctrl-C (the flag the shell's SIGINT handler raises).
+    func testTheShellsWatchShowsTheEventsUntilCtrlC() throws {
+        let reader = Rig.slots[3].reader
+        final class Lines: Sendable { let all = Mutex<[String]>([]) }
+        let lines = Lines()
+        let ended = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Error?>(nil)
+        Thread.detachNewThread {
+            let interpreter = ScriptInterpreter(write: { line in lines.all.withLock { $0.append(line) } })
+            do {
+                try interpreter.run(ScriptParser().parse("watch", file: "test"))
+            } catch {
+                outcome.withLock { $0 = error }
+            }
+            ended.signal()
+        }
+        func seen(_ text: String) -> Bool { lines.all.withLock { $0.contains { $0.contains(text) } } }
+        try waitUntil("the readers") { seen("reader-added  \(reader)") }
+        let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo), slot: 3)
+        defer { try? Rig.remove(inserted, slot: 3) }
+        try waitUntil("the card inserted") { seen("card-inserted  \(reader)  ATR \(BuiltInProfiles.demoATR)") }
+        Interrupt.raise()
+        XCTAssertEqual(ended.wait(timeout: .now() + 15), .success, "Ctrl-C ends the watch")
+        XCTAssertNil(outcome.withLock { $0 })
+        XCTAssertTrue(seen("watch ended"))
     }
 }
