@@ -66,6 +66,17 @@ public enum PCSCError: Error, Equatable, CustomStringConvertible {
         return "\(text) (0x\(String(UInt32(truncatingIfNeeded: code), radix: 16, uppercase: true)))"
     }
 
+    /// pcscd is gone (no service, or its socket closed under a call: an RPC
+    /// transport error), or was restarted under a context it no longer knows
+    /// (an invalid handle): a new context may work once it is back.
+    public var isServiceLoss: Bool {
+        switch self {
+        case .serviceNotRunning: return true
+        case .failure(_, let code): return code == Int(CPCSC_E_INVALID_HANDLE) || code == Int(CPCSC_F_COMM_ERROR)
+        default: return false
+        }
+    }
+
     /// Maps a PC/SC return code to the error a user can act on.
     static func from(code: LONG, operation: String, reader: String? = nil, timeout: Double? = nil) -> PCSCError {
         let name = reader ?? "?"

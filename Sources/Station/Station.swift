@@ -107,8 +107,8 @@ public final class Station: Sendable {
         self.job = job
     }
 
-    /// Watches and provisions until `stop()`, `--once` or `--max-cards` ends it.
-    /// Returns once every card is finished, every observer call was made and
+    /// Watches and provisions until `stop()`, `--once`, `--max-cards` or a
+    /// failing event source (`monitorFailure`) ends it. Returns once every card is finished, every observer call was made and
     /// every thread it started has let go of the station, and so of the job and
     /// what the job holds: a PKCS#11 token must be closed by the caller's
     /// thread before the process exits, never by a card thread still winding
@@ -121,14 +121,16 @@ public final class Station: Sendable {
         finished.wait()
         threads.wait()
         notifications.sync {}
-        return try state.withLock { state in
-            if let failure = state.monitorFailure { throw failure }
-            return state.results
-        }
+        return state.withLock { $0.results }
     }
 
     /// Set when `maxConsecutiveFailures` stopped the station.
     public var halt: Halt? { state.withLock { $0.halt } }
+
+    /// Why the reader events stopped (pcscd gone past its wait), which
+    /// stopped the station; the cards finished before are still `run()`'s
+    /// results, for the summary.
+    public var monitorFailure: Error? { state.withLock { $0.monitorFailure } }
 
     /// Finishes the cards in progress, starts no new one, then ends `run()`.
     public func stop() {

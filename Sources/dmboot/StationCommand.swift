@@ -28,6 +28,8 @@ struct StationCommand: ParsableCommand {
         wrong batch) stop the line with exit status 16; duplicates neither count nor break the row. SIGINT or SIGTERM finishes the cards in progress, writes \
         the summary and exits 0; a second Ctrl-C is acknowledged at once and exits 17 right after the cards in flight. \
         SIGHUP reopens the --json-log file at its path (after logrotate renamed it) and keeps running. \
+        When pcscd goes away the station says so and waits up to --pcscd-wait seconds for it to come back; past \
+        that it stops with exit status 3, after the summary. \
         A card already provisioned in this run is a duplicate, a card whose tree already holds its \
         accounts is unchanged: neither counts as provisioned.
         """)
@@ -74,6 +76,9 @@ struct StationCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop the line after this many cards in a row fail with the same class (0: never).", valueName: "count"))
     var maxConsecutiveFailures = 3
 
+    @Option(help: ArgumentHelp("Seconds to wait for pcscd to come back when it goes away before the station stops (exit 3).", valueName: "seconds"))
+    var pcscdWait: Double = 60
+
     @Option(help: ArgumentHelp("This station's name in the log and the summary (default: the host name).", valueName: "name"))
     var stationID: String?
 
@@ -94,6 +99,7 @@ struct StationCommand: ParsableCommand {
         if let maxCards { try NumberRange.check(maxCards, "--max-cards", 1...10_000_000, unit: "a number of cards") }
         try NumberRange.check(maxConsecutiveFailures, "--max-consecutive-failures", 0...1_000_000, unit: "a number of cards")
         try NumberRange.check(busyTimeout, "--busy-timeout", 0...3600)
+        try NumberRange.check(pcscdWait, "--pcscd-wait", 0...86_400)
     }
 
     func run() throws {
@@ -143,7 +149,16 @@ struct StationCommand: ParsableCommand {
         }
         defer { database.map { ResultsOptions.finish($0, say: board.message) } }
         let job = StationJob(provisioner: provisioner, context: context)
-        let station = Station(configuration: configuration, events: try ReaderMonitor(), observers: observers,
+        let events = try RecoveringReaderMonitor(waitingUpTo: pcscdWait) { state in
+            switch state {
+            case .gone(let reason, let seconds):
+                board.message("pcscd is gone (\(reason)): waiting up to \(String(format: "%g", seconds)) s for it to come back; "
+                              + "the cards in flight finish or fail")
+            case .back:
+                board.message("pcscd is back: watching the readers again")
+            }
+        }
+        let station = Station(configuration: configuration, events: events, observers: observers,
                               job: { [provisioner] reader in
             guard let database else { return job.run(reader: reader) }
             // Each card claims its identity before its install and records its result on its own thread.
@@ -168,7 +183,9 @@ struct StationCommand: ParsableCommand {
         if once && results.isEmpty { throw StationError.nothingToDo(readers: readers) }
         var report = StationSummary(results: results, seconds: Date().timeIntervalSince(started), context: context,
                                     halt: station.halt)
-        if let halt = station.halt {
+        if let failure = station.monitorFailure {
+            report.failure = failure
+        } else if let halt = station.halt {
             report.failure = StationError.lineStopped(halt, lastError: results.last { !$0.succeeded }?.error)
         } else if interrupts.insisted {
             report.failure = StationError.interrupted
