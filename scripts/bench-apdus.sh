@@ -71,11 +71,12 @@ done
 # no-extended: the extended SELECT of the application is refused once.
 # sm-6cxx: one 6CEF, then Le EF for the session. wire-le: 6700, a new command
 # meeting 6982, the application, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE and
-# the EF again, then Le EF for the session.
+# the EF again, then Le EF for the session. two-apps: EF(DIR) read, its first
+# entry refused, the second selected by path.
 demo_short=$((2 + 1 + 2 + 3 * 2 + 1 + $(ceil 2275 239)))
 demo_extended=$((2 + 1 + 2 + 3 * 2 + 1 + 1))
 printf '\n%-22s %8s %8s %8s\n' "stricter card" "APDUs" "minimum" "cost"
-for run in "short-reads short" "fcp-refused short" "no-extended short" "extended extended" "sm-6cxx short" "wire-le short"; do
+for run in "short-reads short" "fcp-refused short" "no-extended short" "extended extended" "sm-6cxx short" "wire-le short" "two-apps short"; do
     set -- $run
     read -r count _ < <(read_count "$1" auto)
     minimum=$([ "$2" = extended ] && echo "$demo_extended" || echo "$demo_short")

@@ -87,7 +87,7 @@ public struct BootstrapReader: Sendable {
             if recovery.lengthRecoveries > 0 {
                 list.append("the card refused protected READ BINARY answers of Le 00; dmboot read with Le \(recovery.readLength.map { String(format: "%02X", $0) } ?? "?") after \(recovery.lengthRecoveries) new command(s)\(recovery.sessionsReopened > 0 ? " and opened the secure channel again once" : "")")
             }
-            list += contents.unreadableObjects.map { "\($0.kind.rawValue.uppercased()) object \($0.label ?? "(no label)") at \($0.path) was not read: \($0.reason)" }
+            list += contents.unreadableObjects.map { "\($0.kind.rawValue.uppercased()) object \($0.label ?? "(no label)")\($0.place) was not read: \($0.reason)" }
             return list
         }
     }

@@ -56,6 +56,10 @@ public enum Personality: String, CaseIterable, Sendable {
     case wireLe = "wire-le"
     /// The same applet answering 6CEF: the Le that fits; the session stays.
     case wrongLengthUnderSM = "sm-6cxx"
+    /// Two PKCS#15 applications in EF(DIR): the first (an ISO/IEC 7816-15
+    /// AID) is no longer on the card, the second is the demo application;
+    /// neither is selectable by the standard AID.
+    case twoApplications = "two-apps"
 
     /// The ATR of the T=0 personality: T=0 alone (no TD1), historical bytes "dmboot-t0car".
     public static let t0ATR = "3B0C646D626F6F742D7430636172"
@@ -63,6 +67,10 @@ public enum Personality: String, CaseIterable, Sendable {
     /// T=1, historical bytes 80 73 00 00 40: card capabilities (ISO/IEC
     /// 7816-4 8.1.1.2.7) whose third byte sets b7, extended Lc and Le.
     public static let extendedLengthATR = "3B8501807300004037"
+
+    /// An EF(DIR) application template (61) for an ISO/IEC 7816-15 AID
+    /// (E828BD080F prefix) the card does not hold, labelled "retired".
+    static let absentApplicationRecord = "61124F07E828BD080F0102500772657469726564"
 
     /// A small OMA CP document in XML (WAP-183 ProvCont), padded with FF on the card.
     public static let clientProvisioningXML = """
@@ -126,6 +134,9 @@ public enum Personality: String, CaseIterable, Sendable {
             card.protectedReadLength = .wireLe
         case .wrongLengthUnderSM:
             card.protectedReadLength = .wrongLength
+        case .twoApplications:
+            image.selectableByAID = false
+            card.files.children = (card.files.children ?? []) + [FileNode(fid: "2F00", records: [Self.absentApplicationRecord])]
         }
         card.pkcs15 = image
         return card

@@ -60,36 +60,48 @@ public struct PKCS15Application: Equatable, Sendable {
 
     /// EF(DIR) is a record EF on most cards and a transparent EF holding the
     /// same templates one after the other on others; OpenSC dir.c
-    /// (sc_enum_apps) reads both, and so does dmboot.
+    /// (sc_enum_apps) reads both, and so does dmboot. Every PKCS#15 entry is
+    /// tried in turn, not only the first: a card may list an application it
+    /// no longer holds, or several; the first one the card selects is used.
     private static func selectThroughDirectory(over channel: CardChannel, preferred: [UInt8]) throws -> PKCS15Application {
         let selectDirectory = try channel.select { ISOCommand.selectPath([0x2F, 0x00], fromMF: true, response: $0) }
         guard selectDirectory.status == .success || selectDirectory.status.isWarning else {
             throw PKCS15Error.noPKCS15Application
         }
         let parameters = FileControlParameters(bytes: selectDirectory.data)
-        let entries: [DirectoryEntry]
-        if parameters.isRecordFile || parameters.isUnknown {
-            entries = try readRecords(over: channel, preferred: preferred)
-        } else {
-            entries = try readTransparentDirectory(over: channel, size: parameters.size)
-        }
-        guard let entry = entries.first(where: { $0.applicationID == preferred || $0.applicationID.starts(with: isoAIDPrefix) })
-        else { throw PKCS15Error.noPKCS15Application }
-        return try select(entry, over: channel)
-    }
-
-    private static func readRecords(over channel: CardChannel, preferred: [UInt8]) throws -> [DirectoryEntry] {
-        var entries: [DirectoryEntry] = []
-        for number in 1...254 {
-            let record = try channel.transmit(ISOCommand.readRecord(number))
-            if record.status == StatusWord(0x6A83) || record.status == StatusWord(0x6A82) { break }
-            guard record.status == .success else { throw CardStatusError("READ RECORD \(number) of EF(DIR)", record.status) }
-            if let entry = try DirectoryEntry.parse(record: record.data, number: number) {
-                entries.append(entry)
-                if entry.applicationID == preferred || entry.applicationID.starts(with: isoAIDPrefix) { break }
+        var refusal: CardStatusError?
+        func attempt(_ entry: DirectoryEntry) throws -> PKCS15Application? {
+            guard entry.applicationID == preferred || entry.applicationID.starts(with: isoAIDPrefix) else { return nil }
+            do {
+                return try select(entry, over: channel)
+            } catch let error as CardStatusError {
+                refusal = error
+                return nil
             }
         }
-        return entries
+        if parameters.isRecordFile || parameters.isUnknown {
+            // Records are read one by one, so a card whose first entry is the
+            // application costs one READ RECORD. A failed SELECT leaves
+            // EF(DIR) the current EF (ISO/IEC 7816-4 7.1.1), so reading goes on.
+            for number in 1...254 {
+                let record = try channel.transmit(ISOCommand.readRecord(number))
+                // 6A83 record not found, 6A82 no such file, 6B00 a record
+                // number past the end (ISO/IEC 7816-4 table 6).
+                if [StatusWord(0x6A83), StatusWord(0x6A82), StatusWord(0x6B00)].contains(record.status) { break }
+                // 6282: end of record reached before Ne bytes, the record is whole.
+                guard record.status == .success || record.status == StatusWord(0x6282) else {
+                    throw CardStatusError("READ RECORD \(number) of EF(DIR)", record.status)
+                }
+                if let entry = try DirectoryEntry.parse(record: record.data, number: number),
+                   let application = try attempt(entry) { return application }
+            }
+        } else {
+            for entry in try readTransparentDirectory(over: channel, size: parameters.size) {
+                if let application = try attempt(entry) { return application }
+            }
+        }
+        if let refusal { throw refusal }
+        throw PKCS15Error.noPKCS15Application
     }
 
     private static func readTransparentDirectory(over channel: CardChannel, size: Int?) throws -> [DirectoryEntry] {

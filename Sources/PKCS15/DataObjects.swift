@@ -10,6 +10,10 @@ public struct DataObjectEntry: Equatable, Sendable {
         case path(PKCS15Path)
         /// The value is inside the DODF itself.
         case direct([UInt8])
+        /// A value dmboot does not read, and says why: a URL (ReferencedValue
+        /// url, PKCS#15 v1.1 6.7) or a protected one (indirect-protected [1],
+        /// direct-protected [2]: enveloped, not the document's bytes).
+        case notRead(String)
     }
 
     public let kind: Kind
@@ -19,17 +23,21 @@ public struct DataObjectEntry: Equatable, Sendable {
     /// The object's identifier, for an oidDO.
     public let oid: String?
     public let value: Value?
+    /// CommonObjectFlags' `private` bit (PKCS#15 v1.1 6.2): reading the
+    /// value needs the authentication its authId names, which dmboot does not do.
+    public let isPrivate: Bool
     /// Where the entry starts in its DODF.
     public let offset: Int
 
     public init(kind: Kind, label: String?, applicationName: String?, applicationOID: String?, oid: String?,
-                value: Value?, offset: Int) {
+                value: Value?, isPrivate: Bool = false, offset: Int) {
         self.kind = kind
         self.label = label
         self.applicationName = applicationName
         self.applicationOID = applicationOID
         self.oid = oid
         self.value = value
+        self.isPrivate = isPrivate
         self.offset = offset
     }
 
@@ -57,6 +65,9 @@ public struct DataObjectEntry: Equatable, Sendable {
         let common = try inner.expect(0x30, "CommonObjectAttributes")
         var commonReader = try inner.children(of: common)
         let label = try commonReader.optional(0x0C).map { try Text.utf8($0, reader: commonReader) }
+        // BIT STRING: the unused-bits byte, then bit 0 (private) as the first byte's top bit.
+        let flags = Array(try commonReader.optional(0x03)?.value ?? [])
+        let isPrivate = flags.count >= 2 && flags[1] & 0x80 != 0
         let classAttributes = try inner.expect(0x30, "CommonDataObjectAttributes")
         var classReader = try inner.children(of: classAttributes)
         let applicationName = try classReader.optional(0x0C).map { try Text.utf8($0, reader: classReader) }
@@ -78,14 +89,25 @@ public struct DataObjectEntry: Equatable, Sendable {
             value = try parseValue(&typeReader)
         }
         return DataObjectEntry(kind: kind, label: label, applicationName: applicationName,
-                               applicationOID: applicationOID, oid: oid, value: value, offset: element.offset)
+                               applicationOID: applicationOID, oid: oid, value: value, isPrivate: isPrivate,
+                               offset: element.offset)
     }
 
-    /// `ObjectValue ::= CHOICE { indirect Path, direct [0] ... }`.
+    /// `ObjectValue ::= CHOICE { indirect ReferencedValue, direct [0] ...,
+    /// indirect-protected [1], direct-protected [2] }`, and `ReferencedValue
+    /// ::= CHOICE { path Path, url URL }`, URL being a PrintableString (or
+    /// IA5String, UTF8String) or `urlWithDigest [3]`.
     private static func parseValue(_ reader: inout BERReader) throws -> Value? {
         guard let element = try reader.next() else { return nil }
         switch element.tag {
         case 0x30: return .path(try PKCS15Path(element: element, reader: reader))
+        case 0x13, 0x16, 0x0C:
+            // Untrusted text bound for a terminal: printable ASCII only.
+            let url = String(element.value.prefix(80).map { (0x20...0x7E).contains($0) ? Character(Unicode.Scalar($0)) : "?" })
+            return .notRead("its value is at a URL (\(url))")
+        case 0xA3: return .notRead("its value is at a URL with a digest")
+        case 0xA1: return .notRead("its value is indirect-protected [1] (enveloped)")
+        case 0xA2: return .notRead("its value is direct-protected [2] (enveloped)")
         case 0xA0:
             var inner = try reader.children(of: element)
             return .direct(try inner.next()?.bytes ?? [])

@@ -28,13 +28,19 @@ public struct BootstrapObject: Equatable, Sendable {
     }
 }
 
-/// A bootstrap object the DODF names but the card would not give, reported
-/// instead of ending the read (only CP objects: a DM object is the point).
+/// A bootstrap object the DODF names but the card would not give (only CP
+/// objects: a DM object the card refuses ends the read), or one whose value
+/// dmboot does not read as document bytes (a URL, a protected value, a
+/// private object), reported instead of read.
 public struct UnreadableObject: Equatable, Sendable {
     public let kind: BootstrapObject.Kind
     public let label: String?
-    public let path: PKCS15Path
+    /// Where its value lives; `nil` for a value at a URL or enveloped in the DODF.
+    public let path: PKCS15Path?
     public let reason: String
+
+    /// "at 3F00/5015/6001", or nothing when the value is not in an EF.
+    public var place: String { path.map { " at \($0)" } ?? "" }
 }
 
 /// What the PKCS#15 application holds, as read from the card.
@@ -105,6 +111,13 @@ public struct PKCS15Navigator {
             return (position, entry, kind)
         }.sorted { Self.sortKey($0.1).lexicographicallyPrecedes(Self.sortKey($1.1)) }
         for (position, entry, kind) in wanted {
+            if entry.isPrivate {
+                var path: PKCS15Path?
+                if case .path(let location)? = entry.value { path = location }
+                unreadable.append(UnreadableObject(kind: kind, label: entry.label, path: path,
+                                                   reason: "it is marked private (CommonObjectFlags): its value needs an authentication dmboot does not perform"))
+                continue
+            }
             switch entry.value {
             case .direct(let bytes)?:
                 bootstraps.append((position, BootstrapObject(kind: kind, label: entry.label, applicationName: entry.applicationName,
@@ -118,6 +131,8 @@ public struct PKCS15Navigator {
                 } catch let error where kind == .cp && (error is CardStatusError || error is PKCS15Error) {
                     unreadable.append(UnreadableObject(kind: kind, label: entry.label, path: path, reason: "\(error)"))
                 }
+            case .notRead(let reason)?:
+                unreadable.append(UnreadableObject(kind: kind, label: entry.label, path: nil, reason: reason))
             case nil:
                 continue
             }

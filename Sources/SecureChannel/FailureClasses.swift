@@ -9,7 +9,7 @@ extension SecureChannelError: ClassifiedFailure {
         case .unsupportedSecurityLevel, .unparsableSecurityLevel: return .usage
         case .invalidKey, .mixedKeyLengths: return .keyMaterial
         case .initializeUpdateFailed, .malformedInitializeUpdateResponse, .notSCP03, .keyVersionMismatch,
-             .challengeModeMismatch, .capabilityMissing:
+             .challengeModeMismatch, .capabilityMissing, .challengeLengthRefused:
             return .secureChannelUnsupported
         case .responseMACMissing, .responseMACMismatch, .commandMACMismatch, .dataWithErrorStatus, .badPadding,
              .responseNotBlockAligned, .counterExhausted, .commandTooLong, .expectedLengthTooLong, .sessionClosed:

@@ -80,6 +80,7 @@ public struct SCP03Host: Sendable {
     public func open(over inner: CardChannel, hostChallenge: [UInt8]? = nil) throws -> SecureCardChannel {
         let challenge = try hostChallenge ?? Secure.randomBytes(mode.length)
         let response = try inner.transmit(initializeUpdateCommand(hostChallenge: challenge))
+        if response.status == StatusWord(0x6700) { throw SecureChannelError.challengeLengthRefused(hostMode: mode.length) }
         guard response.status == .success else { throw SecureChannelError.initializeUpdateFailed(response.status) }
         let (protection, handshake, authenticate) = try verify(initializeUpdate: response.data, hostChallenge: challenge)
         let answer = try inner.transmit(authenticate)

@@ -29,6 +29,9 @@ public enum SecureChannelError: Error, Equatable, CustomStringConvertible {
     /// first encrypted command with 6982: it could not decrypt it, so Key-ENC
     /// is not the card's (Key-MAC is, or EXTERNAL AUTHENTICATE would have failed).
     case encryptionKeyWrong(operation: String)
+    /// INITIALIZE UPDATE answered 6700: the card wants the other challenge
+    /// length (S8 and S16 hosts send 8 and 16 bytes, Amendment D 7.1.1).
+    case challengeLengthRefused(hostMode: Int)
 
     public var description: String {
         switch self {
@@ -76,6 +79,8 @@ public enum SecureChannelError: Error, Equatable, CustomStringConvertible {
             return "\(plain) command data bytes exceed the \(limit) this session can carry in one APDU; split the command"
         case .expectedLengthTooLong(let asked, let limit):
             return "a response of \(asked) bytes cannot come back protected in one APDU (at most \(limit)); read in smaller pieces"
+        case .challengeLengthRefused(let mode):
+            return "the card refused INITIALIZE UPDATE with a host challenge of \(mode) bytes (6700): its keys likely use S\(mode == 8 ? 16 : 8) challenges; set \"mode\": \"S\(mode == 8 ? 16 : 8)\" in the key file (not retried: dmboot does not guess a key set's mode)"
         case .encryptionKeyWrong(let operation):
             return "the card refused the first encrypted command (\(operation)) with 6982 after its pseudo-random challenge did not match: Key-ENC is wrong (Key-MAC is right, the card accepted EXTERNAL AUTHENTICATE); check the ENC key of the key source"
         case .sessionClosed:

@@ -101,6 +101,7 @@ struct CardInfoCommand: ParsableCommand {
         switch value {
         case .path(let path)?: return "\(path)"
         case .direct(let bytes)?: return "direct, \(bytes.count) bytes"
+        case .notRead(let reason)?: return "not read: \(reason)"
         case nil: return "no value"
         }
     }

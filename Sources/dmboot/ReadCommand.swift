@@ -152,7 +152,7 @@ struct ReadCommand: ParsableCommand {
                 cardIdentitySource: result.identity.source.rawValue, iccid: result.iccid?.digits,
                 protocol: result.transmissionProtocol.rawValue, cardWarnings: result.warnings,
                 unreadableObjects: contents.unreadableObjects.map { object in
-                    JSON.Unreadable(kind: object.kind.rawValue, label: object.label, path: "\(object.path)", reason: object.reason)
+                    JSON.Unreadable(kind: object.kind.rawValue, label: object.label, path: object.path.map { "\($0)" } ?? "none", reason: object.reason)
                 },
                 serialNumber: contents.tokenInfo.serialHex, tokenLabel: contents.tokenInfo.label,
                 manufacturer: contents.tokenInfo.manufacturer, level: result.handshake?.level.hex,

@@ -91,10 +91,46 @@ final class NavigationFormsTests: XCTestCase {
         XCTAssertEqual(result.identity.source, .none)
     }
 
+    /// PKCS#15 v1.1 6.7: `ReferencedValue ::= CHOICE { path Path, url URL }`,
+    /// URL a PrintableString; 6.2: CommonObjectFlags bit 0 `private`. Neither
+    /// a URL nor a private object's value is document bytes: both are reported
+    /// (issue 24 item 9), the EF of the private one is never read, and the DM
+    /// object beside them is read as before.
+    func testAURLValueAndAPrivateObjectAreReportedNotRead() throws {
+        func common(_ text: String, flags: String = "") -> String { tlv("30", tlv("0C", Hex.encode(Array(text.utf8))) + flags) }
+        let url = tlv("30", common("Bootstrap") + tlv("30", "") + tlv("A1", tlv("13", Hex.encode(Array("http://example.com/cp".utf8)))))
+        let secret = tlv("30", common("Config1", flags: tlv("03", "0780")) + tlv("30", "") + tlv("A1", tlv("30", tlv("04", "6002"))))
+        let dm = tlv("A1", common("DM bootstrap") + tlv("30", "") + tlv("A1", tlv("06", "672B0701") + tlv("30", tlv("04", "6001"))))
+        let dodf = url + secret + dm
+        let card = try VirtualCard(profile: CardProfile(name: "forms", atr: BuiltInProfiles.demoATR, files: FileNode(fid: "3F00", children: [
+            FileNode(fid: "5015", aid: Hex.encode(PKCS15Application.standardAID), children: [
+                FileNode(fid: "5031", content: "A70630040402" + "5033"),
+                FileNode(fid: "5032", content: "3005020100" + "0300"),
+                FileNode(fid: "5033", content: dodf, size: dodf.count / 2 + 16),
+                FileNode(fid: "6001", content: Hex.encode(BuiltInProfiles.demoBootstrap), size: 2400),
+                FileNode(fid: "6002", content: "3C612F3E"),
+            ]),
+        ])))
+        let link = Link(card)
+        let result = try BootstrapReader(keys: nil).read(over: ISO7816Channel(link: link), atr: card.atr)
+        XCTAssertEqual(result.contents.bootstrapObjects.map(\.kind), [.dm])
+        XCTAssertEqual(result.contents.unreadableObjects.map(\.label), ["Bootstrap", "Config1"])
+        XCTAssertEqual(result.contents.unreadableObjects.map(\.path), [nil, PKCS15Path(path: [0x60, 0x02])])
+        XCTAssertTrue(result.contents.unreadableObjects[0].reason.contains("URL (http://example.com/cp)"))
+        XCTAssertTrue(result.contents.unreadableObjects[1].reason.contains("private"))
+        XCTAssertFalse(link.sent.contains { $0.count >= 7 && $0[1] == 0xA4 && $0.suffix(3).starts(with: [0x60, 0x02]) },
+                       "the private object's EF is not even selected")
+        XCTAssertEqual(result.warnings.count, 2, "\(result.warnings)")
+    }
+
     final class Link: CardLink {
         let card: VirtualCard
+        private(set) var sent: [[UInt8]] = []
         init(_ card: VirtualCard) { self.card = card }
-        func transmit(raw command: [UInt8]) throws -> [UInt8] { card.process(command) }
+        func transmit(raw command: [UInt8]) throws -> [UInt8] {
+            sent.append(command)
+            return card.process(command)
+        }
     }
 
     /// A short-form TLV in hex: enough for these hand-built files.

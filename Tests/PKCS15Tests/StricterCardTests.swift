@@ -113,3 +113,48 @@ extension PersonalityTests {
         XCTAssertEqual(card.externalAuthenticateCount, 1)
     }
 }
+
+extension PersonalityTests {
+    /// OpenSC dir.c (sc_enum_apps) lists every application of EF(DIR); a
+    /// card may name one it no longer holds. Its SELECT is refused (6A82)
+    /// and the next PKCS#15 entry, on the following record, is the one read.
+    func testTheNextPKCS15EntryOfEFDIRIsTriedWhenTheFirstCannotBeSelected() throws {
+        let (result, link) = try read(.twoApplications)
+        XCTAssertEqual(result.contents.application.foundBy, "ef-dir")
+        XCTAssertEqual(result.contents.application.applicationID, PKCS15Application.standardAID)
+        XCTAssertEqual(result.contents.bootstrapObjects.first?.content, BuiltInProfiles.demoBootstrap)
+        XCTAssertEqual(link.sent.filter { $0.count > 2 && $0[1] == 0xB2 }.map { $0[2] }, [1, 2], "READ RECORD 1, then 2")
+    }
+}
+
+extension PersonalityTests {
+    /// The two-applications card with READ RECORD answered as other cards
+    /// do (ISO/IEC 7816-4 table 6): 6282 ("end of record reached before
+    /// reading Ne bytes") with the whole record, and 6B00 (wrong P1-P2) past
+    /// the last record instead of 6A83.
+    final class RecordWarnings: CardLink {
+        let card: VirtualCard
+        init(_ card: VirtualCard) { self.card = card }
+        func transmit(raw command: [UInt8]) throws -> [UInt8] {
+            var answer = card.process(command)
+            guard command.count > 1, command[1] == 0xB2, answer.count >= 2 else { return answer }
+            let status = Array(answer.suffix(2))
+            if status == [0x90, 0x00] { answer.replaceSubrange((answer.count - 2)..., with: [0x62, 0x82]) }
+            if status == [0x6A, 0x83] { answer = [0x6B, 0x00] }
+            return answer
+        }
+    }
+
+    func testReadRecordWith6282IsARecordAnd6B00IsTheEnd() throws {
+        let card = try VirtualCard(profile: Personality.twoApplications.profile)
+        let application = try PKCS15Application.select(over: ISO7816Channel(link: RecordWarnings(card)))
+        XCTAssertEqual(application.applicationID, PKCS15Application.standardAID)
+
+        var retiredOnly = Personality.twoApplications.profile
+        retiredOnly.pkcs15?.inDirectory = false
+        let lonely = try VirtualCard(profile: retiredOnly)
+        XCTAssertThrowsError(try PKCS15Application.select(over: ISO7816Channel(link: RecordWarnings(lonely)))) { error in
+            XCTAssertEqual((error as? CardStatusError)?.status, StatusWord(0x6A82), "the retired application's refusal, not 6B00: \(error)")
+        }
+    }
+}

@@ -38,3 +38,20 @@ final class WireLengthTests: XCTestCase {
         XCTAssertEqual(wire.last, 0x00)
     }
 }
+
+/// Issue 24 item 9: an S8 host before an S16 key set (and the reverse).
+final class ChallengeLengthTests: XCTestCase {
+    /// Amendment D 7.1.1: the host challenge is 8 bytes in S8 mode and 16 in
+    /// S16. A card that wants the other length answers INITIALIZE UPDATE with
+    /// 6700; dmboot names the mode to set instead of "check the key version",
+    /// and sends nothing more: no EXTERNAL AUTHENTICATE, no second try.
+    func testAnS8HostBeforeAnS16CardIsToldToSetTheMode() throws {
+        let (card, _, channel) = try TestCards.selected(TestCards.profile(i: "71"))
+        let host = SCP03Host(keys: try TestCards.keys(), level: .full, mode: .s8, applicationID: PKCS15AID.value)
+        XCTAssertThrowsError(try host.open(over: channel)) { error in
+            XCTAssertEqual(error as? SecureChannelError, .challengeLengthRefused(hostMode: 8))
+            XCTAssertTrue("\(error)".contains("\"mode\": \"S16\""), "\(error)")
+        }
+        XCTAssertEqual(card.externalAuthenticateCount, 0)
+    }
+}

@@ -75,6 +75,7 @@ public enum CardDecoder {
         switch entry.value {
         case .path(let path)?: text += " at \(path)"
         case .direct(let bytes)?: text += " direct value, \(bytes.count) bytes"
+        case .notRead(let reason)?: text += " not read: \(reason)"
         case nil: text += " no value"
         }
         return text
