@@ -72,14 +72,7 @@ final class NavigationFormsTests: XCTestCase {
         let missing = tlv("30", label("Config1") + tlv("30", "") + tlv("A1", tlv("30", tlv("04", "3F0050156009"))))
         let dm = tlv("A1", label("DM bootstrap") + tlv("30", "") + tlv("A1", tlv("06", "672B0701") + tlv("30", tlv("04", "6001"))))
         let dodf = direct + missing + dm
-        let card = try VirtualCard(profile: CardProfile(name: "forms", atr: BuiltInProfiles.demoATR, files: FileNode(fid: "3F00", children: [
-            FileNode(fid: "5015", aid: Hex.encode(PKCS15Application.standardAID), children: [
-                FileNode(fid: "5031", content: "A70630040402" + "5033"),
-                FileNode(fid: "5032", content: "3005020100" + "0300"),
-                FileNode(fid: "5033", content: dodf, size: dodf.count / 2 + 16),
-                FileNode(fid: "6001", content: Hex.encode(BuiltInProfiles.demoBootstrap), size: 2400),
-            ]),
-        ])))
+        let card = try formsCard(dodf: dodf)
         let result = try BootstrapReader(keys: nil).read(over: ISO7816Channel(link: Link(card)), atr: card.atr)
         XCTAssertEqual(result.contents.bootstrapObjects.map(\.kind), [.cp, .dm])
         XCTAssertEqual(result.contents.bootstrapObjects[0].content, xml)
@@ -102,15 +95,7 @@ final class NavigationFormsTests: XCTestCase {
         let secret = tlv("30", common("Config1", flags: tlv("03", "0780")) + tlv("30", "") + tlv("A1", tlv("30", tlv("04", "6002"))))
         let dm = tlv("A1", common("DM bootstrap") + tlv("30", "") + tlv("A1", tlv("06", "672B0701") + tlv("30", tlv("04", "6001"))))
         let dodf = url + secret + dm
-        let card = try VirtualCard(profile: CardProfile(name: "forms", atr: BuiltInProfiles.demoATR, files: FileNode(fid: "3F00", children: [
-            FileNode(fid: "5015", aid: Hex.encode(PKCS15Application.standardAID), children: [
-                FileNode(fid: "5031", content: "A70630040402" + "5033"),
-                FileNode(fid: "5032", content: "3005020100" + "0300"),
-                FileNode(fid: "5033", content: dodf, size: dodf.count / 2 + 16),
-                FileNode(fid: "6001", content: Hex.encode(BuiltInProfiles.demoBootstrap), size: 2400),
-                FileNode(fid: "6002", content: "3C612F3E"),
-            ]),
-        ])))
+        let card = try formsCard(dodf: dodf, extra: [FileNode(fid: "6002", content: "3C612F3E")])
         let link = Link(card)
         let result = try BootstrapReader(keys: nil).read(over: ISO7816Channel(link: link), atr: card.atr)
         XCTAssertEqual(result.contents.bootstrapObjects.map(\.kind), [.dm])
@@ -121,6 +106,18 @@ final class NavigationFormsTests: XCTestCase {
         XCTAssertFalse(link.sent.contains { $0.count >= 7 && $0[1] == 0xA4 && $0.suffix(3).starts(with: [0x60, 0x02]) },
                        "the private object's EF is not even selected")
         XCTAssertEqual(result.warnings.count, 2, "\(result.warnings)")
+    }
+
+    /// A plain card whose ODF names one DODF (5033), with the demo bootstrap in 6001.
+    private func formsCard(dodf: String, extra: [FileNode] = []) throws -> VirtualCard {
+        try VirtualCard(profile: CardProfile(name: "forms", atr: BuiltInProfiles.demoATR, files: FileNode(fid: "3F00", children: [
+            FileNode(fid: "5015", aid: Hex.encode(PKCS15Application.standardAID), children: [
+                FileNode(fid: "5031", content: "A70630040402" + "5033"),
+                FileNode(fid: "5032", content: "3005020100" + "0300"),
+                FileNode(fid: "5033", content: dodf, size: dodf.count / 2 + 16),
+                FileNode(fid: "6001", content: Hex.encode(BuiltInProfiles.demoBootstrap), size: 2400),
+            ] + extra),
+        ])))
     }
 
     final class Link: CardLink {
