@@ -13,6 +13,8 @@ PACKAGES=(
     libxml2-dev           # the XML parser for bootstrap documents and tree imports
     pcsc-tools            # scriptor, pcsc_scan: independent clients for cross-checks
     opensc                # opensc-tool: another independent client
+    vsmartcard-vpicc      # vicc: python-virtualsmartcard's ISO 7816-4 card, a file system we did not write
+    python3-pycryptodome  # vicc imports Crypto (the Debian package does not depend on it)
     libwbxml2-utils       # xml2wbxml / wbxml2xml: an independent WBXML encoder for fixtures
     mandoc                # man page lint in the test suite
     openssl               # s_server, the TLS peer of the check-server tests

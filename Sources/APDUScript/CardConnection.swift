@@ -1,5 +1,6 @@
 import APDU
 import CardTransport
+import Foundation
 import TerminalText
 
 /// The card the shell talks to and its open logical channels. Connecting,
@@ -86,6 +87,22 @@ final class CardConnection {
         channels = [:]
         card = nil
         wire = nil
+    }
+
+    /// Holds the card before a secure channel's handshake, so that no other
+    /// PC/SC client's APDU or reset falls inside the session (PCSCCard.holdCard).
+    func holdCard() throws {
+        guard let card else { throw ScriptFailure.notConnected }
+        let reader = TerminalText.escape(card.reader)
+        try card.holdCard {
+            FileHandle.standardError.write(Data("another application is using the card in \"\(reader)\" (a PC/SC transaction); waiting until it lets go\n".utf8))
+        }
+    }
+
+    /// Lets other applications at the card again once no channel has a secure channel open.
+    func releaseCardUnlessSecure() {
+        guard !channels.values.contains(where: { $0.secure != nil }) else { return }
+        card?.releaseCard()
     }
 
     /// A channel the card opened, made current.

@@ -82,6 +82,8 @@ public final class ScriptInterpreter {
 
     public func execute(_ line: ScriptLine) throws {
         if Interrupt.take() { throw ScriptFailure.interrupted }
+        // The card is held only while a secure channel is open (scp03 open takes it).
+        defer { connection.releaseCardUnlessSecure() }
         switch line.statement {
         case .ifBlock, .repeatBlock, .include:
             // A block is not a line of the transcript; the lines in it are.

@@ -34,6 +34,7 @@ struct SecureChannelCommands {
         let host = SCP03Host(keySource: loaded.source, level: try SecurityLevel(text: level), mode: loaded.mode,
                              applicationID: session.location.application,
                              compatibility: loaded.compatibility)
+        try connection.holdCard()
         let opened = try host.open(over: session.link)
         opened.onExchange = { [weak recorder] plain, wrapped, _, _ in
             recorder?.traced("   plain \(plain)  wrapped \(wrapped)")

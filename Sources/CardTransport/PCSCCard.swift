@@ -1,5 +1,6 @@
 import APDU
 import CPCSCLite
+import Foundation
 
 /// A connection to the card in one reader. Transmits raw bytes; the ISO 7816
 /// transport rules live in `ISO7816Channel` above it.
@@ -10,6 +11,8 @@ public final class PCSCCard: CardLink {
     public let reader: String
     public private(set) var activeProtocol: DWORD
     private var connected = true
+    /// Whether this connection holds a PC/SC transaction (`holdCard`).
+    public private(set) var holdsCard = false
 
     init(handle: SCARDHANDLE, context: PCSCContext, reader: String, activeProtocol: DWORD) {
         self.handle = handle
@@ -106,9 +109,37 @@ public final class PCSCCard: CardLink {
         activeProtocol = active
     }
 
+    /// Holds the card for this connection until `releaseCard` or the
+    /// disconnect: SCardBeginTransaction, as GlobalPlatformPro (GPTool's
+    /// `beginExclusive`, on by default) and OpenSC (`sc_lock`) do around a
+    /// session. Meanwhile pcscd refuses or holds back every other client's
+    /// APDUs and resets, so none can fall between two commands of a secure
+    /// channel. When another application holds a transaction, pcsc-lite waits
+    /// for it to end; `onWait` is told once if that takes longer than a second.
+    public func holdCard(onWait: @escaping @Sendable () -> Void = {}) throws {
+        guard !holdsCard else { return }
+        let acquired = DispatchSemaphore(value: 0)
+        let announcer = Thread {
+            if acquired.wait(timeout: .now() + 1) == .timedOut { onWait() }
+        }
+        announcer.start()
+        let rv = SCardBeginTransaction(handle)
+        acquired.signal()
+        guard rv == CPCSC_S_SUCCESS else { throw PCSCError.from(code: rv, operation: "SCardBeginTransaction", reader: reader) }
+        holdsCard = true
+    }
+
+    /// Lets other applications at the card again.
+    public func releaseCard() {
+        guard holdsCard else { return }
+        SCardEndTransaction(handle, CPCSC_LEAVE_CARD)
+        holdsCard = false
+    }
+
     /// Ends the connection, leaving the card powered for the next application.
     public func disconnect(resetCard: Bool = false) {
         guard connected else { return }
+        releaseCard()
         SCardDisconnect(handle, resetCard ? CPCSC_RESET_CARD : CPCSC_LEAVE_CARD)
         connected = false
     }
