@@ -23,8 +23,15 @@ struct ChannelCommands {
         }
     }
 
+    /// MANAGE CHANNEL goes plain, whatever secure channel is open: it is the
+    /// card runtime's interindustry command (ISO/IEC 7816-4:2005 7.1.2,
+    /// 2013 11.1.2), which the Java Card RE takes only with CLA 000000cc or
+    /// 0100dddd and never forwards to an application or its security domain
+    /// (Java Card 3 Runtime Environment Specification 4.5.1), so a wrapped
+    /// one is not understood. Open goes on the origin channel (its CLA names
+    /// it), close on the basic channel.
     private func open(from origin: ChannelSession, wire: ISO7816Channel) throws {
-        let response = try origin.transport.transmit(ISOCommand.openChannel())
+        let response = try origin.link.transmit(ISOCommand.openChannel())
         exchanger.report(ISOCommand.openChannel(), response)
         guard response.status == .success, let number = response.data.first, let channel = try? LogicalChannel(Int(number)) else {
             throw CardStatusError("MANAGE CHANNEL open", response.status)
@@ -40,7 +47,7 @@ struct ChannelCommands {
         guard number != 0 else { throw ScriptFailure.invalidArgument("the basic channel (0) cannot be closed") }
         guard let closing = connection.channels[number] else { throw ScriptFailure.invalidArgument("channel \(number) is not open") }
         let command = ISOCommand.closeChannel(try LogicalChannel(number))
-        let response = try (connection.channels[0]?.transport ?? wire).transmit(command)
+        let response = try (connection.channels[0]?.link ?? wire).transmit(command)
         exchanger.report(command, response)
         guard response.status == .success else { throw CardStatusError("MANAGE CHANNEL close \(number)", response.status) }
         closing.endSecureChannel()

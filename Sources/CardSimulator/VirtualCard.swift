@@ -111,6 +111,15 @@ public final class VirtualCard {
     /// The C-MAC covers the class byte with the logical-channel bits zero
     /// (GlobalPlatform; ETSI TS 102 221 10.1.1), so the card checks it that way.
     private func secureDispatch(_ command: CommandAPDU, extendedLength: Bool) -> ResponseAPDU {
+        // MANAGE CHANNEL belongs to the card's runtime, not to an application
+        // or its security domain: the Java Card RE takes it only with CLA
+        // 000000cc or 0100dddd and never forwards it (Java Card 3 Runtime
+        // Environment Specification 4.5.1), so no session sees it, a plain
+        // one leaves the session alone, and a wrapped one is refused as
+        // "secure messaging not supported" (ISO/IEC 7816-4 table 6, 6882).
+        if command.ins == 0x70 && command.cla & 0x80 == 0 {
+            return LogicalChannel.hasSecureMessaging(cla: command.cla) ? Self.error(0x6882) : dispatch(command)
+        }
         let channel = LogicalChannel.decode(cla: command.cla).number
         let sessionOpen = securityLevel(on: channel) != nil
         guard command.cla & 0x80 != 0 || sessionOpen, let domain = domain(for: channel) else {

@@ -47,6 +47,26 @@ final class SecureMessagingFailureTests: XCTestCase {
         }
     }
 
+    /// MANAGE CHANNEL is the card runtime's (Java Card 3 Runtime Environment
+    /// Specification 4.5.1: CLA 000000cc or 0100dddd only, never forwarded
+    /// to an application): a plain one is served and leaves the session on
+    /// the basic channel alone; a wrapped one is refused with 6882 (ISO/IEC
+    /// 7816-4 table 6, secure messaging not supported) by a runtime that
+    /// never checked its MAC, so host and card chains part and the session is lost.
+    func testManageChannelIsServedPlainAndRefusedWrapped() throws {
+        let (card, _, channel) = try TestCards.selected()
+        let host = SCP03Host(keys: try TestCards.keys(), level: try SecurityLevel(0x33), applicationID: PKCS15AID.value)
+        let secure = try host.open(over: channel)
+        let opened = try channel.transmit(ISOCommand.openChannel())
+        XCTAssertEqual(opened.status, .success)
+        XCTAssertEqual(opened.data, [0x01])
+        XCTAssertEqual(try channel.transmit(ISOCommand.closeChannel(LogicalChannel(1))).status, .success)
+        XCTAssertEqual(try secure.transmit(ISOCommand.selectFile(0x5041)).status, .success, "the session outlived both")
+        XCTAssertEqual(try secure.transmit(ISOCommand.openChannel()).status, StatusWord(0x6882))
+        XCTAssertEqual(try? secure.transmit(ISOCommand.selectFile(0x5041)).status, StatusWord(0x6982))
+        XCTAssertEqual(card.externalAuthenticateCount, 1)
+    }
+
     func testAnErrorStatusComesBareAndKeepsTheSessionGoing() throws {
         let (_, secure) = try open()
         XCTAssertEqual(try secure.transmit(ISOCommand.selectFile(0x7777)).status, StatusWord(0x6A82))
