@@ -67,10 +67,25 @@ struct KeyOptions: ParsableArguments {
 
 /// The secure channel a command asks for.
 struct ChannelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("SCP03 security level in hex: 00, 01, 03, 11, 13, 31 or 33.", valueName: "hex"))
+    @Option(help: ArgumentHelp(
+        "SCP03 security level in hex: 00, 01, 03, 11, 13, 31 or 33; none (read and provision only) reads in clear, when the policy's allowUnprotectedRead allows it.",
+        valueName: "hex"))
     var level = "33"
 
+    /// No secure channel at all: a card read in clear (`read`, `provision`).
+    static let none = "none"
+
+    /// The level of a command that needs a secure channel.
     func securityLevel() throws -> SecurityLevel {
+        guard let level = try readLevel() else {
+            throw ValidationError("--level none: only read and provision read a card without a secure channel")
+        }
+        return level
+    }
+
+    /// The level of a card read; nil for `--level none`.
+    func readLevel() throws -> SecurityLevel? {
+        guard level != Self.none else { return nil }
         do {
             return try SecurityLevel(text: level)
         } catch let error as SecureChannelError {
@@ -79,7 +94,7 @@ struct ChannelOptions: ParsableArguments {
     }
 
     func validate() throws {
-        _ = try securityLevel()
+        _ = try readLevel()
     }
 }
 

@@ -58,20 +58,28 @@ struct TreeOptions: ParsableArguments {
     }
 }
 
-struct PolicyOptions: ParsableArguments {
+/// The policy file: --policy, else $DMBOOT_POLICY, else the defaults.
+struct PolicyFileOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Policy file (JSON); see dmboot(1), POLICY FILE.", valueName: "file"))
     var policy: String?
+
+    func load() throws -> ProvisioningPolicy {
+        if let policy { return try ProvisioningPolicy.load(path: policy) }
+        if let path = ProcessInfo.processInfo.environment["DMBOOT_POLICY"], !path.isEmpty {
+            return try ProvisioningPolicy.load(path: path)
+        }
+        return ProvisioningPolicy()
+    }
+}
+
+struct PolicyOptions: ParsableArguments {
+    @OptionGroup var file: PolicyFileOptions
 
     @Flag(help: "Refuse a bootstrap that has warnings (exit 42) or a card challenge that does not match (exit 20), as the policy's \"strict\": true does.")
     var strict = false
 
     func load() throws -> ProvisioningPolicy {
-        var loaded = ProvisioningPolicy()
-        if let policy {
-            loaded = try ProvisioningPolicy.load(path: policy)
-        } else if let path = ProcessInfo.processInfo.environment["DMBOOT_POLICY"], !path.isEmpty {
-            loaded = try ProvisioningPolicy.load(path: path)
-        }
+        var loaded = try file.load()
         if strict { loaded.strict = true }
         return loaded
     }
@@ -124,10 +132,9 @@ struct ProvisionCommand: ParsableCommand {
 
     func run() throws {
         let policy = try policyOptions.load()
-        let level = try channelOptions.securityLevel()
+        let level = try channelOptions.readLevel()
         try policy.checkRead(level: level)
-        let keys = try keyOptions.load()
-        let reader = pkcs15Options.bootstrapReader(keys: keys, level: level)
+        let reader = pkcs15Options.bootstrapReader(keys: try level.map { _ in try keyOptions.load() }, level: level)
         let tree = try treeOptions.pathForWriting()
         var provisioner = Provisioner(reader: reader, policy: policy, tree: .file(tree))
         provisioner.busyTimeout = treeOptions.busyTimeout

@@ -23,12 +23,15 @@ struct PKCS15Options: ParsableArguments {
         valueName: "label"))
     var dmLabels: [String] = []
 
-    /// The card reader every bootstrap-reading command uses: these options, the keys and the level.
-    func bootstrapReader(keys: ResolvedKeys, level: SecurityLevel) -> BootstrapReader {
-        var reader = BootstrapReader(keySource: keys.source)
-        reader.mode = keys.mode
-        reader.compatibility = keys.compatibility
-        reader.level = level
+    /// The card reader every bootstrap-reading command uses: these options, the keys and the level;
+    /// no keys and no level (`--level none`) read in clear.
+    func bootstrapReader(keys: ResolvedKeys?, level: SecurityLevel?) -> BootstrapReader {
+        var reader = BootstrapReader(keySource: level == nil ? nil : keys?.source)
+        if let keys {
+            reader.mode = keys.mode
+            reader.compatibility = keys.compatibility
+        }
+        if let level { reader.level = level }
         reader.extendedLength = extendedLength
         reader.extraDMLabels = dmLabels
         return reader
@@ -49,6 +52,7 @@ struct ReadCommand: ParsableCommand {
     @OptionGroup var keyOptions: KeyOptions
     @OptionGroup var channelOptions: ChannelOptions
     @OptionGroup var pkcs15Options: PKCS15Options
+    @OptionGroup var policyFile: PolicyFileOptions
 
     @Option(help: ArgumentHelp("Folder to write each bootstrap object into (created 0700 if missing).", valueName: "dir"))
     var out: String?
@@ -59,13 +63,17 @@ struct ReadCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let keys = try keyOptions.load()
+        let level = try channelOptions.readLevel()
+        // A read in clear needs the policy's consent (allowUnprotectedRead); a read over
+        // SCP03 at any level stays the diagnostic it has always been.
+        if level == nil { try policyFile.load().checkRead(level: nil) }
+        let keys = try level.map { _ in try keyOptions.load() }
         let context = try PCSCContext()
         let card = try readerOptions.connect(context, reset: true)
         // A reset ends the card's side of the session with the connection.
         defer { card.disconnect(resetCard: true) }
         let channel = ISO7816Channel(link: card)
-        var reader = pkcs15Options.bootstrapReader(keys: keys, level: try channelOptions.securityLevel())
+        var reader = pkcs15Options.bootstrapReader(keys: keys, level: level)
         // As provision's strict policy: the handshake ends at a challenge that does not match.
         reader.requiresChallengeMatch = strict
         let result = try reader.read(over: channel, atr: try card.atr())

@@ -37,8 +37,8 @@ struct SCP03TestCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let keys = try keyOptions.load()
         let level = try channelOptions.securityLevel()
+        let keys = try keyOptions.load()
         let applicationID = try Hex.decode(aid)
         let context = try PCSCContext()
         let card = try readerOptions.connect(context)
