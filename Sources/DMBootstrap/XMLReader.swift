@@ -1,4 +1,19 @@
 import CLibXML2
+import ExitContract
+
+/// libxml2's functions, loaded on the first XML document (CLibXML2's shim
+/// says why); libxml2 sets up its global tables then, once, before any parse,
+/// which keeps that off the threads a station reads cards on.
+enum LibXML2 {
+    static let loaded: Result<clibxml2_functions, LibraryMissing> = {
+        var functions = clibxml2_functions()
+        if let failure = clibxml2_load(&functions) {
+            return .failure(LibraryMissing(library: "libxml2.so.2", package: "libxml2", reason: String(cString: failure)))
+        }
+        functions.initParser()
+        return .success(functions)
+    }()
+}
 
 /// Reads textual XML into the same `Element` tree as WBXML, with libxml2:
 /// it reports bad bytes as errors where Foundation's XMLParser trapped.
@@ -9,13 +24,6 @@ import CLibXML2
 public struct XMLReader {
     public init() {}
 
-    /// libxml2 sets up its global tables once; doing it here, before any
-    /// parse, keeps that off the threads a station reads cards on.
-    private static let libraryReady: Bool = {
-        xmlInitParser()
-        return true
-    }()
-
     public func decode(_ bytes: [UInt8]) throws -> Document {
         guard bytes.count <= DecodingLimits.maxBytes else {
             throw XMLDocumentError.tooLarge(bytes: bytes.count, limit: DecodingLimits.maxBytes)
@@ -24,42 +32,42 @@ public struct XMLReader {
             let (line, column) = Self.position(of: offset, in: bytes)
             throw XMLDocumentError.invalidUTF8(offset: offset, line: line, column: column)
         }
-        precondition(Self.libraryReady)
+        let xml = try LibXML2.loaded.get()
         // Encoding errors bypass the context's error settings and would be
         // printed on stderr; they reach us through the context's last error.
-        xmlSetStructuredErrorFunc(nil) { _, _ in }
-        guard let context = xmlNewParserCtxt() else { throw XMLDocumentError.outOfMemory }
-        defer { xmlFreeParserCtxt(context) }
+        xml.setStructuredErrorFunc(nil) { _, _ in }
+        guard let context = xml.newParserCtxt() else { throw XMLDocumentError.outOfMemory }
+        defer { xml.freeParserCtxt(context) }
         // Entity declarations stop the parse where they stand: the reader
         // never has to reason about what an entity would have expanded to.
         context.pointee.sax.pointee.entityDecl = { context, _, _, _, _, _ in
-            xmlStopParser(context?.assumingMemoryBound(to: xmlParserCtxt.self))
+            if case .success(let xml) = LibXML2.loaded { xml.stopParser(context?.assumingMemoryBound(to: xmlParserCtxt.self)) }
         }
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
         let parsed = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buffer.count, 1)) {
-                xmlCtxtReadMemory(context, $0, Int32(buffer.count), nil, nil, options)
+                xml.ctxtReadMemory(context, $0, Int32(buffer.count), nil, nil, options)
             }
         }
         guard let document = parsed, context.pointee.wellFormed != 0, context.pointee.errNo == 0 else {
-            if parsed != nil { xmlFreeDoc(parsed) }
-            throw Self.failure(of: context)
+            if parsed != nil { xml.freeDoc(parsed) }
+            throw Self.failure(of: context, xml: xml)
         }
-        defer { xmlFreeDoc(document) }
-        guard let rootNode = xmlDocGetRootElement(document) else {
+        defer { xml.freeDoc(document) }
+        guard let rootNode = xml.docGetRootElement(document) else {
             throw XMLDocumentError.malformed(line: 1, column: 1, reason: "no root element")
         }
-        var builder = TreeBuilder()
+        var builder = TreeBuilder(xml: xml)
         let root = try builder.element(rootNode, depth: 0)
         return Document(root: root, publicID: nil)
     }
 
     /// The error libxml2 recorded, in our terms.
-    static func failure(of context: xmlParserCtxtPtr) -> XMLDocumentError {
+    static func failure(of context: xmlParserCtxtPtr, xml: clibxml2_functions) -> XMLDocumentError {
         if context.pointee.errNo == Int32(XML_ERR_USER_STOP.rawValue) {
             return .entityDeclared(line: Int(context.pointee.input?.pointee.line ?? 0))
         }
-        guard let error = xmlCtxtGetLastError(context) else {
+        guard let error = xml.ctxtGetLastError(context) else {
             return .malformed(line: 1, column: 1, reason: "not well-formed")
         }
         let code = error.pointee.code
@@ -107,11 +115,12 @@ public struct XMLReader {
 
     /// Copies libxml2's tree into `Element`s, counting them against the limits.
     private struct TreeBuilder {
+        let xml: clibxml2_functions
         var elements = 0
 
         mutating func element(_ node: xmlNodePtr, depth: Int) throws -> Element {
             guard depth < DecodingLimits.maxDepth else {
-                throw XMLDocumentError.tooDeep(line: Int(xmlGetLineNo(node)), limit: DecodingLimits.maxDepth)
+                throw XMLDocumentError.tooDeep(line: Int(xml.getLineNo(node)), limit: DecodingLimits.maxDepth)
             }
             elements += 1
             guard elements <= DecodingLimits.maxElements else {
@@ -122,7 +131,7 @@ public struct XMLReader {
             while let current = attribute {
                 var name = Self.string(current.pointee.name)
                 if let prefix = current.pointee.ns?.pointee.prefix { name = Self.string(prefix) + ":" + name }
-                element.attributes[name] = try Self.text(of: current.pointee.children)
+                element.attributes[name] = try text(of: current.pointee.children)
                 attribute = current.pointee.next
             }
             var text: [UInt8] = []
@@ -140,10 +149,10 @@ public struct XMLReader {
                     element.content.append(.element(try self.element(current, depth: depth + 1)))
                 case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
                     if let content = current.pointee.content {
-                        text.append(contentsOf: UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content))))
+                        text.append(contentsOf: UnsafeBufferPointer(start: content, count: Int(xml.strlen(content))))
                     }
                 case XML_ENTITY_REF_NODE:
-                    throw XMLDocumentError.undefinedEntity(line: Int(xmlGetLineNo(current)))
+                    throw XMLDocumentError.undefinedEntity(line: Int(xml.getLineNo(current)))
                 default:
                     break
                 }
@@ -154,15 +163,15 @@ public struct XMLReader {
         }
 
         /// An attribute's value: libxml2 keeps it as a list of text nodes.
-        static func text(of first: xmlNodePtr?) throws -> String {
+        func text(of first: xmlNodePtr?) throws -> String {
             var bytes: [UInt8] = []
             var node = first
             while let current = node {
                 if current.pointee.type == XML_ENTITY_REF_NODE {
-                    throw XMLDocumentError.undefinedEntity(line: Int(xmlGetLineNo(current)))
+                    throw XMLDocumentError.undefinedEntity(line: Int(xml.getLineNo(current)))
                 }
                 if let content = current.pointee.content {
-                    bytes.append(contentsOf: UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content))))
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: content, count: Int(xml.strlen(content))))
                 }
                 node = current.pointee.next
             }

@@ -61,6 +61,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case tokenKeyNotFound = 113
     case tokenKeyNotPermitted = 114
     case cardNotInKeyTable = 115
+    case libraryMissing = 140
     case changeNotConfirmed = 150
     case pinRefused = 151
     case pinBlocked = 152
@@ -138,6 +139,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .tokenKeyNotPermitted:
             return "the token's key may not do what dmboot needs (CKA_SIGN/CKA_ENCRYPT for CMAC, CKA_DECRYPT for a key table) or is not AES"
         case .cardNotInKeyTable: return "the key table has no row for the card; nothing was sent after INITIALIZE UPDATE"
+        case .libraryMissing: return "a shared library the command loads when it needs it (libpq5, libxml2) is not installed"
         case .changeNotConfirmed:
             return "apdu-shell: a change to the card or a file was not confirmed (answer y, or --yes in a script); nothing was sent"
         case .pinRefused: return "the card refused the PIN or PUK; the tries left are shown; not retried"
@@ -171,4 +173,25 @@ public protocol ClassifiedFailure: Error {
 extension ClassifiedFailure {
     public var failureClass: String { exitStatus.failureClass }
     public var exitCode: Int32 { exitStatus.rawValue }
+}
+
+/// A shared library that a command loads on first use (libpq for the results
+/// database, libxml2 for XML documents), rather than at every start, is not
+/// installed: the command that needs it stops, the others never notice.
+public struct LibraryMissing: Error, Equatable, CustomStringConvertible, ClassifiedFailure {
+    public let library: String
+    public let package: String
+    public let reason: String
+
+    public init(library: String, package: String, reason: String) {
+        self.library = library
+        self.package = package
+        self.reason = reason
+    }
+
+    public var exitStatus: ExitStatus { .libraryMissing }
+
+    public var description: String {
+        "\(library) cannot be loaded (\(reason)); install the Debian package \(package)"
+    }
 }

@@ -1,4 +1,5 @@
 import CLibPQ
+import ExitContract
 import Foundation
 import Synchronization
 
@@ -58,10 +59,22 @@ public struct QueryRows: Sendable {
     }
 }
 
+/// libpq's functions, loaded on the first connection (CLibPQ's shim says why).
+enum LibPQ {
+    static let loaded: Result<clibpq_functions, LibraryMissing> = {
+        var functions = clibpq_functions()
+        if let failure = clibpq_load(&functions) {
+            return .failure(LibraryMissing(library: "libpq.so.5", package: "libpq5", reason: String(cString: failure)))
+        }
+        return .success(functions)
+    }()
+}
+
 /// One libpq connection. A lock serializes its calls, so a connection may
 /// pass from one card thread to the next (libpq connections are not to be
 /// used by two threads at once).
 public final class PostgresConnection: Sendable {
+    private let pq: clibpq_functions
     private let handle: Mutex<OpaquePointer?>
     /// The server as shown in messages: the URL without its credentials.
     public let server: String
@@ -84,44 +97,46 @@ public final class PostgresConnection: Sendable {
                                                   + "write it as %40, or give it with --results-password-file or ~/.pgpass")
         }
         if password != nil && redactor.urlHasPassword { throw ResultsDatabaseError.passwordGivenTwice }
+        let pq = try LibPQ.loaded.get()
+        self.pq = pq
         // libpq's own parser first: a URL it cannot take is a usage error, not an outage.
         var parseError: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(url, &parseError) else {
+        guard let options = pq.conninfoParse(url, &parseError) else {
             let reason = parseError.map { String(cString: $0) } ?? "out of memory"
-            parseError.map { PQfreemem($0) }
+            parseError.map { pq.freemem($0) }
             throw ResultsDatabaseError.invalidURL(redactor.redact(Self.message(reason)))
         }
-        PQconninfoFree(options)
+        pq.conninfoFree(options)
         // Later key words win: the URL's own settings override the default timeout.
         let keywords = ["connect_timeout"] + (password == nil ? [] : ["password"]) + ["dbname"]
         let values = ["\(connectTimeout)"] + (password.map { [$0] } ?? []) + [url]
         let connection = Self.withCStrings(keywords) { keys in
-            Self.withCStrings(values) { values in PQconnectdbParams(keys, values, 1) }
+            Self.withCStrings(values) { values in pq.connectdbParams(keys, values, 1) }
         }
         guard let connection else { throw ResultsDatabaseError.unavailable(server: server, reason: "out of memory") }
-        guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = redactor.redact(Self.message(PQerrorMessage(connection)))
-            PQfinish(connection)
+        guard pq.status(connection) == CONNECTION_OK else {
+            let reason = redactor.redact(Self.message(pq.errorMessage(connection)))
+            pq.finish(connection)
             if reason.contains("invalid URI") || reason.contains("invalid connection option")
                 || reason.contains("invalid integer value") {
                 throw ResultsDatabaseError.invalidURL(reason)
             }
             throw ResultsDatabaseError.unavailable(server: server, reason: reason)
         }
-        clibpq_silence_notices(connection)
+        withUnsafePointer(to: pq) { clibpq_silence_notices($0, connection) }
         handle = Mutex(connection)
     }
 
     deinit {
         handle.withLock { connection in
-            if let connection { PQfinish(connection) }
+            if let connection { pq.finish(connection) }
             connection = nil
         }
     }
 
     /// Whether the connection broke; a broken connection is thrown away, not reused.
     public var isBroken: Bool {
-        handle.withLock { connection in connection.map { PQstatus($0) != CONNECTION_OK } ?? true }
+        handle.withLock { connection in connection.map { pq.status($0) != CONNECTION_OK } ?? true }
     }
 
     /// Runs one statement with `$1`, `$2`... parameters sent apart from the
@@ -129,16 +144,16 @@ public final class PostgresConnection: Sendable {
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws -> QueryRows {
         try handle.withLock { connection -> QueryRows in
-            guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            guard let connection, pq.status(connection) == CONNECTION_OK else {
                 throw ResultsDatabaseError.unavailable(server: server, reason: "the connection was lost")
             }
             let result = Self.withOptionalCStrings(parameters) { values in
-                PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+                self.pq.execParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
             }
-            defer { PQclear(result) }
-            switch PQresultStatus(result) {
+            defer { pq.clear(result) }
+            switch pq.resultStatus(result) {
             case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
-                return Self.rows(of: result)
+                return rows(of: result)
             default:
                 throw error(of: result, connection: connection)
             }
@@ -146,25 +161,25 @@ public final class PostgresConnection: Sendable {
     }
 
     private func error(of result: OpaquePointer?, connection: OpaquePointer) -> ResultsDatabaseError {
-        let message = redactor.redact(Self.message(result.flatMap { PQresultErrorMessage($0) } ?? PQerrorMessage(connection)))
+        let message = redactor.redact(Self.message(result.flatMap { pq.resultErrorMessage($0) } ?? pq.errorMessage(connection)))
         let field = { (code: UInt8) -> String? in
-            result.flatMap { PQresultErrorField($0, Int32(code)) }.map { String(cString: $0) }
+            result.flatMap { self.pq.resultErrorField($0, Int32(code)) }.map { String(cString: $0) }
         }
         // No SQLSTATE and a bad connection: the server went away mid-statement.
-        guard let state = field(UInt8(ascii: "C")), PQstatus(connection) == CONNECTION_OK || state.hasPrefix("57P") else {
+        guard let state = field(UInt8(ascii: "C")), pq.status(connection) == CONNECTION_OK || state.hasPrefix("57P") else {
             return .unavailable(server: server, reason: message.isEmpty ? "the connection was lost" : message)
         }
         let primary = field(UInt8(ascii: "M")).map(redactor.redact) ?? message
         return .refused(sqlState: state, constraint: field(UInt8(ascii: "n")), message: primary)
     }
 
-    private static func rows(of result: OpaquePointer?) -> QueryRows {
+    private func rows(of result: OpaquePointer?) -> QueryRows {
         guard let result else { return QueryRows(columns: [], rows: []) }
-        let columnCount = PQnfields(result), rowCount = PQntuples(result)
-        let columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+        let columnCount = pq.nfields(result), rowCount = pq.ntuples(result)
+        let columns = (0..<columnCount).map { pq.fname(result, $0).map { String(cString: $0) } ?? "" }
         let rows = (0..<rowCount).map { row in
             (0..<columnCount).map { column -> String? in
-                PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+                pq.getisnull(result, row, column) == 1 ? nil : pq.getvalue(result, row, column).map { String(cString: $0) }
             }
         }
         return QueryRows(columns: columns, rows: rows)
