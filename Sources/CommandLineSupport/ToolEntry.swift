@@ -34,6 +34,14 @@ public struct ToolEntry: Sendable {
     /// Parses `arguments` as `Root`'s command line, runs the command, and exits.
     public func run<Root: ParsableCommand>(_ root: Root.Type,
                                            arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        // `--version` alone is answered before the parser, as the parser
+        // would answer it: parsing first builds the argument sets of the
+        // command tree through reflection, half of what `dmboot --version`
+        // executed (scripts/bench-startup.sh).
+        if arguments == ["--version"], !root.configuration.version.isEmpty {
+            Output.line(root.configuration.version)
+            Foundation.exit(ExitStatus.success.rawValue)
+        }
         let json = Self.asksForJSON(arguments)
         var command: any ParsableCommand
         do {
