@@ -24,6 +24,8 @@ PACKAGES=(
     procps iproute2       # pgrep, ss: the rig checks processes and ports
     libpq-dev             # libpq: the results database client
     postgresql            # the results database server the tests start (scripts/pg-start.sh)
+    dpkg-dev lintian      # dpkg-shlibdeps and the package check of scripts/package-deb.sh
+    hyperfine valgrind    # scripts/bench-startup.sh: whole-process times and instruction counts
 )
 
 missing=()

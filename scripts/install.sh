@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds release binaries and installs dmboot, apdu-shell and their man pages.
+# Builds the self-contained release binaries (scripts/build-release.sh) and
+# installs dmboot, apdu-shell and their man pages; the Debian package
+# (scripts/package-deb.sh) is the other way, with the service and completions.
 # Not dmboot-sim: the card simulator and its demo keys stay on development
 # machines (swift build --product dmboot-sim).
 # usage: scripts/install.sh [PREFIX]      (default /usr/local)
@@ -8,9 +10,7 @@ cd "$REPO_DIR"
 prefix="${1:-/usr/local}"
 
 bash scripts/install-deps.sh
-swift build -c release --product dmboot
-swift build -c release --product apdu-shell
-bin="$(swift build -c release --show-bin-path)"
+bin="$(bash scripts/build-release.sh dmboot apdu-shell | tail -1)"
 install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/man/man5"
 install -m 0755 "$bin/dmboot" "$bin/apdu-shell" "$prefix/bin/"
 install -m 0644 man/dmboot.1 man/apdu-shell.1 "$prefix/share/man/man1/"

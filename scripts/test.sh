@@ -19,6 +19,12 @@ export DMBOOT_TEST_RESULTS_URL
 bash scripts/check-docs.sh
 swift test --disable-swift-testing
 
+# CI (.ci/run) adds the package test: a release build (minutes), lintian,
+# dpkg -i, the installed binaries with the toolchain hidden, dpkg --purge.
+if [ -n "${DMBOOT_PACKAGE:-}" ]; then
+    bash scripts/test-deb.sh
+fi
+
 # CI (.ci/run) adds the sanitizer jobs: DMBOOT_SANITIZERS=1 runs them here,
 # with the rig and PostgreSQL still up.
 if [ -n "${DMBOOT_SANITIZERS:-}" ]; then
