@@ -95,7 +95,7 @@ let package = Package(
         // The writer side of scripts/bench-results.sh (not a product).
         .executableTarget(name: "results-bench", dependencies: ["Results", "JSONOutput"]),
         .executableTarget(name: "apdu-shell", dependencies: [
-            "APDU", "CardTransport", "APDUScript", "CommandLineSupport", "JSONOutput", "TerminalText", "ExitContract",
+            "APDU", "CardCrypto", "CardTransport", "APDUScript", "CommandLineSupport", "JSONOutput", "TerminalText", "ExitContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

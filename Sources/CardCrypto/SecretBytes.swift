@@ -7,8 +7,9 @@ import Synchronization
 ///
 /// The bytes live in a buffer this object allocates and alone owns: unlike an
 /// array, no copy-on-write sharing can leave an unwiped twin behind. The
-/// buffer is zeroed on `wipe()` and on deallocation; a lock makes the object
-/// safe to share between the threads of a station.
+/// buffer is whole pages locked in RAM and left out of core dumps
+/// (SecretMemory), zeroed on `wipe()` and on deallocation; a lock makes the
+/// object safe to share between the threads of a station.
 public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     private let storage: Mutex<Storage>
     public let count: Int
@@ -16,14 +17,17 @@ public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugSt
     /// An owned allocation; `Mutex` requires its value to be sendable, and the
     /// only access to the pointer is under that lock.
     private struct Storage: ~Copyable, @unchecked Sendable {
+        /// Whole pages (SecretMemory); the secret is the first `count` bytes.
         let buffer: UnsafeMutableRawBufferPointer
+        let count: Int
         /// Shown the buffer after the wipe and before it is freed (tests).
         let onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
         init(copying bytes: ArraySlice<UInt8>, onRelease: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+            let buffer = SecretMemory.allocate(bytes.count)
             bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
             self.buffer = buffer
+            count = bytes.count
             self.onRelease = onRelease
         }
 
@@ -33,8 +37,8 @@ public final class SecretBytes: Sendable, CustomStringConvertible, CustomDebugSt
 
         deinit {
             wipe()
-            onRelease?(UnsafeRawBufferPointer(buffer))
-            buffer.deallocate()
+            onRelease?(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            SecretMemory.release(buffer)
         }
     }
 

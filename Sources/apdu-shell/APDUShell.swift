@@ -1,6 +1,7 @@
 import APDU
 import APDUScript
 import ArgumentParser
+import CardCrypto
 import CardTransport
 import CommandLineSupport
 import ExitContract
@@ -25,7 +26,9 @@ struct APDUShell: ParsableCommand {
 
     /// The shared entry runs the command line and ends the process with the
     /// documented status (apdu-shell(1), EXIT STATUS), as dmboot does.
+    /// A shell with a secure channel holds session keys: no core dump (SecretMemory).
     static func main() {
+        SecretMemory.protectProcess()
         ToolEntry(name: "apdu-shell", classify: { status(of: $0) }, describe: { describe($0) }).run(APDUShell.self)
     }
 

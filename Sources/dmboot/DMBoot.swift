@@ -1,4 +1,5 @@
 import ArgumentParser
+import CardCrypto
 import CommandLineSupport
 import ExitContract
 import Foundation
@@ -23,7 +24,10 @@ struct DMBoot: ParsableCommand {
     /// The shared entry runs the command line and ends the process with the
     /// documented status (dmboot(1), EXIT STATUS). `station --config FILE`
     /// reads its options from the file first, so that the command line's win.
+    /// Most commands hold keys, PINs or passwords: no dmboot process leaves a
+    /// core dump (SecretMemory).
     static func main() {
+        SecretMemory.protectProcess()
         let entry = ToolEntry(name: "dmboot")
         let arguments = entry.arguments(Array(CommandLine.arguments.dropFirst())) {
             try OptionFile.expand($0, command: "station", option: "--config", refused: StationCommand.refusedInConfig)
