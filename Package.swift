@@ -15,9 +15,13 @@ let package = Package(
         // The virtual card and the vpcd feeder: demo keys and card-side SCP03
         // stay out of the factory binary (dmboot).
         .executable(name: "dmboot-sim", targets: ["dmboot-sim"]),
+        // The web server of `dmboot dashboard` and `station --metrics`: NIO stays out of dmboot itself.
+        .executable(name: "dmboot-dashboard", targets: ["dmboot-dashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Known-answer vectors shared by several test targets live in
@@ -72,7 +76,7 @@ let package = Package(
                                                         "Station", "TerminalText"]),
         .target(name: "Results", dependencies: ["CLibPQ", "ExitContract", "LineFigures", "LocalFiles"]),
         // The results database behind the pipeline's seams: a claim per card (CardAdmission), then its record.
-        .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results",
+        .target(name: "StationResults", dependencies: ["CardResults", "ExitContract", "Provisioning", "Results", "Station",
                                                        "StationPipeline"]),
         .target(name: "CardSimulator", dependencies: ["APDU", "CardCrypto", "SecureChannel", "PKCS15", "ExitContract",
                                                       "JSONOutput"]),
@@ -90,6 +94,11 @@ let package = Package(
         ]),
         .executableTarget(name: "dmboot-sim", dependencies: [
             "CardSimulator", "CommandLineSupport", "ExitContract", "JSONOutput", "TerminalText",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "dmboot-dashboard", dependencies: [
+            "Results", "CommandLineSupport", "ExitContract",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The writer side of scripts/bench-results.sh (not a product).
@@ -129,7 +138,7 @@ let package = Package(
                     exclude: ["pysim_csv.py"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",
                                                             "Results", "TestSupport"],
-                    exclude: ["pty_session.py", "pty_debugger.py", "pty_terminal.py"]),
+                    exclude: ["pty_session.py", "pty_debugger.py", "pty_terminal.py", "dashboard_browser.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

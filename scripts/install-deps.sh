@@ -26,6 +26,8 @@ PACKAGES=(
     postgresql            # the results database server the tests start (scripts/pg-start.sh)
     dpkg-dev lintian      # dpkg-shlibdeps and the package check of scripts/package-deb.sh
     hyperfine valgrind    # scripts/bench-startup.sh: whole-process times and instruction counts
+    chromium chromium-driver python3-selenium  # a real browser on the dashboard in the tests
+    python3-prometheus-client                  # an independent parser of station --metrics
 )
 
 missing=()

@@ -61,6 +61,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case tokenKeyNotFound = 113
     case tokenKeyNotPermitted = 114
     case cardNotInKeyTable = 115
+    case dashboardUnavailable = 130
+    case dashboardUnprotected = 131
     case libraryMissing = 140
     case changeNotConfirmed = 150
     case pinRefused = 151
@@ -139,6 +141,10 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .tokenKeyNotPermitted:
             return "the token's key may not do what dmboot needs (CKA_SIGN/CKA_ENCRYPT for CMAC, CKA_DECRYPT for a key table) or is not AES"
         case .cardNotInKeyTable: return "the key table has no row for the card; nothing was sent after INITIALIZE UPDATE"
+        case .dashboardUnavailable:
+            return "dashboard, station --metrics: dmboot-dashboard is missing beside dmboot, or cannot listen on the address"
+        case .dashboardUnprotected:
+            return "dashboard: --listen beyond loopback without a usable --token-file (missing, readable by others, too short)"
         case .libraryMissing: return "a shared library the command loads when it needs it (libpq5, libxml2) is not installed"
         case .changeNotConfirmed:
             return "apdu-shell: a change to the card or a file was not confirmed (answer y, or --yes in a script); nothing was sent"

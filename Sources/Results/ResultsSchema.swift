@@ -54,6 +54,23 @@ public enum ResultsSchema {
             "ALTER TABLE dmboot.card_results ADD COLUMN batch text, ADD COLUMN operator text",
             "CREATE INDEX card_results_batch ON dmboot.card_results (batch, started_at) WHERE batch IS NOT NULL",
         ],
+        // What each station says of itself (StationStatus), and a station's last failure found at once (the dashboard).
+        [
+            """
+            CREATE TABLE dmboot.station_status (
+                station_id text PRIMARY KEY,
+                run_id uuid NOT NULL,
+                state text NOT NULL CHECK (state IN ('running', 'stopped', 'ended')),
+                reason text,
+                batch text,
+                operator text,
+                readers jsonb NOT NULL DEFAULT '{}',
+                started_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX card_results_failures ON dmboot.card_results (station_id, started_at) WHERE outcome = 'failed'",
+        ],
     ]
 
     /// The version this dmboot builds.

@@ -17,7 +17,7 @@ struct DMBoot: ParsableCommand {
         version: version,
         subcommands: [ProvisionCommand.self, StationCommand.self, ReadersCommand.self, CardCommand.self, SCP03Command.self, KeysCommand.self, ReadCommand.self,
                       DecodeCommand.self, TreeCommand.self, PushCommand.self, AuthCommand.self, MCIMCommand.self,
-                      ResultsCommand.self,
+                      ResultsCommand.self, DashboardCommand.self,
                       ExitCodesCommand.self]
     )
 

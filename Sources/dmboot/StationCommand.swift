@@ -92,6 +92,14 @@ struct StationCommand: ParsableCommand {
 
     @OptionGroup var resultsOptions: ResultsOptions
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics of the running station at http://HOST:PORT/metrics (port 0: any free port).",
+                               valueName: "host:port"))
+    var metrics: String?
+
+    @Option(help: ArgumentHelp("Run this shell command when the station stops the line or exits on an error; "
+                               + "$DMBOOT_STOP_REASON says why.", valueName: "command"))
+    var onStop: String?
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -132,14 +140,6 @@ struct StationCommand: ParsableCommand {
             }
         }
         defer { hangup.cancel() }
-        let observers = Station.Observers(result: { result in
-            do {
-                try sink.record(result)
-            } catch {
-                board.message("dmboot station: \(error)")
-            }
-            board.note(result)
-        }, activity: { board.show($0) })
         let context = RunContext(command: "station", stationID: stationID ?? ProcessInfo.processInfo.hostName,
                                  dmbootVersion: DMBoot.version, batch: batchOptions.batch, operator: batchOptions.operator)
         let database = try resultsOptions.open(context: context) { board.message(ResultsOptions.describe($0)) }
@@ -148,6 +148,20 @@ struct StationCommand: ParsableCommand {
             database.recorder.retryInBackground(every: 2)
         }
         defer { database.map { ResultsOptions.finish($0, say: board.message) } }
+        let reports = try LineReports(metrics: metrics, database: database, context: context)
+        if let url = reports.metricsURL { board.message("metrics: \(url)") }
+        let observers = Station.Observers(result: { result in
+            do {
+                try sink.record(result)
+            } catch {
+                board.message("dmboot station: \(error)")
+            }
+            board.note(result)
+            reports.note(result)
+        }, activity: { states in
+            board.show(states)
+            reports.show(states)
+        })
         let job = StationJob(provisioner: provisioner, context: context)
         let events = try RecoveringReaderMonitor(waitingUpTo: pcscdWait) { state in
             switch state {
@@ -179,6 +193,23 @@ struct StationCommand: ParsableCommand {
         })
         let started = Date()
         let interrupts = Interrupts(board: board, station: station)
+        do {
+            let count = try watch(station, started: started, context: context, interrupts: interrupts)
+            reports.finish(.ended, reason: "ended after \(count) card(s)", lineStopped: false)
+        } catch {
+            let cause = (error as? ReportedFailure)?.error ?? error
+            let reason = ToolEntry.describe(cause)
+            reports.finish(.stopped, reason: reason, lineStopped: station.halt != nil)
+            if let onStop {
+                StopNotice(command: onStop).run(reason: reason, status: ToolEntry.status(of: cause), stationID: context.stationID,
+                                                runID: context.runID, batch: context.batch, say: board.message)
+            }
+            throw error
+        }
+    }
+
+    /// Runs the line until it ends and reports the run; returns the number of cards, or throws how it failed.
+    private func watch(_ station: Station, started: Date, context: RunContext, interrupts: Interrupts) throws -> Int {
         let results = try interrupts.handle { try station.run() }
         if once && results.isEmpty { throw StationError.nothingToDo(readers: readers) }
         var report = StationSummary(results: results, seconds: Date().timeIntervalSince(started), context: context,
@@ -194,6 +225,7 @@ struct StationCommand: ParsableCommand {
         if let failedList { try PrivateFile.write(Data(report.failedList().utf8), to: failedList) }
         try report.print(json: output.json)
         if let failure = report.failure { throw ReportedFailure(error: failure) }
+        return results.count
     }
 
     static func absolute(_ path: String) -> String {

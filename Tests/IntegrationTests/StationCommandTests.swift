@@ -284,6 +284,9 @@ final class BackgroundProcess {
         return try BackgroundProcess(["--feed", "\(count)"] + ports + extra, in: folder, executable: "dmboot-sim")
     }
 
+    /// What the process has written to stdout so far.
+    var output: String { (try? String(contentsOf: stdout, encoding: .utf8)) ?? "" }
+
     /// What the process has written to stderr so far.
     var errorOutput: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
 

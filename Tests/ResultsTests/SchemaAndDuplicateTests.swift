@@ -16,7 +16,7 @@ final class SchemaAndDuplicateTests: DatabaseTestCase {
         let tables = try connection.execute("""
             SELECT table_name FROM information_schema.tables WHERE table_schema = 'dmboot' ORDER BY table_name
             """)
-        XCTAssertEqual(tables.rows, [["card_results"], ["schema_version"]])
+        XCTAssertEqual(tables.rows, [["card_results"], ["schema_version"], ["station_status"]])
     }
 
     func testStationsStartingTogetherMigrateOneAfterTheOther() throws {
