@@ -8,25 +8,7 @@ import XCTest
 /// into one PostgreSQL database, one of them stopping its line; the
 /// dashboard in Debian's headless chromium, the station's metrics read by
 /// Python's prometheus_client parser, and the --on-stop command.
-final class DashboardTests: DatabaseTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    var folder: URL!
-    var keys: String!
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("dashboard-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        keys = path("keys.json")
-        XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-        try super.tearDownWithError()
-    }
-
+final class DashboardTests: LineDatabaseTestCase {
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
     func station(_ id: String, readers: String, keys: String, _ extra: [String]) throws -> BackgroundProcess {

@@ -5,9 +5,9 @@ import Synchronization
 import TestSupport
 import XCTest
 
-/// `station` and `provision` with `--results`: through pcscd to virtual
-/// cards, into a real PostgreSQL server, with outages made by stopping it.
-final class StationResultsTests: DatabaseTestCase {
+/// A test of stations and a real PostgreSQL server: a folder of its own and
+/// the demo card's keys in it, removed afterwards.
+class LineDatabaseTestCase: DatabaseTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     var folder: URL!
@@ -15,7 +15,7 @@ final class StationResultsTests: DatabaseTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("station-results-\(UUID().uuidString)")
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("line-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         keys = folder.appendingPathComponent("keys.json").path
         XCTAssertEqual(try Executable.run("dmboot-sim", ["--write-keys", keys]).status, 0)
@@ -25,7 +25,11 @@ final class StationResultsTests: DatabaseTestCase {
         try? FileManager.default.removeItem(at: folder)
         try super.tearDownWithError()
     }
+}
 
+/// `station` and `provision` with `--results`: through pcscd to virtual
+/// cards, into a real PostgreSQL server, with outages made by stopping it.
+final class StationResultsTests: LineDatabaseTestCase {
     func path(_ station: String, _ name: String) -> String {
         folder.appendingPathComponent(station).appendingPathComponent(name).path
     }
