@@ -148,7 +148,8 @@ final class APDUShellChangeTests: XCTestCase {
         try withCard {
             let document = Self.fixtures.appendingPathComponent("bootstrap/dm12-x509.wbxml").path
             let session = interpreter()
-            try run(session, "cd PKCS15\nscp03 open\nwrite-bootstrap \"DM bootstrap: demo server\" \(document)")
+            // The shell holds the card while its secure channel is open (issue 24 item 6): it lets go for dmboot.
+            try run(session, "cd PKCS15\nscp03 open\nwrite-bootstrap \"DM bootstrap: demo server\" \(document)\ndisconnect")
             let read = try Executable.run("dmboot", ["read", "--reader", Rig.slots[2].reader, "--keys", keys, "--json"])
             XCTAssertEqual(read.status, 0, read.stderr)
             // dmboot finds the new document's end in the FF-padded EF: 922 bytes, the fixture's size.
