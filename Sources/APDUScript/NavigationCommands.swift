@@ -19,7 +19,9 @@ struct NavigationCommands {
         return names
     }
 
-    /// `select aid|fid|path HEX`: the card's raw answer; an AID is sent with P2=04 and no fallback, on purpose.
+    /// `select aid|fid|path HEX`: the card's raw answer. An AID with `expect`
+    /// goes with P2 04 alone, so the status checked is the card's answer to
+    /// that; without, a refused P2 falls back as dmboot's reader does (`selectApplication`).
     func select(kind: Statement.SelectKind, bytes: [UInt8], expect: String?) throws {
         let session = try connection.session()
         let command: CommandAPDU
@@ -37,7 +39,9 @@ struct NavigationCommands {
             recorder.say("(selecting an application ends the secure channel session)")
             session.endSecureChannel()
         }
-        let response = try exchanger.exchange(command, expect: expect)
+        let response = kind == .aid && expect == nil
+            ? try selectApplication(bytes, over: session.transport)
+            : try exchanger.exchange(command, expect: expect)
         exchanger.lastKind = .fcp
         guard response.status == .success || response.status.isWarning else { return }
         let parameters = try? FileControlParameters(bytes: response.data)
@@ -57,10 +61,15 @@ struct NavigationCommands {
             recorder.say("(selecting an application ends the secure channel session)")
             session.endSecureChannel()
         }
-        let response = try session.transport.transmit(target.command)
-        exchanger.remember(response)
-        recorder.current?.command = target.command.description
-        exchanger.report(target.command, response)
+        let response: ResponseAPDU
+        if target.command.ins == 0xA4 && target.command.p1 == 0x04 {
+            response = try selectApplication(target.command.data, over: session.transport)
+        } else {
+            response = try session.transport.transmit(target.command)
+            exchanger.remember(response)
+            recorder.current?.command = target.command.description
+            exchanger.report(target.command, response)
+        }
         exchanger.lastKind = .fcp
         guard response.status == .success || response.status.isWarning else {
             throw CardStatusError("SELECT \(name)", response.status)
@@ -72,6 +81,25 @@ struct NavigationCommands {
         if target.endsSession && session.location.application == PKCS15Application.standardAID {
             _ = try? session.pkcs15Directory()
         }
+    }
+
+    /// SELECT by DF name in the first form the card takes
+    /// (`CardChannel.selectApplication`: P2 04, then 00, then 0C, on 6A86 or
+    /// 6B00 only, as OpenSC's iso7816.c and dmboot's reader do). Every answer
+    /// is shown raw, and a fallback is said.
+    private func selectApplication(_ aid: [UInt8], over transport: CardChannel) throws -> ResponseAPDU {
+        var sent: [(CommandAPDU, ResponseAPDU)] = []
+        let response = try transport.selectApplication(aid) { command, answer in
+            sent.append((command, answer))
+            exchanger.report(command, answer)
+        }
+        exchanger.remember(response)
+        recorder.current?.command = sent.last.map { $0.0.description }
+        if let first = sent.first, let last = sent.last, sent.count > 1 {
+            recorder.say("(the card refused SELECT with P2 \(Hex.encode([first.0.p2])) (\(first.1.status.hex)); "
+                + "\(last.1.status == .success ? "selected" : "answered \(last.1.status.hex)") with P2 \(Hex.encode([last.0.p2])), the fallback dmboot uses)")
+        }
+        return response
     }
 
     private func resolve(_ name: String, in session: ChannelSession) throws -> NavigationTarget {

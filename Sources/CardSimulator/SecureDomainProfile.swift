@@ -99,6 +99,10 @@ public struct CardFaults: Sendable {
     /// selected one, as a card does whose security domain is not the
     /// application the host selected.
     public var challengeFromAnotherApplication = false
+    /// SELECT by DF name answered 6A86 for these response forms (P2 b4-b3:
+    /// 04 FCP, 00 FCI, 0C none), as a card does that knows only some of the
+    /// forms ISO/IEC 7816-4 table 40 offers.
+    public var refusedApplicationSelectForms: Set<UInt8> = []
 
     public init(corruptResponseMAC: Bool = false, corruptCardCryptogram: Bool = false,
                 refuseExternalAuthenticate: Bool = false, challengeFromAnotherApplication: Bool = false) {

@@ -316,6 +316,7 @@ public final class VirtualCard {
 
     private func select(_ command: CommandAPDU, state: inout ChannelState) -> ResponseAPDU {
         if profile.strictSelectP2 && command.p2 & 0x0C == 0x00 { return Self.error(0x6A86) }
+        if command.p1 == 0x04 && faults.refusedApplicationSelectForms.contains(command.p2 & 0x0C) { return Self.error(0x6A86) }
         if profile.refusesFCPForFiles && command.p1 != 0x04 && command.p2 & 0x0C == 0x04 { return Self.error(0x6A86) }
         let target: CardFile?
         switch command.p1 {

@@ -36,6 +36,19 @@ struct SCP03TestCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    /// SELECT with no data asked (P2 0C) first, as before INITIALIZE UPDATE
+    /// nothing of the answer is needed; a card that refuses that form (6A86,
+    /// 6B00) is asked for the FCP, then the FCI (`selectApplication`), and the
+    /// refusal is said on stderr.
+    func select(_ applicationID: [UInt8], over channel: ISO7816Channel) throws {
+        var sent: [(CommandAPDU, ResponseAPDU)] = []
+        let response = try channel.selectApplication(applicationID, order: [.none, .fcp, .fci]) { sent.append(($0, $1)) }
+        guard response.status == .success || response.status.isWarning else { throw CardStatusError("SELECT \(aid)", response.status) }
+        if let first = sent.first, let last = sent.last, sent.count > 1 {
+            Output.progress("dmboot: the card answered SELECT \(aid) with P2 \(Hex.encode([first.0.p2])) by \(first.1.status.hex); selected it with P2 \(Hex.encode([last.0.p2]))")
+        }
+    }
+
     func run() throws {
         let level = try channelOptions.securityLevel()
         let keys = try keyOptions.load()
@@ -46,10 +59,7 @@ struct SCP03TestCommand: ParsableCommand {
         defer { card.disconnect(resetCard: true) }
         let channel = ISO7816Channel(link: card)
         let started = ContinuousClock.now
-        if !noSelect {
-            _ = try channel.expectSuccess(ISOCommand.selectApplication(applicationID, response: .none),
-                                          "SELECT \(aid)")
-        }
+        if !noSelect { try select(applicationID, over: channel) }
         let host = SCP03Host(keySource: keys.source, level: level, mode: keys.mode, applicationID: noSelect ? nil : applicationID)
         let secure = try host.open(over: channel)
         defer { secure.close() }

@@ -103,6 +103,28 @@ final class APDUShellDebuggerTests: XCTestCase {
         }
     }
 
+    /// A card that refuses SELECT by AID with P2 04 (ISO/IEC 7816-4 table 40
+    /// makes the FCP form optional): `cd` and `select aid` show the raw 6A86,
+    /// fall back to the FCI as dmboot's reader does, and say so; with
+    /// `expect` the raw answer to P2 04 is what is checked.
+    func testSelectingAnApplicationFallsBackWhenTheCardRefusesTheFCPForm() throws {
+        let card = try VirtualCard(profile: BuiltInProfiles.demo)
+        card.faults.refusedApplicationSelectForms = [0x04]
+        let inserted = try Rig.insert(card, slot: 2)
+        defer { try? Rig.remove(inserted, slot: 2) }
+        let (interpreter, lines) = try run("""
+            cd PKCS15
+            cat ODF
+            select aid A000000063504B43532D3135
+            select aid A000000063504B43532D3135 expect 6A86
+            """)
+        let text = lines.joined(separator: "\n")
+        XCTAssertEqual(lines.filter { $0 == "(the card refused SELECT with P2 04 (6A86); selected with P2 00, the fallback dmboot uses)" }.count, 2, text)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("< 6A 86:") }, text)
+        let selects = interpreter.transcript.flatMap(\.exchanges).map(\.command).filter { $0.hasPrefix("00A404") }
+        XCTAssertEqual(selects.map { String($0.prefix(8)) }, ["00A40404", "00A40400", "00A40404", "00A40400", "00A40404"], text)
+    }
+
     func testGetResponseOffShowsTheRaw61xxOfAT0Card() throws {
         var profile = BuiltInProfiles.demo
         profile.responseChaining = .t0

@@ -82,6 +82,23 @@ final class SecureChannelRoundTripTests: XCTestCase {
         }
     }
 
+    /// A card that refuses SELECT with no data asked (P2 0C, an optional form
+    /// of ISO/IEC 7816-4 table 40): scp03 test says so and selects with the FCP.
+    func testSCP03TestFallsBackWhenTheCardRefusesSelectWithoutData() throws {
+        let card = try VirtualCard(profile: BuiltInProfiles.demo)
+        card.faults.refusedApplicationSelectForms = [0x0C]
+        let inserted = try Rig.insert(card)
+        defer { try? Rig.remove(inserted) }
+        let result = try Executable.run("dmboot", ["scp03", "test", "--reader", Rig.slots[0].reader, "--keys", try writeDemoKeys(),
+                                                   "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("the card answered SELECT A000000063504B43532D3135 with P2 0C by 6A86; selected it with P2 04"),
+                      result.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["pseudoRandomChallengeVerified"] as? Bool, true)
+        XCTAssertEqual(report["apduCount"] as? Int, 4)
+    }
+
     func testSCP03FailuresExitWithTheirOwnCodes() throws {
         let inserted = try Rig.insert(try VirtualCard(profile: BuiltInProfiles.demo))
         defer { try? Rig.remove(inserted) }
