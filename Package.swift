@@ -138,7 +138,7 @@ let package = Package(
                     exclude: ["pysim_csv.py"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CardTransport", "SecureChannel", "CardSimulator", "APDUScript",
                                                             "Results", "TestSupport"],
-                    exclude: ["pty_session.py", "pty_debugger.py", "pty_terminal.py", "dashboard_browser.py"]),
+                    exclude: ["pty_session.py", "pty_debugger.py", "pty_terminal.py", "pty_pin.py", "dashboard_browser.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

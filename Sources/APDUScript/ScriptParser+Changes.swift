@@ -43,7 +43,8 @@ extension ScriptParser {
         if let first = rest.first, !isSecretSource(first) {
             if !first.contains("$") {
                 guard let bytes = try? Hex.decode(first), bytes.count == 1 else {
-                    throw Reason(text: "\(action.rawValue): \"\(first)\" is neither a PIN reference (one hex byte) nor env:NAME or file:PATH; a PIN is never written on the line")
+                    // The word is not repeated: it may be a PIN typed on the line.
+                    throw Reason(text: "\(action.rawValue): the word after it is neither a PIN reference (one hex byte) nor env:NAME or file:PATH; a PIN is never written on the line")
                 }
             }
             reference = first

@@ -259,4 +259,15 @@ final class APDUShellChangeTests: XCTestCase {
                           lines.all.joined(separator: "\n"))
         }
     }
+
+    /// At a terminal: the PIN is asked with echo off, never shows, and is in no history line (pty_pin.py).
+    func testAtATerminalThePINIsNotEchoedNorKept() throws {
+        let history = folder.appendingPathComponent("history").path
+        let session = try withCard {
+            try Executable.run(URL(fileURLWithPath: "/usr/bin/python3"), [
+                APDUShellTests.repository.appendingPathComponent("Tests/IntegrationTests/pty_pin.py").path,
+                Executable.productsDirectory.appendingPathComponent("apdu-shell").path, history, Rig.slots[2].reader])
+        }
+        XCTAssertEqual(session.status, 0, session.stdout + session.stderr)
+    }
 }
