@@ -126,9 +126,27 @@ struct ResultsReportCommand: ParsableCommand {
     @OptionGroup var database: ResultsDatabaseOptions
     @OptionGroup var filterOptions: ResultsFilterOptions
 
+    @Option(help: ArgumentHelp(
+        "Write the batch (--batch) as a printable, self-contained HTML page to this file: counts, yield, failure classes, timeline, failed cards.",
+        valueName: "file"))
+    var html: String?
+
+    func validate() throws {
+        guard let html else { return }
+        guard filterOptions.batch != nil else { throw ValidationError("--html reports one batch: give --batch ID") }
+        if filterOptions.csv || filterOptions.output.json { throw ValidationError("--html writes a page: give neither --json nor --csv") }
+        try InputFile.requireFolder(of: html, option: "--html", hasDefault: false)
+    }
+
     func run() throws {
         let store = ResultsStore(connection: try ResultsConnection.open(database))
         let filter = try filterOptions.filter()
+        if let html, let batch = filterOptions.batch {
+            let page = try store.batchReportPage(batch: batch, filter: filter)
+            try PrivateFile.write(Data(page.html.utf8), to: html)
+            Output.line("batch \(batch): \(page.total.cards) card(s), report written to \(html)")
+            return
+        }
         let rows = try store.report(filter), total = try store.reportTotal(filter)
         if filterOptions.output.json {
             try Output.json(ReportJSON(rows: rows, total: total))

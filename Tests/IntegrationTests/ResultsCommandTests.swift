@@ -82,6 +82,55 @@ final class ResultsCommandTests: DatabaseTestCase {
         XCTAssertEqual(rows.first?["atr"], "3B8A80010031C173C8400000900090")
     }
 
+    /// `results report --batch --html`: a page that stands alone (no external
+    /// reference, no script), with the batch's figures, its failed cards and
+    /// charts, and every value from the database escaped.
+    func testTheHTMLReportOfABatchStandsAloneShowsItsFiguresAndEscapesTheDatabase() throws {
+        let recorder = try line.recorder(database.url)
+        let start = Date(timeIntervalSince1970: 1_794_999_600)
+        var records = [line.record("pkcs15:0B01", time: start), line.record("pkcs15:0B02", time: start + 60),
+                       line.record("pkcs15:0B03", time: start + 3700),
+                       line.record("pkcs15:0B01", .alreadyProvisioned, failureClass: "alreadyProvisioned", exitCode: 100, time: start + 90),
+                       line.record("<script>alert(1)</script>", .failed, failureClass: "authenticationRefused", exitCode: 30,
+                                   time: start + 120),
+                       line.record(nil, .failed, failureClass: "cardRemoved", exitCode: 7, time: start + 3800)]
+        records[4].error = "card said <6982> & \"refused\""
+        records[5].error = "the card was removed"
+        var other = line.record("pkcs15:0C99", .failed, failureClass: "cardRemoved", exitCode: 7, time: start + 30)
+        other.batch = "B-other"
+        for index in records.indices { records[index].batch = "B-<7>" }
+        for record in records + [other] { try recorder.finish(nil, record) }
+
+        // Kept beside the dashboard's screenshot, for a person to open or print.
+        let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/test-artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let file = artifacts.appendingPathComponent("batch-report.html").path
+        let written = try dmboot(["results", "report", "--results", database.url, "--batch", "B-<7>", "--html", file])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let page = try String(contentsOfFile: file, encoding: .utf8)
+        for shown in ["<td class=\"n\">6</td>", "<td class=\"n\">3</td>", "<td class=\"n\">2</td>", "<td class=\"n\">1</td>",
+                      "60.0 %", "Batch B-&lt;7&gt;", "(not read)", "authenticationRefused", "cardRemoved",
+                      "the card was removed", "card said &lt;6982&gt; &amp; &quot;refused&quot;", "@media print"] {
+            XCTAssertTrue(page.contains(shown), "the page shows \(shown)")
+        }
+        XCTAssertTrue(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the hostile identity is shown, escaped")
+        XCTAssertEqual(page.components(separatedBy: "<script").count, 1, "no script on the page, the hostile identity neither")
+        XCTAssertEqual(page.components(separatedBy: "<svg").count, 3, "two charts: failure classes and timeline")
+        XCTAssertFalse(page.contains("pkcs15:0C99"), "only the batch's cards")
+        XCTAssertFalse(page.contains("pkcs15:0B01"), "a duplicate is no failed card")
+        for external in ["http://", "https://", "src=", "href=", "url("] {
+            XCTAssertFalse(page.contains(external), "no external reference: \(external)")
+        }
+        XCTAssertEqual(page.components(separatedBy: "<tr><td>").count - 1, 2, "the two failed cards, and not the duplicate")
+
+        let unbatched = try dmboot(["results", "report", "--results", database.url, "--html", file])
+        XCTAssertEqual(unbatched.status, 2, unbatched.stderr)
+        XCTAssertTrue(unbatched.stderr.contains("--batch"), unbatched.stderr)
+        let nowhere = try dmboot(["results", "report", "--results", database.url, "--batch", "B-<7>", "--html", "/nonexistent/b.html"])
+        XCTAssertNotEqual(nowhere.status, 0)
+    }
+
     func testReportAndFilters() throws {
         _ = try seed()
         let report = try dmboot(["results", "report", "--results", database.url, "--json", "--station", "line-1"])
