@@ -4,8 +4,9 @@
 # short APDUs, with extended length, and against the T=0 personality, each
 # count printed beside the minimum this read can have.
 #
-# The minimum: SELECT + READ BINARY of EF.ICCID, SELECT of the PKCS#15
-# application, INITIALIZE UPDATE and EXTERNAL AUTHENTICATE, then SELECT + one
+# The minimum: SELECT + READ BINARY of EF.ICCID, SELECT + READ RECORD of
+# EF(DIR) (its DDO may move ODF and TokenInfo, PKCS#15 v1.1 5.4), SELECT of
+# the PKCS#15 application, INITIALIZE UPDATE and EXTERNAL AUTHENTICATE, then SELECT + one
 # READ BINARY for each of ODF, TokenInfo and DODF (they are shorter than one
 # chunk) and SELECT + ceil(document / chunk) READ BINARY for the bootstrap:
 # its document's size, not its EF's (the demo EF is 2560 bytes, the WBXML
@@ -54,13 +55,14 @@ for run in "demo off short" "demo on extended" "t0 auto T=0"; do
     set -- $run
     read -r count size < <(read_count "$1" "$2")
     case "$3" in
-        short)    reads=$(ceil "$size" 239); minimum=$((2 + 1 + 2 + 3 * 2 + 1 + reads)); extra="" ;;
-        extended) reads=$(ceil "$size" 65519); minimum=$((2 + 1 + 2 + 3 * 2 + 1 + reads)); extra="" ;;
+        short)    reads=$(ceil "$size" 239); minimum=$((2 + 2 + 1 + 2 + 3 * 2 + 1 + reads)); extra="" ;;
+        extended) reads=$(ceil "$size" 65519); minimum=$((2 + 2 + 1 + 2 + 3 * 2 + 1 + reads)); extra="" ;;
         T=0)      reads=$(ceil "$size" 239)
-                  # GET RESPONSE after: READ of EF.ICCID, SELECT AID (FCP), INITIALIZE UPDATE,
-                  # 4 SELECTs with FCP under R-MAC, and every READ BINARY.
-                  getresponse=$((1 + 1 + 1 + 4 + 3 + reads))
-                  minimum=$((2 + 1 + 2 + 3 * 2 + 1 + reads + getresponse)); extra=", $getresponse GET RESPONSE" ;;
+                  # GET RESPONSE after: READ of EF.ICCID, SELECT (FCP) and READ RECORD of
+                  # EF(DIR), SELECT AID (FCP), INITIALIZE UPDATE, 4 SELECTs with FCP under
+                  # R-MAC, and every READ BINARY.
+                  getresponse=$((1 + 2 + 1 + 1 + 4 + 3 + reads))
+                  minimum=$((2 + 2 + 1 + 2 + 3 * 2 + 1 + reads + getresponse)); extra=", $getresponse GET RESPONSE" ;;
     esac
     printf '%-22s %8d %8d  %s\n' "$1 ($3)" "$count" "$minimum" \
         "bootstrap $size bytes in $reads READ BINARY (its EF would take $(ceil 2560 "$( [ "$3" = extended ] && echo 65519 || echo 239)"))$extra"
@@ -71,12 +73,13 @@ done
 # no-extended: the extended SELECT of the application is refused once.
 # sm-6cxx: one 6CEF, then Le EF for the session. wire-le: 6700, a new command
 # meeting 6982, the application, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE and
-# the EF again, then Le EF for the session. two-apps: EF(DIR) read, its first
-# entry refused, the second selected by path.
-demo_short=$((2 + 1 + 2 + 3 * 2 + 1 + $(ceil 2275 239)))
-demo_extended=$((2 + 1 + 2 + 3 * 2 + 1 + 1))
+# the EF again, then Le EF for the session. two-apps: the AID refused, the
+# first entry refused, the second read and selected by path. ddo-aid: ODF
+# and TokenInfo where the DDO puts them, at the demo card's cost.
+demo_short=$((2 + 2 + 1 + 2 + 3 * 2 + 1 + $(ceil 2275 239)))
+demo_extended=$((2 + 2 + 1 + 2 + 3 * 2 + 1 + 1))
 printf '\n%-22s %8s %8s %8s\n' "stricter card" "APDUs" "minimum" "cost"
-for run in "short-reads short" "fcp-refused short" "no-extended short" "extended extended" "sm-6cxx short" "wire-le short" "two-apps short"; do
+for run in "short-reads short" "fcp-refused short" "no-extended short" "extended extended" "sm-6cxx short" "wire-le short" "two-apps short" "ddo-aid short"; do
     set -- $run
     read -r count _ < <(read_count "$1" auto)
     minimum=$([ "$2" = extended ] && echo "$demo_extended" || echo "$demo_short")

@@ -10,7 +10,7 @@ import SecureChannel
 public struct BootstrapReader: Sendable {
     public enum ExtendedLength: String, CaseIterable, Sendable {
         /// Use extended length when the ATR's card capabilities announce it
-        /// and the card takes the extended SELECT of the application.
+        /// and the card takes the extended SELECT of EF(DIR), its first APDU.
         case auto, on, off
     }
 
@@ -96,9 +96,10 @@ public struct BootstrapReader: Sendable {
     /// way. The ATR alone does not settle it: a reader in short-APDU exchange
     /// or an applet without extended length refuses what the card's ATR
     /// offers, and under SCP03 that refusal would cost the session. So when
-    /// the ATR announces extended length, the SELECT of the application goes
-    /// extended (the probe costs no APDU when it is taken), and 6700, 6F00 or
-    /// a transport error to it means short APDUs, the SELECT sent again short.
+    /// the ATR announces extended length, the selection (EF(DIR), then the
+    /// application) goes extended (the probe costs no APDU when it is taken),
+    /// and 6700, 6F00 or a transport error to its first SELECT means short
+    /// APDUs, the selection done again short.
     func selectApplication(over channel: ISO7816Channel, atr: [UInt8]) throws -> (PKCS15Application, LengthChoice) {
         func selected(_ extended: Bool, _ reason: String) throws -> (PKCS15Application, LengthChoice) {
             (try PKCS15Application.select(over: channel), LengthChoice(extended: extended, reason: reason))

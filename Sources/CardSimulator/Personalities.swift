@@ -60,6 +60,10 @@ public enum Personality: String, CaseIterable, Sendable {
     /// AID) is no longer on the card, the second is the demo application;
     /// neither is selectable by the standard AID.
     case twoApplications = "two-apps"
+    /// ODF and TokenInfo at 4401/4402, named in EF(DIR)'s DDO (73), and the
+    /// application selectable by its AID as well: no 5031 on the card, so
+    /// the DDO must win over the default paths (PKCS#15 v1.1 5.4).
+    case ddoPathsByAID = "ddo-aid"
 
     /// The ATR of the T=0 personality: T=0 alone (no TD1), historical bytes "dmboot-t0car".
     public static let t0ATR = "3B0C646D626F6F742D7430636172"
@@ -137,6 +141,10 @@ public enum Personality: String, CaseIterable, Sendable {
         case .twoApplications:
             image.selectableByAID = false
             card.files.children = (card.files.children ?? []) + [FileNode(fid: "2F00", records: [Self.absentApplicationRecord])]
+        case .ddoPathsByAID:
+            image.odfFID = "4401"
+            image.tokenInfoFID = "4402"
+            image.pathsInDDO = true
         }
         card.pkcs15 = image
         return card

@@ -160,7 +160,7 @@ final class StationCommandTests: StationTestCase {
                        "every card the station started is in the log")
         for line in lines {
             XCTAssertEqual(line.outcome, "provisioned", line.error ?? "")
-            XCTAssertEqual(line.apduCount, 22, "EF.ICCID costs two APDUs; the demo bootstrap is read to its end, one fewer")
+            XCTAssertEqual(line.apduCount, 24, "EF.ICCID and EF(DIR) cost two APDUs each; the demo bootstrap is read to its end, one fewer")
         }
         XCTAssertTrue(stopped.stdout.contains("station: \(lines.count) card(s): \(lines.count) provisioned"), stopped.stdout)
     }

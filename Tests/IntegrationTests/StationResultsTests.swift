@@ -86,7 +86,7 @@ final class StationResultsTests: LineDatabaseTestCase {
         XCTAssertEqual(Set(stored.map(\.stationID)), ["line-a", "line-b"])
         for record in stored {
             XCTAssertEqual(record.outcome, .provisioned)
-            XCTAssertEqual(record.apduCount, 22)
+            XCTAssertEqual(record.apduCount, 24)
             XCTAssertEqual(record.kvn, 0x30)
             XCTAssertEqual(record.atr, BuiltInProfiles.demoATR)
             XCTAssertEqual(record.reader.map { $0.hasPrefix("Virtual PCD") }, true)

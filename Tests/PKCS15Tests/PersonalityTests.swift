@@ -81,6 +81,43 @@ final class PersonalityTests: XCTestCase {
         XCTAssertEqual(ddo.contents.application.tokenInfoPath, PKCS15Path(path: [0x3F, 0x00, 0x50, 0x15, 0x44, 0x02]))
     }
 
+    /// PKCS#15 v1.1 5.4 (EF(DIR) DDO: `DDO ::= SEQUENCE { oid, odfPath Path
+    /// OPTIONAL, tokenInfoPath [0] Path OPTIONAL, unusedPath [1] Path
+    /// OPTIONAL }`, OpenSC pkcs15.c c_asn1_ddo: odfPath a SEQUENCE,
+    /// tokenInfoPath context [0] constructed, A0): the DDO's paths win over
+    /// 5031/5032 also when the AID selects the application. OpenSC reads
+    /// EF(DIR) (sc_enum_apps) before it binds; so does dmboot, in clear, one
+    /// SELECT and one READ RECORD, before the SELECT by AID. This card has
+    /// no 5031: a reader that keeps the defaults gets 6A82.
+    func testDDOPathsWinWhenTheAIDSelectsTheApplication() throws {
+        let (result, link) = try read(.ddoPathsByAID)
+        XCTAssertEqual(result.contents.application.foundBy, "aid")
+        XCTAssertEqual(result.contents.application.odfPath, PKCS15Path(path: [0x3F, 0x00, 0x50, 0x15, 0x44, 0x01]))
+        XCTAssertEqual(result.contents.application.tokenInfoPath, PKCS15Path(path: [0x3F, 0x00, 0x50, 0x15, 0x44, 0x02]))
+        XCTAssertEqual(result.contents.tokenInfo.serialHex, "44454D4F0001")
+        let instructions = link.sent.map { $0[1] }
+        let selectByName = try XCTUnwrap(link.sent.firstIndex { $0[1] == 0xA4 && $0[2] == 0x04 })
+        XCTAssertEqual(Array(instructions[selectByName - 2 ..< selectByName]), [0xA4, 0xB2], "SELECT 2F00 and one READ RECORD")
+        XCTAssertEqual(instructions.filter { $0 == 0xB2 }.count, 1)
+    }
+
+    /// A card without EF(DIR) pays its one SELECT (6A82) and is read from 5031/5032 as before.
+    func testACardWithoutEFDIRCostsOneSelect() throws {
+        final class NoDirectory: CardLink {
+            let transmissionProtocol = TransmissionProtocol.t1
+            private(set) var sent: [[UInt8]] = []
+            func transmit(raw command: [UInt8]) throws -> [UInt8] {
+                sent.append(command)
+                return command[1] == 0xA4 && command[2] == 0x04 ? [0x90, 0x00] : [0x6A, 0x82]
+            }
+        }
+        let link = NoDirectory()
+        let application = try PKCS15Application.select(over: ISO7816Channel(link: link))
+        XCTAssertEqual(application.foundBy, "aid")
+        XCTAssertNil(application.odfPath)
+        XCTAssertEqual(link.sent.map { Array($0.prefix(3)) }, [[0x00, 0xA4, 0x08], [0x00, 0xA4, 0x04]], "SELECT 2F00 (6A82), SELECT AID")
+    }
+
     /// GlobalPlatformPro GPSession.parse_select_response: the AID in the FCI's
     /// tag 84 replaces the one selected ("so one can select only the prefix").
     func testARightTruncatedSelectUsesTheAIDOfTag84() throws {

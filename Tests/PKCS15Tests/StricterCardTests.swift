@@ -39,8 +39,9 @@ extension PersonalityTests {
 
 extension PersonalityTests {
     /// The ATR's card capabilities announce extended length and the card
-    /// refuses it (6700): the extended SELECT of the application is the probe,
-    /// and the session runs in short APDUs, one APDU dearer than the minimum.
+    /// refuses it (6700): the extended SELECT of EF(DIR), the first APDU, is
+    /// the probe, and the session runs in short APDUs, one APDU dearer than
+    /// the minimum.
     func testARefusedExtendedSelectMeansShortAPDUsBeforeSCP03() throws {
         let (result, link) = try read(.noExtendedLength)
         XCTAssertFalse(result.extendedLength)
