@@ -37,14 +37,17 @@ read_count() {
     "$DMBOOT_SIM" "${card[@]}" --write-keys "$WORK/keys.json" --force 2>/dev/null
     "$DMBOOT_SIM" "${card[@]}" --port 35963 >"$WORK/simulate.log" 2>&1 &
     simulator=$!
-    local json=""
-    for _ in $(seq 50); do
-        json="$("$DMBOOT" read --reader "$READER" --keys "$WORK/keys.json" --extended-length "$2" --json 2>/dev/null)" && break
+    # --wait: the new card can take a few seconds to reach pcscd after the
+    # last one left; a read that still fails is said with its error.
+    local json="" status=1
+    for _ in $(seq 5); do
+        json="$("$DMBOOT" read --reader "$READER" --wait 30 --keys "$WORK/keys.json" --extended-length "$2" \
+            --json 2>/dev/null)" && { status=0; break; }
         sleep 0.2
     done
     kill "$simulator"
     wait "$simulator" 2>/dev/null || true
-    [ -n "$json" ] || die "dmboot read of the $1 card failed; see $WORK/simulate.log"
+    [ "$status" -eq 0 ] || die "dmboot read of the $1 card failed: ${json:-no output}; see $WORK/simulate.log"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["apduCount"], r["objects"][0]["size"])' "$json"
 }
 
