@@ -28,11 +28,18 @@ public enum SecretMemory {
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// Whole pages for `count` bytes, locked and left out of core dumps.
+    /// Each secret is a mapping of its own, unmapped on release: pages taken
+    /// from the allocator would keep their locked and no-dump marks after
+    /// free, and every such page splits the heap's mapping in two, until the
+    /// process meets its limit on mappings (vm.max_map_count).
     static func allocate(_ count: Int) -> UnsafeMutableRawBufferPointer {
         let size = (max(count, 1) + pageSize - 1) / pageSize * pageSize
-        let pages = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: pageSize)
-        _ = madvise(pages.baseAddress, size, MADV_DONTDUMP)
-        if mlock(pages.baseAddress, size) != 0 {
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              base != MAP_FAILED else {
+            fatalError("dmboot: out of memory for \(size) bytes of key material")
+        }
+        _ = madvise(base, size, MADV_DONTDUMP)
+        if mlock(base, size) != 0 {
             let reason = String(cString: strerror(errno))
             if !warned.exchange(true, ordering: .relaxed) {
                 let message = "dmboot: warning: key material cannot be locked in memory (\(reason)); it may reach swap. "
@@ -40,12 +47,11 @@ public enum SecretMemory {
                 _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
             }
         }
-        return pages
+        return UnsafeMutableRawBufferPointer(start: base, count: size)
     }
 
-    /// Unlocks and frees pages from `allocate`, after the caller wiped them.
+    /// Unmaps pages from `allocate` (which unlocks them), after the caller wiped them.
     static func release(_ pages: UnsafeMutableRawBufferPointer) {
-        _ = munlock(pages.baseAddress, pages.count)
-        pages.deallocate()
+        _ = munmap(pages.baseAddress, pages.count)
     }
 }
